@@ -1,0 +1,52 @@
+#!/usr/bin/env node
+// Runs the compiled test files (dist/test/**/*.test.js) with node:test and the spec reporter.
+// Usage: node scripts/run-tests.js [substring-filter ...]
+// BERTH_TEST_CONCURRENCY sets how many files run at once (default 2).
+import { run } from 'node:test';
+import { spec } from 'node:test/reporters';
+import { readdirSync, statSync } from 'node:fs';
+import { join, relative } from 'node:path';
+
+const root = new URL('..', import.meta.url).pathname;
+const testRoot = join(root, 'dist', 'test');
+
+function collect(dir) {
+  const out = [];
+  for (const entry of readdirSync(dir).sort()) {
+    const full = join(dir, entry);
+    if (statSync(full).isDirectory()) out.push(...collect(full));
+    else if (entry.endsWith('.test.js')) out.push(full);
+  }
+  return out;
+}
+
+let files;
+try {
+  files = collect(testRoot);
+} catch {
+  console.error(`no compiled tests under ${testRoot}: run "npm run build" first`);
+  process.exit(1);
+}
+const filters = process.argv.slice(2);
+if (filters.length > 0) files = files.filter((f) => filters.some((flt) => relative(testRoot, f).includes(flt)));
+if (files.length === 0) {
+  console.error('no test files matched');
+  process.exit(1);
+}
+
+const concurrency = Number(process.env.BERTH_TEST_CONCURRENCY ?? 2);
+let failed = 0;
+let passed = 0;
+const stream = run({ files, concurrency, timeout: 10 * 60 * 1000 });
+stream.on('test:fail', (data) => {
+  if (data.details?.type !== 'suite') failed++;
+});
+stream.on('test:pass', (data) => {
+  if (data.details?.type !== 'suite' && !data.skip && !data.todo) passed++;
+});
+stream.compose(spec).pipe(process.stdout);
+stream.on('end', () => {
+  // node:test prints its own summary; this plain line is for tools that read only the last lines.
+  process.stdout.write(`\n${passed} passed, ${failed} failed\n`);
+  process.exitCode = failed > 0 ? 1 : 0;
+});

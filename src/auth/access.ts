@@ -1,0 +1,63 @@
+import type { IncomingMessage } from 'node:http';
+import type { Route } from '../http/router.js';
+
+/** An action on a resource, as the Docker token scopes spell it. */
+export interface Access {
+  readonly type: 'repository' | 'registry';
+  /** Repository name, or `catalog` for the registry resource. */
+  readonly name: string;
+  readonly action: 'pull' | 'push' | 'delete' | '*';
+}
+
+/** Who a request was authorized as. */
+export interface Grant {
+  readonly user?: string;
+}
+
+/**
+ * Decides whether a request may perform `wanted`. Resolves with a grant covering all of it, or
+ * rejects with an OciError (UNAUTHORIZED with a WWW-Authenticate challenge, or DENIED).
+ */
+export interface AccessController {
+  authorized(req: IncomingMessage, wanted: readonly Access[]): Promise<Grant>;
+}
+
+/** The controller used when `auth` is not configured: everything is allowed, anonymously. */
+export class AllowAll implements AccessController {
+  async authorized(): Promise<Grant> {
+    return {};
+  }
+}
+
+/**
+ * The access a request needs (pure). GET/HEAD pull; POST/PUT/PATCH pull and push; DELETE delete;
+ * a cross-repository mount also pulls from the source repository; the catalog needs the registry
+ * catalog scope; the base and root endpoints need nothing beyond authentication.
+ */
+export function requiredAccess(route: Route, method: string, query: URLSearchParams): Access[] {
+  if (route.kind === 'root' || route.kind === 'base') return [];
+  if (route.kind === 'catalog') return [{ type: 'registry', name: 'catalog', action: '*' }];
+  const name = route.name ?? '';
+  switch (method) {
+    case 'GET':
+    case 'HEAD':
+      return [{ type: 'repository', name, action: 'pull' }];
+    case 'DELETE':
+      return [{ type: 'repository', name, action: 'delete' }];
+    case 'POST':
+    case 'PUT':
+    case 'PATCH': {
+      const out: Access[] = [
+        { type: 'repository', name, action: 'pull' },
+        { type: 'repository', name, action: 'push' },
+      ];
+      const from = query.get('from');
+      if (route.kind === 'uploads' && query.has('mount') && from !== null && from !== name) {
+        out.push({ type: 'repository', name: from, action: 'pull' });
+      }
+      return out;
+    }
+    default:
+      return [{ type: 'repository', name, action: 'push' }];
+  }
+}

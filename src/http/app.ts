@@ -1,0 +1,145 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { OciError } from '../oci/errors.js';
+import { isRepositoryName, type RepositoryName } from '../oci/reference.js';
+import { requiredAccess } from '../auth/access.js';
+import type { AppContext, AppOptions, RequestContext } from './context.js';
+import { matchRoute, ROUTE_METHODS, type Route } from './router.js';
+import { renderError } from './render-error.js';
+import { sendJson } from './respond.js';
+import { UploadStateCodec } from './upload-state.js';
+import { deleteBlob, getBlob } from './handlers/blobs.js';
+import { cancelUpload, getUploadStatus, patchUpload, putUpload, startUpload } from './handlers/uploads.js';
+import { deleteManifest, getManifest, putManifest } from './handlers/manifests.js';
+import { catalog, listTags, referrers } from './handlers/listings.js';
+
+type Handler = (ctx: RequestContext) => Promise<void>;
+
+const HANDLERS: Readonly<Record<string, Handler>> = {
+  'root GET': async (ctx) => sendJson(ctx, 200, {}),
+  'base GET': async (ctx) => sendJson(ctx, 200, {}),
+  'catalog GET': catalog,
+  'tags GET': listTags,
+  'manifest GET': getManifest,
+  'manifest PUT': putManifest,
+  'manifest DELETE': deleteManifest,
+  'blob GET': getBlob,
+  'blob DELETE': deleteBlob,
+  'uploads POST': startUpload,
+  'upload GET': getUploadStatus,
+  'upload PATCH': patchUpload,
+  'upload PUT': putUpload,
+  'upload DELETE': cancelUpload,
+  'referrers GET': referrers,
+};
+
+const WRITE_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+
+/** The request handler of a registry, plus what it needs to stop cleanly. */
+export interface App {
+  readonly handle: (req: IncomingMessage, res: ServerResponse) => void;
+  /** Requests being handled right now. */
+  readonly inFlight: () => number;
+}
+
+/**
+ * Builds the registry's request handler from its dependencies. It never listens: serve.ts (or a
+ * test) attaches it to a server. Each request goes route → authorize → validate → handle, and any
+ * stage's error goes to the one renderer.
+ */
+export function buildApp(options: AppOptions): App {
+  const app: AppContext = { ...options, states: new UploadStateCodec(options.secret) };
+  const fixedHeaders = Object.entries(options.headers);
+  let inFlight = 0;
+
+  const handle = (req: IncomingMessage, res: ServerResponse): void => {
+    const started = process.hrtime.bigint();
+    inFlight++;
+    res.setHeader('Docker-Distribution-API-Version', 'registry/2.0');
+    for (const [k, v] of fixedHeaders) res.setHeader(k, v.length === 1 ? (v[0] as string) : [...v]);
+    const method = req.method ?? 'GET';
+    const rawUrl = req.url ?? '/';
+    const q = rawUrl.indexOf('?');
+    const pathname = q === -1 ? rawUrl : rawUrl.slice(0, q);
+    const query = new URLSearchParams(q === -1 ? '' : rawUrl.slice(q + 1));
+    const abort = new AbortController();
+    const onClose = (): void => {
+      if (!res.writableFinished) abort.abort();
+    };
+    res.once('close', onClose);
+    const log = options.logger;
+    let ctx: RequestContext | undefined;
+
+    const run = async (): Promise<void> => {
+      const route = routeOf(pathname, app.prefix);
+      if (route === undefined) throw new OciError('NAME_UNKNOWN', { status: 404, message: 'no such endpoint', detail: { path: pathname.slice(0, 200) } });
+      const allowed = ROUTE_METHODS[route.kind];
+      if (!allowed.includes(method)) {
+        throw new OciError('UNSUPPORTED', { message: `method ${method.slice(0, 16)} not allowed`, headers: { Allow: allowed.join(', ') } });
+      }
+      ctx = { req, res, route, query, method, app, log, signal: abort.signal, grant: {} };
+      ctx.grant = await app.access.authorized(req, requiredAccess(route, method, query));
+      if (route.name !== undefined) {
+        if (!isRepositoryName(route.name)) throw new OciError('NAME_INVALID', { detail: { name: route.name.slice(0, 300) } });
+        ctx.name = route.name as RepositoryName;
+        ctx.repository = app.registry.repository(ctx.name);
+      }
+      if (WRITE_METHODS.has(method)) {
+        if (app.readOnly) throw new OciError('UNSUPPORTED', { message: 'the registry is in read-only mode' });
+        if (method === 'DELETE' && !app.deleteEnabled && route.kind !== 'upload') {
+          throw new OciError('UNSUPPORTED', { message: 'deletion is disabled (storage.delete.enabled)' });
+        }
+      }
+      const handler = HANDLERS[`${route.kind} ${method === 'HEAD' ? 'GET' : method}`];
+      if (handler === undefined) throw new OciError('UNSUPPORTED');
+      await handler(ctx);
+    };
+
+    run()
+      .catch((err: unknown) => {
+        renderError(res, err, log, method);
+      })
+      .finally(() => {
+        res.off('close', onClose);
+        const done = (): void => {
+          inFlight--;
+          if (app.accessLog) {
+            const ms = Number(process.hrtime.bigint() - started) / 1e6;
+            log.info(
+              {
+                http: {
+                  method,
+                  uri: redactQuery(rawUrl).slice(0, 1024),
+                  status: res.statusCode,
+                  duration_ms: Math.round(ms * 100) / 100,
+                  remote: req.socket.remoteAddress,
+                  user_agent: req.headers['user-agent'],
+                  user: ctx?.grant.user,
+                },
+              },
+              'request',
+            );
+          }
+        };
+        if (res.writableFinished || res.destroyed) done();
+        else res.once('close', done);
+        // A handler that did not read its body (an error before reading) must not leave the
+        // connection waiting: discard what is left.
+        if (!req.readableEnded) req.resume();
+      });
+  };
+
+  return { handle, inFlight: () => inFlight };
+}
+
+function routeOf(pathname: string, prefix: string): Route | undefined {
+  if (prefix !== '') {
+    if (pathname !== prefix && !pathname.startsWith(`${prefix}/`)) return undefined;
+    return matchRoute(pathname.slice(prefix.length) || '/');
+  }
+  return matchRoute(pathname);
+}
+
+/** The request URI for logs, without the signed upload state (noise, and not for logs). */
+function redactQuery(uri: string): string {
+  return uri.replace(/([?&]_state=)[^&]*/, '$1…');
+}

@@ -1,0 +1,53 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Logger } from 'pino';
+import type { Registry } from '../storage/registry.js';
+import type { Repository } from '../storage/repository.js';
+import type { RepositoryName } from '../oci/reference.js';
+import type { AccessController, Grant } from '../auth/access.js';
+import type { Route } from './router.js';
+import type { UploadStateCodec } from './upload-state.js';
+
+/** Everything the HTTP layer needs, built once from the configuration. */
+export interface AppOptions {
+  readonly registry: Registry;
+  readonly logger: Logger;
+  readonly access: AccessController;
+  /** Signs upload state; replicas behind one load balancer must share it. */
+  readonly secret: string;
+  /** Path prefix the registry is mounted under (`http.prefix`), '' or '/something'. */
+  readonly prefix: string;
+  /** Externally reachable base URL (`http.host`), '' to derive it from each request. */
+  readonly host: string;
+  readonly relativeUrls: boolean;
+  /** Headers added to every response (`http.headers`). */
+  readonly headers: Readonly<Record<string, readonly string[]>>;
+  readonly deleteEnabled: boolean;
+  readonly readOnly: boolean;
+  /** Redirect blob GETs to the storage driver's URL when it offers one. */
+  readonly redirect: boolean;
+  readonly maxManifestBytes: number;
+  /** Page size of the catalog when the client gives none, and the most it may ask for. */
+  readonly catalogMaxEntries: number;
+  readonly accessLog: boolean;
+}
+
+/** One request on its way through the lifecycle: route → authorize → handle → respond. */
+export interface RequestContext {
+  readonly req: IncomingMessage;
+  readonly res: ServerResponse;
+  readonly route: Route;
+  readonly query: URLSearchParams;
+  readonly method: string;
+  readonly app: AppContext;
+  readonly log: Logger;
+  readonly signal: AbortSignal;
+  grant: Grant;
+  /** Set for routes with a repository name, after it is validated. */
+  name?: RepositoryName;
+  repository?: Repository;
+}
+
+/** The built app's shared state: options and helpers derived from them once. */
+export interface AppContext extends AppOptions {
+  readonly states: UploadStateCodec;
+}

@@ -1,0 +1,65 @@
+import type { RequestContext } from '../context.js';
+import { OciError } from '../../oci/errors.js';
+import { parseManifestReference } from '../../oci/reference.js';
+import { baseMediaType } from '../../oci/media-types.js';
+import { sendBytes, sendEmpty, urlFor } from '../respond.js';
+import { repositoryOf } from './common.js';
+import { ifNoneMatch } from './blobs.js';
+
+/** end-3: GET/HEAD /v2/<name>/manifests/<reference>. */
+export async function getManifest(ctx: RequestContext): Promise<void> {
+  const repo = repositoryOf(ctx);
+  const ref = parseManifestReference(ctx.route.reference ?? '');
+  const manifest = await repo.getManifest(ref);
+  const etag = `"${manifest.digest}"`;
+  const headers = { 'Docker-Content-Digest': manifest.digest, ETag: etag };
+  if (ifNoneMatch(ctx, etag)) {
+    sendEmpty(ctx, 304, headers);
+    return;
+  }
+  sendBytes(ctx, 200, manifest.mediaType, manifest.body, headers);
+}
+
+/** end-7: PUT /v2/<name>/manifests/<reference>. */
+export async function putManifest(ctx: RequestContext): Promise<void> {
+  const repo = repositoryOf(ctx);
+  const ref = parseManifestReference(ctx.route.reference ?? '');
+  const body = await readBody(ctx, ctx.app.maxManifestBytes);
+  const { digest, manifest } = await repo.putManifest(ref, body, baseMediaType(ctx.req.headers['content-type']));
+  ctx.log.debug({ digest, mediaType: manifest.mediaType }, 'manifest pushed');
+  const headers: Record<string, string> = {
+    Location: urlFor(ctx, `/v2/${repo.name}/manifests/${digest}`),
+    'Docker-Content-Digest': digest,
+  };
+  if (manifest.subject !== undefined) headers['OCI-Subject'] = manifest.subject.digest;
+  sendEmpty(ctx, 201, headers);
+}
+
+/** end-9: DELETE /v2/<name>/manifests/<reference>: by digest the manifest (and its tags), by tag only the tag. */
+export async function deleteManifest(ctx: RequestContext): Promise<void> {
+  const repo = repositoryOf(ctx);
+  const ref = parseManifestReference(ctx.route.reference ?? '');
+  if (ref.kind === 'tag') await repo.deleteTag(ref.tag);
+  else await repo.deleteManifest(ref.digest);
+  sendEmpty(ctx, 202);
+}
+
+/**
+ * Reads a small request body into memory, refusing more than `max` bytes (413) before reading
+ * when Content-Length says so, or as soon as the stream passes the limit.
+ */
+export async function readBody(ctx: RequestContext, max: number): Promise<Buffer> {
+  const declared = ctx.req.headers['content-length'];
+  const tooLarge = (): OciError =>
+    new OciError('MANIFEST_INVALID', { status: 413, message: `manifest exceeds the ${max} byte limit`, detail: { limit: max } });
+  if (declared !== undefined && Number(declared) > max) throw tooLarge();
+  const chunks: Buffer[] = [];
+  let total = 0;
+  for await (const chunk of ctx.req) {
+    const buf = chunk as Buffer;
+    total += buf.byteLength;
+    if (total > max) throw tooLarge();
+    chunks.push(buf);
+  }
+  return Buffer.concat(chunks, total);
+}

@@ -1,0 +1,148 @@
+import type { RequestContext } from '../context.js';
+import { parseDigest, type Digest } from '../../oci/digest.js';
+import { OciError } from '../../oci/errors.js';
+import { isRepositoryName, type RepositoryName } from '../../oci/reference.js';
+import { parseContentRange } from '../../oci/ranges.js';
+import type { ChunkExpectation, UploadInfo } from '../../storage/upload.js';
+import { sendEmpty, urlFor } from '../respond.js';
+import { repositoryOf } from './common.js';
+
+/**
+ * end-4a/4b/11: POST /v2/<name>/blobs/uploads/ starts an upload session (202), uploads a whole
+ * blob when `digest` is given (201), or mounts `mount` from repository `from` (201), falling
+ * back to a session when the source does not have the blob.
+ */
+export async function startUpload(ctx: RequestContext): Promise<void> {
+  const repo = repositoryOf(ctx);
+  const mount = ctx.query.get('mount');
+  const from = ctx.query.get('from');
+  if (mount !== null && from !== null && isRepositoryName(from)) {
+    const digest = parseDigest(mount);
+    const mounted = await repo.mountBlob(digest, ctx.app.registry.repository(from as RepositoryName));
+    if (mounted !== undefined) {
+      await drain(ctx);
+      sendEmpty(ctx, 201, { Location: urlFor(ctx, `/v2/${repo.name}/blobs/${digest}`), 'Docker-Content-Digest': digest });
+      return;
+    }
+  }
+  const digestParam = ctx.query.get('digest');
+  const digest = digestParam !== null ? parseDigest(digestParam) : undefined;
+  const upload = await ctx.app.registry.uploads.start(repo.name);
+  if (digest !== undefined) {
+    await ctx.app.registry.uploads.append(repo.name, upload.uuid, ctx.req, expectation(ctx, false), ctx.signal);
+    await finish(ctx, upload.uuid, digest);
+    return;
+  }
+  await drain(ctx);
+  sendUploadStatus(ctx, 202, upload);
+}
+
+/** end-5: PATCH <location> appends a chunk (with Content-Range) or streams the whole blob. */
+export async function patchUpload(ctx: RequestContext): Promise<void> {
+  const repo = repositoryOf(ctx);
+  const uuid = uploadId(ctx);
+  const info = await ctx.app.registry.uploads.append(repo.name, uuid, ctx.req, expectation(ctx, true), ctx.signal);
+  sendUploadStatus(ctx, 202, info);
+}
+
+/** end-6: PUT <location>?digest=<digest>, with or without a final chunk, completes the upload. */
+export async function putUpload(ctx: RequestContext): Promise<void> {
+  const repo = repositoryOf(ctx);
+  const uuid = uploadId(ctx);
+  const digestParam = ctx.query.get('digest');
+  if (digestParam === null || digestParam === '') {
+    throw new OciError('DIGEST_INVALID', { message: 'digest query parameter is required to complete an upload' });
+  }
+  const digest = parseDigest(digestParam);
+  if (hasBody(ctx)) {
+    await ctx.app.registry.uploads.append(repo.name, uuid, ctx.req, expectation(ctx, true), ctx.signal);
+  } else {
+    await ctx.app.registry.uploads.info(repo.name, uuid);
+  }
+  await finish(ctx, uuid, digest);
+}
+
+/** end-13: GET <location> reports how much of the upload the registry has (204 with Range). */
+export async function getUploadStatus(ctx: RequestContext): Promise<void> {
+  const repo = repositoryOf(ctx);
+  const info = await ctx.app.registry.uploads.info(repo.name, uploadId(ctx));
+  sendUploadStatus(ctx, 204, info);
+}
+
+/** DELETE <location> cancels the upload. */
+export async function cancelUpload(ctx: RequestContext): Promise<void> {
+  const repo = repositoryOf(ctx);
+  await ctx.app.registry.uploads.cancel(repo.name, uploadId(ctx));
+  sendEmpty(ctx, 204);
+}
+
+async function finish(ctx: RequestContext, uuid: string, digest: Digest): Promise<void> {
+  const repo = repositoryOf(ctx);
+  const blob = await ctx.app.registry.uploads.complete(repo.name, uuid, digest, ctx.signal);
+  await repo.linkBlob(blob.digest);
+  ctx.log.debug({ digest, size: blob.size }, 'blob pushed');
+  sendEmpty(ctx, 201, { Location: urlFor(ctx, `/v2/${repo.name}/blobs/${digest}`), 'Docker-Content-Digest': digest });
+}
+
+/** The upload id of the URL, after checking the signed `_state` when the client sent one. */
+function uploadId(ctx: RequestContext): string {
+  const uuid = ctx.route.reference ?? '';
+  const token = ctx.query.get('_state');
+  if (token !== null) {
+    const state = ctx.app.states.decode(token);
+    if (state === undefined || state.uuid !== uuid || state.name !== ctx.name) {
+      throw new OciError('BLOB_UPLOAD_INVALID', { message: 'invalid upload state' });
+    }
+  }
+  return uuid;
+}
+
+function sendUploadStatus(ctx: RequestContext, status: number, info: UploadInfo): void {
+  const repo = repositoryOf(ctx);
+  const state = ctx.app.states.encode({ name: repo.name, uuid: info.uuid, offset: info.size, startedAt: info.startedAt.toISOString() });
+  sendEmpty(ctx, status, {
+    Location: urlFor(ctx, `/v2/${repo.name}/blobs/uploads/${info.uuid}?_state=${encodeURIComponent(state)}`),
+    Range: info.size === 0 ? '0-0' : `0-${info.size - 1}`,
+    'Docker-Upload-UUID': info.uuid,
+    ...(status === 204 ? {} : { 'Content-Length': 0 }),
+  });
+}
+
+/** What the request announces of its body: Content-Range start and the body length. */
+function expectation(ctx: RequestContext, allowRange: boolean): ChunkExpectation {
+  const out: { start?: number; length?: number } = {};
+  const lengthHeader = ctx.req.headers['content-length'];
+  if (lengthHeader !== undefined) {
+    const length = Number(lengthHeader);
+    if (!Number.isSafeInteger(length) || length < 0) throw new OciError('SIZE_INVALID', { message: 'invalid Content-Length' });
+    out.length = length;
+  }
+  const rangeHeader = ctx.req.headers['content-range'];
+  if (allowRange && rangeHeader !== undefined) {
+    const range = parseContentRange(rangeHeader);
+    if (range === undefined) throw new OciError('BLOB_UPLOAD_INVALID', { status: 416, message: 'invalid Content-Range' });
+    const rangeLength = range.end - range.start + 1;
+    if (out.length !== undefined && out.length !== rangeLength) {
+      throw new OciError('BLOB_UPLOAD_INVALID', { status: 416, message: 'Content-Range does not match Content-Length' });
+    }
+    out.start = range.start;
+    out.length = rangeLength;
+  }
+  return out;
+}
+
+function hasBody(ctx: RequestContext): boolean {
+  const length = ctx.req.headers['content-length'];
+  if (length !== undefined) return Number(length) > 0;
+  return ctx.req.headers['transfer-encoding'] !== undefined;
+}
+
+/** Reads and discards a body the endpoint does not use, so the connection can be reused. */
+async function drain(ctx: RequestContext): Promise<void> {
+  if (!hasBody(ctx)) return;
+  let total = 0;
+  for await (const chunk of ctx.req) {
+    total += (chunk as Buffer).byteLength;
+    if (total > 1024 * 1024) throw new OciError('SIZE_INVALID', { message: 'unexpected request body' });
+  }
+}

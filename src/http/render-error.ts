@@ -1,0 +1,40 @@
+import type { ServerResponse } from 'node:http';
+import type { Logger } from 'pino';
+import { OciError } from '../oci/errors.js';
+import { StorageDriverError } from '../storage/driver/errors.js';
+
+/**
+ * The one place an error becomes a response. An OciError is sent as the spec's JSON body with its
+ * status and headers; anything else is logged with its cause and sent as UNKNOWN (500) with no
+ * internal detail. After the headers have gone out, the connection is destroyed instead, so the
+ * client sees a truncated response rather than a corrupt one.
+ */
+export function renderError(res: ServerResponse, err: unknown, log: Logger, method: string): void {
+  const error = toOciError(err, log);
+  if (res.headersSent) {
+    res.destroy(error);
+    return;
+  }
+  const body = Buffer.from(JSON.stringify(error.toJSON()));
+  res.statusCode = error.status;
+  for (const [k, v] of Object.entries(error.headers)) res.setHeader(k, v);
+  res.setHeader('Content-Type', 'application/json; charset=utf-8');
+  res.setHeader('Content-Length', body.byteLength);
+  res.end(method === 'HEAD' ? undefined : body);
+}
+
+function toOciError(err: unknown, log: Logger): OciError {
+  if (err instanceof OciError) {
+    if (err.status >= 500) log.error({ err, cause: err.cause }, 'request failed');
+    return err;
+  }
+  if (isClientAbort(err)) return new OciError('BLOB_UPLOAD_INVALID', { message: 'request body ended early' });
+  log.error({ err: err instanceof Error ? { message: err.message, stack: err.stack, name: err.name } : err, driver: err instanceof StorageDriverError ? err.driver : undefined }, 'internal error');
+  return new OciError('UNKNOWN');
+}
+
+function isClientAbort(err: unknown): boolean {
+  if (!(err instanceof Error)) return false;
+  const code = (err as NodeJS.ErrnoException).code;
+  return code === 'ECONNRESET' || code === 'ERR_STREAM_PREMATURE_CLOSE' || err.message === 'aborted';
+}

@@ -1,0 +1,64 @@
+import { pino, type Logger, type DestinationStream } from 'pino';
+
+export type { Logger };
+
+export interface LoggerOptions {
+  readonly level: 'error' | 'warn' | 'info' | 'debug';
+  readonly formatter: 'text' | 'json';
+  readonly fields?: Readonly<Record<string, string | number | boolean>>;
+  /** Where lines go (default: standard error, as Distribution's logrus does). */
+  readonly destination?: { write(line: string): unknown };
+}
+
+const LEVEL_NAMES: Record<number, string> = { 10: 'trace', 20: 'debug', 30: 'info', 40: 'warning', 50: 'error', 60: 'fatal' };
+
+/** Keys whose values are never written to a log line, whatever logs them. */
+export const REDACTED_KEYS = ['password', 'secret', 'authorization', 'token', 'accountkey', 'secretkey'];
+
+/**
+ * The registry's logger. `json` writes pino's JSON lines; `text` writes Distribution's logrus
+ * style (`time="..." level=info msg="..." key=value`), so log processors built for it keep working.
+ */
+export function createLogger(options: LoggerOptions): Logger {
+  const out = options.destination ?? process.stderr;
+  const destination: DestinationStream =
+    options.formatter === 'json' ? { write: (line: string) => out.write(line) } : { write: (line: string) => out.write(formatText(line)) };
+  return pino(
+    {
+      level: options.level,
+      base: { ...(options.fields ?? {}) },
+      messageKey: 'msg',
+      timestamp: pino.stdTimeFunctions.isoTime,
+      formatters: { level: (label) => ({ level: label === 'warn' ? 'warning' : label }) },
+      redact: { paths: REDACTED_KEYS.flatMap((k) => [k, `*.${k}`]), censor: '[redacted]' },
+    },
+    destination,
+  );
+}
+
+/** Converts one pino JSON line into logrus text format. */
+export function formatText(line: string): string {
+  let record: Record<string, unknown>;
+  try {
+    record = JSON.parse(line) as Record<string, unknown>;
+  } catch {
+    return line;
+  }
+  const { time, level, msg, ...rest } = record;
+  const parts = [`time=${quote(String(time ?? new Date().toISOString()))}`, `level=${typeof level === 'number' ? (LEVEL_NAMES[level] ?? level) : String(level)}`, `msg=${quote(String(msg ?? ''))}`];
+  for (const [key, value] of Object.entries(rest)) {
+    if (value === undefined) continue;
+    parts.push(`${key}=${formatValue(value)}`);
+  }
+  return `${parts.join(' ')}\n`;
+}
+
+function formatValue(value: unknown): string {
+  if (typeof value === 'string') return /^[A-Za-z0-9._\-/:@+]+$/.test(value) ? value : quote(value);
+  if (typeof value === 'number' || typeof value === 'boolean') return String(value);
+  return quote(JSON.stringify(value));
+}
+
+function quote(value: string): string {
+  return JSON.stringify(value);
+}

@@ -1,0 +1,87 @@
+import type { Readable } from 'node:stream';
+
+/**
+ * The contract every storage backend implements: a tiny filesystem-like interface over
+ * absolute, slash-separated paths ("/docker/registry/v2/..."). All registry rules live above it
+ * (storage/registry.ts); a driver knows nothing of blobs, manifests or tags.
+ *
+ * Paths: must start with "/", segments match [A-Za-z0-9._-]+ (no "." or ".." segments, no empty
+ * segments), except the root "/". A driver throws InvalidPathError for anything else.
+ * Failures: PathNotFoundError when a path is absent, InvalidOffsetError for a read past the end,
+ * StorageDriverError (or a subclass) for anything else.
+ */
+export interface StorageDriver {
+  readonly name: string;
+
+  /** Reads a whole small object (links, manifests, hash states). Throws PathNotFoundError. */
+  getContent(path: string, signal?: AbortSignal): Promise<Buffer>;
+
+  /** Writes a whole small object atomically: readers see the old content or the new, never a mix. */
+  putContent(path: string, data: Uint8Array, signal?: AbortSignal): Promise<void>;
+
+  /** Streams an object from `offset` (default 0). Throws PathNotFoundError, InvalidOffsetError when offset > size. */
+  reader(path: string, offset?: number, signal?: AbortSignal): Promise<Readable>;
+
+  /**
+   * Opens a writer. With `append`, continues the content already written (and committed or not)
+   * at `path`; without it, starts empty. Content is guaranteed visible at `path` only after commit().
+   */
+  writer(path: string, append: boolean, signal?: AbortSignal): Promise<FileWriter>;
+
+  /** Size and modification time of a file, or `isDir` for a directory. Throws PathNotFoundError. */
+  stat(path: string, signal?: AbortSignal): Promise<FileInfo>;
+
+  /** Direct children of a directory as full paths, in no particular order. Throws PathNotFoundError. */
+  list(path: string, signal?: AbortSignal): Promise<string[]>;
+
+  /** Moves a file, replacing any file at `to` atomically. Throws PathNotFoundError when `from` is absent. */
+  move(from: string, to: string, signal?: AbortSignal): Promise<void>;
+
+  /** Deletes a file or a whole directory tree. Throws PathNotFoundError when absent. */
+  delete(path: string, signal?: AbortSignal): Promise<void>;
+
+  /**
+   * A URL the client may fetch the object from directly (e.g. a presigned object-store URL),
+   * or undefined when the driver serves content itself.
+   */
+  redirectUrl(path: string, method: 'GET' | 'HEAD'): Promise<string | undefined>;
+
+  /**
+   * Every file and directory below `path` (not `path` itself), depth first, in lexical order
+   * within each directory. Throws PathNotFoundError when `path` is absent.
+   */
+  walk(path: string, signal?: AbortSignal): AsyncIterable<FileInfo>;
+}
+
+export interface FileInfo {
+  readonly path: string;
+  readonly size: number;
+  readonly modTime: Date;
+  readonly isDir: boolean;
+}
+
+/**
+ * A writer returned by StorageDriver.writer. Write with `write` (or pipe into `stream()`), then
+ * either commit() (content becomes visible at the path), cancel() (everything written is removed),
+ * or close() (written content is kept for a later append, e.g. between upload chunks).
+ */
+export interface FileWriter {
+  /** Bytes written so far, including content that existed before an append. */
+  readonly size: number;
+  write(chunk: Uint8Array): Promise<void>;
+  close(): Promise<void>;
+  cancel(): Promise<void>;
+  commit(): Promise<void>;
+}
+
+const SEGMENT = /^[A-Za-z0-9._-]+$/;
+
+/** True when `path` is a valid driver path (see StorageDriver). */
+export function isValidPath(path: string): boolean {
+  if (path === '/') return true;
+  if (!path.startsWith('/') || path.endsWith('/')) return false;
+  for (const segment of path.slice(1).split('/')) {
+    if (!SEGMENT.test(segment) || segment === '.' || segment === '..') return false;
+  }
+  return true;
+}

@@ -1,0 +1,248 @@
+import { randomUUID } from 'node:crypto';
+import type { StorageDriver } from './driver/driver.js';
+import { isPathNotFound } from './driver/errors.js';
+import { OciError } from '../oci/errors.js';
+import { Digester, digestAlgorithm, type Digest } from '../oci/digest.js';
+import type { RepositoryName } from '../oci/reference.js';
+import { uploadDataPath, uploadPath, uploadStartedAtPath, uploadsPath } from './paths.js';
+import { Lru } from './lru.js';
+import type { BlobStore, BlobDescriptor } from './blob-store.js';
+
+/** An upload session as the storage layer sees it. */
+export interface UploadInfo {
+  readonly uuid: string;
+  readonly startedAt: Date;
+  /** Bytes received so far. */
+  readonly size: number;
+}
+
+/** Where a PATCH's bytes must land, when the client said (Content-Range / Content-Length). */
+export interface ChunkExpectation {
+  readonly start?: number;
+  readonly length?: number;
+}
+
+/** Coalesce small socket chunks into writes of this size: fewer syscalls and object-store requests. */
+const WRITE_BUFFER = 1024 * 1024;
+const UUID = /^[a-f0-9]{8}-[a-f0-9]{4}-[a-f0-9]{4}-[a-f0-9]{4}-[a-f0-9]{12}$/;
+
+export function isUploadId(value: string): boolean {
+  return UUID.test(value);
+}
+
+/**
+ * Resumable blob uploads under `repositories/<name>/_uploads/<uuid>/`. All state lives in storage
+ * (the data file and its size), so any process sharing the storage can continue an upload. The
+ * SHA-256 state of each upload is kept in process as an optimisation; when a chunk arrives at a
+ * process that does not hold it (another replica, a restart) the state is rebuilt by re-reading
+ * the data received so far.
+ */
+export class UploadStore {
+  private readonly hashers = new Lru<string, Digester>(1024);
+  private readonly locks = new Map<string, Promise<unknown>>();
+
+  constructor(
+    private readonly driver: StorageDriver,
+    private readonly blobs: BlobStore,
+    private readonly clock: () => Date = () => new Date(),
+  ) {}
+
+  /** Starts a session: writes `startedat` and an empty data file. */
+  async start(name: RepositoryName): Promise<UploadInfo> {
+    const uuid = randomUUID();
+    const startedAt = this.clock();
+    await this.driver.putContent(uploadStartedAtPath(name, uuid), Buffer.from(startedAt.toISOString()));
+    const writer = await this.driver.writer(uploadDataPath(name, uuid), false);
+    await writer.close();
+    this.hashers.set(key(name, uuid), new Digester('sha256'));
+    return { uuid, startedAt, size: 0 };
+  }
+
+  /** The session's state; throws BLOB_UPLOAD_UNKNOWN when there is no such upload. */
+  async info(name: RepositoryName, uuid: string): Promise<UploadInfo> {
+    if (!isUploadId(uuid)) throw new OciError('BLOB_UPLOAD_UNKNOWN', { detail: { uuid: uuid.slice(0, 64) } });
+    try {
+      const [started, data] = await Promise.all([
+        this.driver.getContent(uploadStartedAtPath(name, uuid)),
+        this.driver.stat(uploadDataPath(name, uuid)),
+      ]);
+      const startedAt = new Date(started.toString('utf8').trim());
+      return { uuid, startedAt: Number.isNaN(startedAt.getTime()) ? new Date(0) : startedAt, size: data.size };
+    } catch (err) {
+      if (isPathNotFound(err)) throw new OciError('BLOB_UPLOAD_UNKNOWN', { detail: { uuid } });
+      throw err;
+    }
+  }
+
+  /**
+   * Appends a chunk streamed from `source`. Throws BLOB_UPLOAD_INVALID (416, with the current
+   * range) when the chunk does not start where the upload ends, SIZE_INVALID when the body length
+   * differs from what the client announced. Returns the new size.
+   */
+  async append(
+    name: RepositoryName,
+    uuid: string,
+    source: AsyncIterable<Uint8Array>,
+    expect: ChunkExpectation = {},
+    signal?: AbortSignal,
+  ): Promise<UploadInfo> {
+    return this.exclusive(name, uuid, async () => {
+      const info = await this.info(name, uuid);
+      if (expect.start !== undefined && expect.start !== info.size) {
+        throw rangeError(info.size, `chunk starts at ${expect.start}, upload is at ${info.size}`);
+      }
+      const digester = await this.digesterAt(name, uuid, info.size, signal);
+      const writer = await this.driver.writer(uploadDataPath(name, uuid), true, signal);
+      let received = 0;
+      let pending: Buffer[] = [];
+      let pendingBytes = 0;
+      const flush = async (): Promise<void> => {
+        if (pendingBytes === 0) return;
+        const buf = pending.length === 1 ? (pending[0] as Buffer) : Buffer.concat(pending, pendingBytes);
+        pending = [];
+        pendingBytes = 0;
+        await writer.write(buf);
+        digester.update(buf);
+      };
+      try {
+        for await (const chunk of source) {
+          const buf = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+          received += buf.byteLength;
+          if (expect.length !== undefined && received > expect.length) {
+            throw new OciError('SIZE_INVALID', { message: 'request body is longer than announced' });
+          }
+          pending.push(buf);
+          pendingBytes += buf.byteLength;
+          if (pendingBytes >= WRITE_BUFFER) await flush();
+        }
+        await flush();
+      } catch (err) {
+        // Keep what reached storage: the hasher matches it, so the client can resume from the
+        // reported offset. The hasher may be behind if a write failed midway; it is rebuilt then.
+        await writer.close().catch(() => undefined);
+        if (digester.size !== writer.size) this.hashers.delete(key(name, uuid));
+        else this.hashers.set(key(name, uuid), digester);
+        throw err;
+      }
+      await writer.close();
+      this.hashers.set(key(name, uuid), digester);
+      if (expect.length !== undefined && received !== expect.length) {
+        throw new OciError('SIZE_INVALID', { message: `received ${received} bytes, announced ${expect.length}` });
+      }
+      return { uuid, startedAt: info.startedAt, size: writer.size };
+    });
+  }
+
+  /**
+   * Completes the upload as `digest`: verifies the content hashes to it, moves it into the blob
+   * store and removes the session. Throws DIGEST_INVALID (the session is removed) on mismatch.
+   */
+  async complete(name: RepositoryName, uuid: string, digest: Digest, signal?: AbortSignal): Promise<BlobDescriptor> {
+    return this.exclusive(name, uuid, async () => {
+      const info = await this.info(name, uuid);
+      let actual: Digest;
+      if (digestAlgorithm(digest) === 'sha256') {
+        actual = (await this.digesterAt(name, uuid, info.size, signal)).digest();
+      } else {
+        actual = (await this.rehash(name, uuid, digestAlgorithm(digest), signal)).digest();
+      }
+      if (actual !== digest) {
+        await this.remove(name, uuid);
+        throw new OciError('DIGEST_INVALID', { detail: { expected: digest, actual } });
+      }
+      await this.blobs.commitFrom(uploadDataPath(name, uuid), digest, info.size);
+      await this.remove(name, uuid);
+      return { digest, size: info.size };
+    });
+  }
+
+  /** Cancels an upload; throws BLOB_UPLOAD_UNKNOWN when there is none. */
+  async cancel(name: RepositoryName, uuid: string): Promise<void> {
+    await this.info(name, uuid);
+    await this.remove(name, uuid);
+  }
+
+  /**
+   * Removes sessions older than `olderThan` (upload purging). Returns what was (or, with dryRun,
+   * would be) removed.
+   */
+  async purge(name: RepositoryName, olderThan: Date, dryRun: boolean): Promise<string[]> {
+    let entries: string[];
+    try {
+      entries = await this.driver.list(uploadsPath(name));
+    } catch (err) {
+      if (isPathNotFound(err)) return [];
+      throw err;
+    }
+    const purged: string[] = [];
+    for (const entry of entries) {
+      const uuid = entry.slice(entry.lastIndexOf('/') + 1);
+      let started: Date;
+      try {
+        started = new Date((await this.driver.getContent(uploadStartedAtPath(name, uuid))).toString('utf8').trim());
+        if (Number.isNaN(started.getTime())) started = new Date(0);
+      } catch (err) {
+        if (!isPathNotFound(err)) throw err;
+        // No startedat: a session whose start was interrupted; judge it by its data's age.
+        const stat = await this.driver.stat(entry).catch(() => undefined);
+        started = stat?.modTime ?? new Date(0);
+      }
+      if (started < olderThan) {
+        purged.push(uuid);
+        if (!dryRun) await this.remove(name, uuid);
+      }
+    }
+    return purged;
+  }
+
+  private async remove(name: RepositoryName, uuid: string): Promise<void> {
+    this.hashers.delete(key(name, uuid));
+    try {
+      await this.driver.delete(uploadPath(name, uuid));
+    } catch (err) {
+      if (!isPathNotFound(err)) throw err;
+    }
+  }
+
+  /** The SHA-256 state after the first `size` bytes, from memory or rebuilt from storage. */
+  private async digesterAt(name: RepositoryName, uuid: string, size: number, signal?: AbortSignal): Promise<Digester> {
+    const cached = this.hashers.get(key(name, uuid));
+    if (cached !== undefined && cached.size === size) return cached;
+    const rebuilt = await this.rehash(name, uuid, 'sha256', signal);
+    if (rebuilt.size !== size) throw new OciError('BLOB_UPLOAD_INVALID', { message: 'upload changed while it was read' });
+    return rebuilt;
+  }
+
+  private async rehash(name: RepositoryName, uuid: string, algorithm: 'sha256' | 'sha512', signal?: AbortSignal): Promise<Digester> {
+    const digester = new Digester(algorithm);
+    const stream = await this.driver.reader(uploadDataPath(name, uuid), 0, signal);
+    for await (const chunk of stream) digester.update(chunk as Buffer);
+    return digester;
+  }
+
+  /** Serialises operations on one upload within this process (a client's chunks arrive in order). */
+  private async exclusive<T>(name: RepositoryName, uuid: string, fn: () => Promise<T>): Promise<T> {
+    const k = key(name, uuid);
+    const previous = this.locks.get(k) ?? Promise.resolve();
+    const run = previous.then(fn, fn);
+    const settled = run.catch(() => undefined);
+    this.locks.set(k, settled);
+    try {
+      return await run;
+    } finally {
+      if (this.locks.get(k) === settled) this.locks.delete(k);
+    }
+  }
+}
+
+function key(name: RepositoryName, uuid: string): string {
+  return `${name}\u0000${uuid}`;
+}
+
+function rangeError(size: number, message: string): OciError {
+  return new OciError('BLOB_UPLOAD_INVALID', {
+    status: 416,
+    message,
+    headers: { Range: size === 0 ? '0-0' : `0-${size - 1}` },
+  });
+}
