@@ -32,7 +32,7 @@ export function parseRangeHeader(header: string | undefined, size: number): Rang
   if (!Number.isSafeInteger(start)) return { kind: 'unsatisfiable' };
   let end = last === '' ? size - 1 : Number(last);
   if (!Number.isSafeInteger(end)) end = size - 1;
-  if (end < start) return { kind: 'none' };
+  if (last !== '' && end < start) return { kind: 'none' };
   if (start >= size) return { kind: 'unsatisfiable' };
   return { kind: 'range', range: { start, end: Math.min(end, size - 1) } };
 }

@@ -35,6 +35,15 @@ export class Registry {
 
   /** Every repository name, byte-wise sorted. A repository is a directory holding `_manifests`. */
   async repositories(): Promise<string[]> {
+    return this.namesHolding('_manifests');
+  }
+
+  /** Repositories with an `_uploads` directory (possibly uploads in progress), for purging. */
+  async repositoriesWithUploads(): Promise<RepositoryName[]> {
+    return (await this.namesHolding('_uploads')) as RepositoryName[];
+  }
+
+  private async namesHolding(marker: string): Promise<string[]> {
     const out: string[] = [];
     const visit = async (dir: string, prefix: string): Promise<void> => {
       let children: string[];
@@ -45,7 +54,7 @@ export class Registry {
         throw err;
       }
       const names = children.map((c) => c.slice(c.lastIndexOf('/') + 1));
-      if (prefix !== '' && names.includes('_manifests') && isRepositoryName(prefix)) out.push(prefix);
+      if (prefix !== '' && names.includes(marker) && isRepositoryName(prefix)) out.push(prefix);
       await Promise.all(
         names
           .filter((n) => !n.startsWith('_'))

@@ -1,0 +1,37 @@
+import { serveCommand } from './serve.js';
+import { VERSION } from './version.js';
+
+const USAGE = `berth ${VERSION}: a container image registry compatible with CNCF Distribution
+
+Usage:
+  berth serve [config.yml]      run the registry (config from the argument, REGISTRY_CONFIGURATION_PATH,
+                                or the built-in default: filesystem storage under ./data, port 5000)
+  berth --version               print the version
+  berth help                    print this help
+
+Every configuration key can be overridden with REGISTRY_* environment variables,
+e.g. REGISTRY_HTTP_ADDR=:5001 or REGISTRY_STORAGE_FILESYSTEM_ROOTDIRECTORY=/srv/registry.
+`;
+
+/** Dispatches a command line to its subcommand; resolves with the exit code. */
+export async function main(argv: readonly string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case 'serve':
+      return serveCommand(rest, process.env);
+    case '--version':
+    case '-v':
+    case 'version':
+      process.stdout.write(`berth ${VERSION}\n`);
+      return 0;
+    case undefined:
+    case 'help':
+    case '--help':
+    case '-h':
+      process.stdout.write(USAGE);
+      return command === undefined ? 2 : 0;
+    default:
+      process.stderr.write(`berth: unknown command ${JSON.stringify(command)}\n\n${USAGE}`);
+      return 2;
+  }
+}

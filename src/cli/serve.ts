@@ -1,0 +1,136 @@
+import { createServer as createHttpServer, type Server } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import { randomBytes } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import type { Socket } from 'node:net';
+import type { SecureVersion } from 'node:tls';
+import { loadConfig } from '../config/load.js';
+import type { Config } from '../config/schema.js';
+import { createLogger, type Logger } from '../log/logger.js';
+import { createDriver } from '../storage/driver/factory.js';
+import { Registry } from '../storage/registry.js';
+import { InMemoryBlobDescriptorCache } from '../storage/blob-store.js';
+import { buildApp } from '../http/app.js';
+import { AllowAll } from '../auth/access.js';
+import { formatListenAddress, parseListenAddress } from '../http/listen-address.js';
+import { startUploadPurging } from '../storage/purge.js';
+import { VERSION } from './version.js';
+
+/** The largest manifest Berth accepts (the distribution spec's recommended minimum limit). */
+export const MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
+
+/** A running registry: its server, and how to stop it. */
+export interface RunningRegistry {
+  readonly server: Server;
+  readonly logger: Logger;
+  /** Stops accepting connections, waits for requests in flight up to the drain timeout, then closes. */
+  stop(): Promise<void>;
+}
+
+/** `berth serve [config.yml]`: loads the configuration, builds the registry and listens. */
+export async function serveCommand(args: readonly string[], env: NodeJS.ProcessEnv): Promise<number> {
+  const path = args.find((a) => !a.startsWith('-'));
+  const config = await loadConfig(path === undefined ? { env } : { path, env });
+  const running = await startRegistry(config);
+  const shutdown = (signal: string): void => {
+    running.logger.info({ signal }, 'shutting down');
+    running.stop().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
+  };
+  process.once('SIGTERM', () => shutdown('SIGTERM'));
+  process.once('SIGINT', () => shutdown('SIGINT'));
+  return new Promise<number>(() => {
+    // Runs until a signal stops the process.
+  });
+}
+
+/** Starts a registry from a parsed configuration (used by serve and by tests). */
+export async function startRegistry(config: Config): Promise<RunningRegistry> {
+  const logger = createLogger({ level: config.log.level, formatter: config.log.formatter, fields: { service: 'registry', version: VERSION, ...config.log.fields } });
+  let secret = config.http.secret;
+  if (secret === '') {
+    secret = randomBytes(32).toString('hex');
+    logger.warn(
+      'No HTTP secret provided - generated random secret. This may cause problems with uploads if multiple registries are behind a load-balancer. To provide a shared secret, fill in http.secret in the configuration file or set the REGISTRY_HTTP_SECRET environment variable.',
+    );
+  }
+  const driver = await createDriver(config.storage);
+  const registry = new Registry({ driver, blobDescriptorCache: new InMemoryBlobDescriptorCache(config.storage.cache.blobdescriptorsize) });
+  logger.info('using inmemory blob descriptor cache');
+  const app = buildApp({
+    registry,
+    logger,
+    access: new AllowAll(),
+    secret,
+    prefix: config.http.prefix,
+    host: config.http.host,
+    relativeUrls: config.http.relativeurls,
+    headers: config.http.headers,
+    deleteEnabled: config.storage.delete.enabled,
+    readOnly: config.storage.maintenance.readonly.enabled,
+    redirect: !config.storage.redirect.disable,
+    maxManifestBytes: MAX_MANIFEST_BYTES,
+    catalogMaxEntries: catalogMaxEntries(config),
+    accessLog: !config.log.accesslog.disabled,
+  });
+
+  const serverOptions = { maxHeaderSize: 64 * 1024, requestTimeout: 0, headersTimeout: 60_000, keepAliveTimeout: 75_000 };
+  let server: Server;
+  const tls = config.http.tls;
+  if (tls !== undefined) {
+    const [cert, key] = await Promise.all([readFile(tls.certificate), readFile(tls.key)]);
+    server = createHttpsServer({ ...serverOptions, cert, key, minVersion: tlsVersion(tls.minimumtls) }, app.handle);
+  } else {
+    server = createHttpServer(serverOptions, app.handle);
+  }
+  // Drop connections that send nothing for this long (a stalled client must not hold a socket forever).
+  server.setTimeout(5 * 60_000, (socket: Socket) => socket.destroy());
+
+  const address = parseListenAddress(config.http.addr, config.http.net);
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    if (address.kind === 'unix') server.listen(address.path, resolve);
+    else server.listen(address.port, address.host, resolve);
+  });
+  const bound = server.address();
+  const shown = typeof bound === 'object' && bound !== null && address.kind === 'tcp' ? { ...address, port: bound.port } : address;
+  logger.info(`listening on ${formatListenAddress(shown)}${tls !== undefined ? ', tls' : ''}`);
+
+  const purging = startUploadPurging(registry, config.storage.maintenance.uploadpurging, config.storage.maintenance.readonly.enabled, logger);
+
+  return {
+    server,
+    logger,
+    async stop(): Promise<void> {
+      purging.stop();
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      const drain = config.http.draintimeout;
+      const deadline = Date.now() + drain;
+      while (app.inFlight() > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      server.closeAllConnections();
+      await closed;
+    },
+  };
+}
+
+function tlsVersion(v: string): SecureVersion {
+  switch (v) {
+    case 'tls1.0':
+      return 'TLSv1';
+    case 'tls1.1':
+      return 'TLSv1.1';
+    case 'tls1.3':
+      return 'TLSv1.3';
+    default:
+      return 'TLSv1.2';
+  }
+}
+
+function catalogMaxEntries(config: Config): number {
+  const section = config.catalog;
+  const value = section !== undefined ? section['maxentries'] : undefined;
+  return typeof value === 'number' && Number.isInteger(value) && value > 0 ? value : 1000;
+}

@@ -1,0 +1,25 @@
+/** Where to listen, parsed from `http.addr` / `http.net` (pure). */
+export type ListenAddress = { readonly kind: 'tcp'; readonly host?: string; readonly port: number } | { readonly kind: 'unix'; readonly path: string };
+
+/**
+ * Parses Distribution's `http.addr` (`:5000`, `0.0.0.0:5000`, `[::1]:5000`, `localhost:5000`)
+ * or, with net `unix`, a socket path. Throws an Error naming the bad value.
+ */
+export function parseListenAddress(addr: string, net: 'tcp' | 'unix' = 'tcp'): ListenAddress {
+  if (net === 'unix') {
+    if (addr === '') throw new Error('http.addr: a unix socket path is required');
+    return { kind: 'unix', path: addr };
+  }
+  const m = /^(?:\[([0-9A-Fa-f:.]+)\]|([^:[\]]*)):(\d{1,5})$/.exec(addr);
+  if (m === null) throw new Error(`http.addr: expected host:port or :port, got ${JSON.stringify(addr)}`);
+  const port = Number(m[3]);
+  if (port > 65535) throw new Error(`http.addr: port out of range in ${JSON.stringify(addr)}`);
+  const host = m[1] ?? m[2];
+  return host === undefined || host === '' ? { kind: 'tcp', port } : { kind: 'tcp', host, port };
+}
+
+export function formatListenAddress(addr: ListenAddress): string {
+  if (addr.kind === 'unix') return addr.path;
+  const host = addr.host === undefined ? '[::]' : addr.host.includes(':') ? `[${addr.host}]` : addr.host;
+  return `${host}:${addr.port}`;
+}

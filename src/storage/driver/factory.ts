@@ -1,0 +1,24 @@
+import type { StorageDriver } from './driver.js';
+import { FilesystemDriver } from './filesystem.js';
+import { InMemoryDriver } from './inmemory.js';
+
+/** The storage section of the configuration, as far as choosing a driver goes. */
+export interface DriverSettings {
+  readonly driver: string;
+  readonly filesystem?: { readonly rootdirectory: string };
+}
+
+/**
+ * Creates the configured driver. Drivers are created explicitly here, never registered through
+ * import side effects; heavy ones (object stores) are loaded only when configured.
+ */
+export async function createDriver(settings: DriverSettings): Promise<StorageDriver> {
+  switch (settings.driver) {
+    case 'filesystem':
+      return new FilesystemDriver({ rootdirectory: settings.filesystem?.rootdirectory ?? '/var/lib/registry' });
+    case 'inmemory':
+      return new InMemoryDriver();
+    default:
+      throw new Error(`storage driver ${settings.driver} is not available in this version of Berth`);
+  }
+}

@@ -1,0 +1,128 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { matchRoute } from '../../src/http/router.js';
+import { requiredAccess } from '../../src/auth/access.js';
+import { parseListenAddress } from '../../src/http/listen-address.js';
+import { UploadStateCodec } from '../../src/http/upload-state.js';
+import { paginate } from '../../src/storage/repository.js';
+import { formatText } from '../../src/log/logger.js';
+import { Lru } from '../../src/storage/lru.js';
+
+const D = `sha256:${'a'.repeat(64)}`;
+
+describe('matchRoute', () => {
+  const cases: Array<[string, unknown]> = [
+    ['/', { kind: 'root' }],
+    ['/v2/', { kind: 'base' }],
+    ['/v2', { kind: 'base' }],
+    ['/v2/_catalog', { kind: 'catalog' }],
+    ['/v2/a/b/tags/list', { kind: 'tags', name: 'a/b' }],
+    ['/v2/a/b/manifests/latest', { kind: 'manifest', name: 'a/b', reference: 'latest' }],
+    [`/v2/a/manifests/${D}`, { kind: 'manifest', name: 'a', reference: D }],
+    [`/v2/a/blobs/${D}`, { kind: 'blob', name: 'a', reference: D }],
+    [`/v2/a/blobs/sha256%3A${'a'.repeat(64)}`, { kind: 'blob', name: 'a', reference: D }],
+    ['/v2/a/blobs/uploads/', { kind: 'uploads', name: 'a' }],
+    ['/v2/a/blobs/uploads', { kind: 'uploads', name: 'a' }],
+    ['/v2/a/blobs/uploads/1234', { kind: 'upload', name: 'a', reference: '1234' }],
+    [`/v2/a/referrers/${D}`, { kind: 'referrers', name: 'a', reference: D }],
+    ['/v2/tags/list', undefined],
+    ['/v3/', undefined],
+    ['/v2/a/blobs/%zz', undefined],
+    ['/v2/a/unknown', undefined],
+  ];
+  for (const [path, expected] of cases) {
+    it(path, () => assert.deepEqual(matchRoute(path), expected));
+  }
+});
+
+describe('requiredAccess', () => {
+  const q = (s = '') => new URLSearchParams(s);
+  const cases: Array<[string, string, string, string[]]> = [
+    ['GET manifest', 'GET', '/v2/a/manifests/x', ['repository:a:pull']],
+    ['HEAD blob', 'HEAD', `/v2/a/blobs/${D}`, ['repository:a:pull']],
+    ['PUT manifest', 'PUT', '/v2/a/manifests/x', ['repository:a:pull', 'repository:a:push']],
+    ['PATCH upload', 'PATCH', '/v2/a/blobs/uploads/u', ['repository:a:pull', 'repository:a:push']],
+    ['DELETE manifest', 'DELETE', '/v2/a/manifests/x', ['repository:a:delete']],
+    ['catalog', 'GET', '/v2/_catalog', ['registry:catalog:*']],
+    ['base', 'GET', '/v2/', []],
+  ];
+  for (const [label, method, path, expected] of cases) {
+    it(label, () => {
+      const route = matchRoute(path);
+      assert.ok(route);
+      assert.deepEqual(requiredAccess(route, method, q()).map((a) => `${a.type}:${a.name}:${a.action}`), expected);
+    });
+  }
+  it('a mount also pulls from the source repository', () => {
+    const route = matchRoute('/v2/dst/blobs/uploads/');
+    assert.ok(route);
+    assert.deepEqual(
+      requiredAccess(route, 'POST', q(`mount=${D}&from=src`)).map((a) => `${a.name}:${a.action}`),
+      ['dst:pull', 'dst:push', 'src:pull'],
+    );
+  });
+});
+
+describe('parseListenAddress', () => {
+  const cases: Array<[string, unknown]> = [
+    [':5000', { kind: 'tcp', port: 5000 }],
+    ['0.0.0.0:443', { kind: 'tcp', host: '0.0.0.0', port: 443 }],
+    ['[::1]:5000', { kind: 'tcp', host: '::1', port: 5000 }],
+    ['localhost:80', { kind: 'tcp', host: 'localhost', port: 80 }],
+  ];
+  for (const [addr, expected] of cases) it(addr, () => assert.deepEqual(parseListenAddress(addr), expected));
+  for (const bad of ['5000', 'host', ':99999', '::1:5000']) {
+    it(`rejects ${bad}`, () => assert.throws(() => parseListenAddress(bad), /http\.addr/));
+  }
+});
+
+describe('upload state', () => {
+  it('round-trips and rejects tampering or another secret', () => {
+    const codec = new UploadStateCodec('s3cret');
+    const state = { name: 'a/b', uuid: 'u', offset: 42, startedAt: '2026-01-01T00:00:00.000Z' };
+    const token = codec.encode(state);
+    assert.deepEqual(codec.decode(token), state);
+    assert.equal(new UploadStateCodec('other').decode(token), undefined);
+    assert.equal(codec.decode(token.slice(1)), undefined);
+    assert.equal(codec.decode('nodot'), undefined);
+  });
+});
+
+describe('paginate', () => {
+  const items = ['a', 'b', 'c', 'd'];
+  const cases: Array<[number | undefined, string | undefined, unknown]> = [
+    [undefined, undefined, { items }],
+    [2, undefined, { items: ['a', 'b'], next: 'b' }],
+    [2, 'b', { items: ['c', 'd'] }],
+    [2, 'bb', { items: ['c', 'd'] }],
+    [10, undefined, { items }],
+    [0, undefined, { items: [] }],
+    [1, 'd', { items: [] }],
+  ];
+  for (const [n, last, expected] of cases) it(`n=${n} last=${last}`, () => assert.deepEqual(paginate(items, n, last), expected));
+});
+
+describe('text log format', () => {
+  it('writes logrus-style lines', () => {
+    const line = formatText(JSON.stringify({ level: 40, time: '2026-01-01T00:00:00.000Z', msg: 'hello world', service: 'registry', n: 3 }));
+    assert.equal(line, 'time="2026-01-01T00:00:00.000Z" level=warning msg="hello world" service=registry n=3\n');
+  });
+});
+
+describe('Lru', () => {
+  it('evicts the least recently used past capacity, by weight', () => {
+    const lru = new Lru<string, number>(3);
+    lru.set('a', 1);
+    lru.set('b', 2);
+    lru.set('c', 3);
+    lru.get('a');
+    lru.set('d', 4);
+    assert.equal(lru.get('b'), undefined);
+    assert.equal(lru.get('a'), 1);
+    const weighted = new Lru<string, string>(10, (v) => v.length);
+    weighted.set('x', '123456');
+    weighted.set('y', '123456');
+    assert.equal(weighted.get('x'), undefined);
+    assert.equal(weighted.get('y'), '123456');
+  });
+});
