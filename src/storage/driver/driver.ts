@@ -19,7 +19,11 @@ export interface StorageDriver {
   /** Writes a whole small object atomically: readers see the old content or the new, never a mix. */
   putContent(path: string, data: Uint8Array, signal?: AbortSignal): Promise<void>;
 
-  /** Streams an object from `offset` (default 0). Throws PathNotFoundError, InvalidOffsetError when offset > size. */
+  /**
+   * Streams an object from `offset` (default 0). Throws PathNotFoundError, InvalidOffsetError when
+   * offset > size (or negative); offset == size gives an empty stream. Destroying the stream, or
+   * aborting `signal`, releases what the driver holds for it.
+   */
   reader(path: string, offset?: number, signal?: AbortSignal): Promise<Readable>;
 
   /**
@@ -68,9 +72,16 @@ export interface FileInfo {
 export interface FileWriter {
   /** Bytes written so far, including content that existed before an append. */
   readonly size: number;
+  /**
+   * Appends `chunk`. The driver keeps its own copy, so the caller may reuse the buffer once the
+   * promise resolves. Rejects with StorageDriverError once the writer is closed, committed or cancelled.
+   */
   write(chunk: Uint8Array): Promise<void>;
+  /** Ends this session, keeping what was written for a later writer(path, true). A no-op once finished, so safe in `finally`. */
   close(): Promise<void>;
+  /** Ends the writer and removes the content at the path, including what earlier sessions wrote. Rejects once closed or committed. */
   cancel(): Promise<void>;
+  /** Ends the writer and makes the content visible at the path. Rejects once closed, committed or cancelled. */
   commit(): Promise<void>;
 }
 

@@ -1,0 +1,174 @@
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { existsSync, readdirSync, watch } from 'node:fs';
+import { mkdir, mkdtemp, readdir, readFile, rm, utimes, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Readable } from 'node:stream';
+import { after, before, describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+import { InvalidOffsetError, InvalidPathError, PathNotFoundError } from '../../src/storage/driver/errors.js';
+import { FilesystemDriver } from '../../src/storage/driver/filesystem.js';
+import { storageDriverSuite } from '../suites/storage-driver.js';
+
+function makeRoot(): Promise<string> {
+  return mkdtemp(join(tmpdir(), 'berth-fs-driver-'));
+}
+
+storageDriverSuite('filesystem', async () => {
+  const root = await makeRoot();
+  return { driver: new FilesystemDriver({ rootdirectory: root }), cleanup: () => rm(root, { recursive: true, force: true }) };
+});
+
+describe('FilesystemDriver', () => {
+  let root: string;
+  let driver: FilesystemDriver;
+
+  before(async () => {
+    root = await makeRoot();
+    driver = new FilesystemDriver({ rootdirectory: root });
+  });
+
+  after(async () => {
+    await rm(root, { recursive: true, force: true });
+  });
+
+  it('keeps Distribution’s layout: driver path /a/b is <root>/a/b', async () => {
+    await driver.putContent('/docker/registry/v2/x', Buffer.from('put'));
+    assert.equal(await readFile(join(root, 'docker/registry/v2/x'), 'utf8'), 'put');
+
+    // Upload data is written in place, then moved into the blob store.
+    const upload = '/docker/registry/v2/repositories/r/_uploads/u/data';
+    const writer = await driver.writer(upload, false);
+    await writer.write(Buffer.from('chunk'));
+    await writer.close();
+    assert.equal(await readFile(join(root, upload), 'utf8'), 'chunk');
+    await driver.move(upload, '/docker/registry/v2/blobs/sha256/ab/abc/data');
+    assert.equal(await readFile(join(root, 'docker/registry/v2/blobs/sha256/ab/abc/data'), 'utf8'), 'chunk');
+
+    // Data written by Distribution (or anyone) is served as is.
+    await mkdir(join(root, 'docker/registry/v2/blobs/sha256/cd/cde'), { recursive: true });
+    await writeFile(join(root, 'docker/registry/v2/blobs/sha256/cd/cde/data'), 'existing');
+    assert.equal((await driver.getContent('/docker/registry/v2/blobs/sha256/cd/cde/data')).toString(), 'existing');
+    const appender = await driver.writer('/docker/registry/v2/blobs/sha256/cd/cde/data', true);
+    assert.equal(appender.size, 'existing'.length);
+    await appender.close();
+  });
+
+  it('cannot be walked out of its root', async () => {
+    for (const path of ['/../../etc/passwd', '/..', '/../', '/a/../../etc/passwd', '../etc/passwd']) {
+      await assert.rejects(driver.getContent(path), InvalidPathError, path);
+      await assert.rejects(driver.reader(path), InvalidPathError, path);
+      await assert.rejects(driver.stat(path), InvalidPathError, path);
+    }
+    // A valid absolute path is always below the root, never the host's file.
+    await assert.rejects(driver.getContent('/etc/passwd'), PathNotFoundError);
+  });
+
+  it('never shows putContent temp files inside the layout', async () => {
+    const dir = '/docker/registry/v2/repositories/r/_manifests/tags';
+    await driver.putContent(`${dir}/seed`, Buffer.from('seed'));
+    const full = join(root, dir);
+    const names = Array.from({ length: 25 }, (_, index) => `tag-${index}`);
+    const expected = new Set(['seed', ...names]);
+    const seen = new Set<string>();
+    const watcher = watch(full, (_event, filename) => {
+      if (filename !== null) seen.add(filename);
+    });
+    let polling = true;
+    const poller = (async () => {
+      while (polling) {
+        for (const name of await readdir(full)) seen.add(name);
+        await sleep(0);
+      }
+    })();
+    try {
+      for (let round = 0; round < 4; round++) {
+        await Promise.all(names.map((name) => driver.putContent(`${dir}/${name}`, randomBytes(64 * 1024))));
+      }
+      await sleep(100); // let the last change events arrive
+    } finally {
+      polling = false;
+      await poller;
+      watcher.close();
+    }
+    const strangers = [...seen].filter((name) => !expected.has(name));
+    assert.deepEqual(strangers, [], 'names other than the targets appeared in the layout');
+    assert.deepEqual(await readdir(join(root, '.berth-tmp')), [], 'no temp file is left behind');
+  });
+
+  it('hides and reserves its temp directory', async () => {
+    await driver.putContent('/visible', Buffer.from('x'));
+    assert.ok(existsSync(join(root, '.berth-tmp')));
+    assert.ok(!(await driver.list('/')).includes('/.berth-tmp'));
+    for await (const info of driver.walk('/')) assert.ok(!info.path.startsWith('/.berth-tmp'), info.path);
+    await assert.rejects(driver.stat('/.berth-tmp'), InvalidPathError);
+    await assert.rejects(driver.putContent('/.berth-tmp/x', Buffer.from('x')), InvalidPathError);
+    await driver.delete('/visible');
+  });
+
+  it('removes stale temp files on cleanupTemp() and keeps fresh ones', async () => {
+    const temp = join(root, '.berth-tmp');
+    await mkdir(temp, { recursive: true });
+    await writeFile(join(temp, 'stale.tmp'), 'x');
+    await writeFile(join(temp, 'fresh.tmp'), 'x');
+    const twoHoursAgo = new Date(Date.now() - 2 * 60 * 60 * 1000);
+    await utimes(join(temp, 'stale.tmp'), twoHoursAgo, twoHoursAgo);
+    assert.equal(await driver.cleanupTemp(), 1);
+    assert.deepEqual(await readdir(temp), ['fresh.tmp']);
+    await rm(join(temp, 'fresh.tmp'));
+    assert.equal(await new FilesystemDriver({ rootdirectory: join(root, 'absent') }).cleanupTemp(), 0);
+  });
+
+  it('creates its root lazily: nothing at construction, an empty root lists as []', async () => {
+    const lazyRoot = join(root, 'lazy', 'root');
+    const lazy = new FilesystemDriver({ rootdirectory: lazyRoot });
+    assert.equal(existsSync(lazyRoot), false);
+    assert.deepEqual(await lazy.list('/'), []);
+    assert.equal((await lazy.stat('/')).isDir, true);
+    const walked: string[] = [];
+    for await (const info of lazy.walk('/')) walked.push(info.path);
+    assert.deepEqual(walked, []);
+    await rm(join(root, 'lazy'), { recursive: true });
+  });
+
+  it('releases file descriptors of readers destroyed or aborted early', { skip: !existsSync('/proc/self/fd') }, async () => {
+    await driver.putContent('/fd/file', randomBytes(4 * 1024 * 1024));
+    const openFds = (): number => readdirSync('/proc/self/fd').length;
+    const baseline = openFds();
+    const closed: Array<Promise<void>> = [];
+    const whenClosed = (stream: Readable): Promise<void> => new Promise((resolve) => stream.once('close', () => resolve()));
+    for (let i = 0; i < 20; i++) {
+      const stream = await driver.reader('/fd/file', i * 1000);
+      closed.push(whenClosed(stream));
+      if (i % 2 === 0) stream.destroy();
+      else stream.once('data', () => stream.destroy());
+    }
+    for (let i = 0; i < 20; i++) {
+      const controller = new AbortController();
+      const stream = await driver.reader('/fd/file', 0, controller.signal);
+      stream.on('error', () => undefined);
+      closed.push(whenClosed(stream));
+      if (i % 2 === 0) controller.abort();
+      else stream.once('data', () => controller.abort());
+    }
+    await Promise.all(closed);
+    // Failed calls must close what they opened, too.
+    await mkdir(join(root, 'fd/dir'), { recursive: true });
+    for (let i = 0; i < 10; i++) {
+      await assert.rejects(driver.reader('/fd/file', 5 * 1024 * 1024), InvalidOffsetError);
+      await assert.rejects(driver.reader('/fd/dir', 0), PathNotFoundError);
+    }
+    assert.ok(openFds() <= baseline, `${openFds() - baseline} file descriptors leaked`);
+    await driver.delete('/fd');
+  });
+
+  it('keeps empty directories after a delete, as Distribution does', async () => {
+    await driver.putContent('/keep/dir/file', Buffer.from('x'));
+    await driver.delete('/keep/dir/file');
+    assert.deepEqual(await driver.list('/keep/dir'), []);
+    await driver.delete('/keep');
+    await assert.rejects(driver.stat('/keep'), PathNotFoundError);
+  });
+});
