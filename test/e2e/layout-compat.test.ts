@@ -22,7 +22,6 @@ import {
 import { withServerOutput } from '../helpers/processes.js';
 import {
   e2eTarget,
-  skipReason,
   startRegistry,
   type RegistryHandle,
   type RegistryKind,
@@ -42,7 +41,7 @@ async function catalog(host: string): Promise<string[]> {
   return body.repositories ?? [];
 }
 
-describe(`layout compatibility: Distribution <-> ${display(target)}`, { skip: skipReason(target), timeout: 15 * 60_000 }, () => {
+describe(`layout compatibility: Distribution <-> ${display(target)}`, { timeout: 15 * 60_000 }, () => {
   let work = '';
   before(async () => {
     work = await mkdtemp(join(tmpdir(), 'berth-e2e-compat-'));

@@ -163,14 +163,6 @@ export async function startBerth(options: BerthOptions = {}): Promise<RegistryHa
 }
 
 /**
- * The switch for the Berth-facing e2e tests when nobody chose a target: flip it to true once
- * `node bin/berth.js serve` works, and from then on the e2e files run against Berth (and
- * must pass) in every `npm test`. Until then they are skipped, unless BERTH_E2E_TARGET=berth
- * is set explicitly, which always runs them.
- */
-export const BERTH_E2E_ON_BY_DEFAULT = false;
-
-/**
  * The registry the e2e tests target: env BERTH_E2E_TARGET, `berth` (default) or
  * `distribution` (to validate the tests themselves against the registry Berth replaces).
  */
@@ -180,17 +172,6 @@ export function e2eTarget(): RegistryKind {
     throw new Error(`BERTH_E2E_TARGET must be "berth" or "distribution", not ${JSON.stringify(value)}`);
   }
   return value;
-}
-
-/**
- * Why tests targeting `kind` do not run now, or undefined when they do: a message for
- * node:test's `skip` option (see {@link BERTH_E2E_ON_BY_DEFAULT}).
- */
-export function skipReason(kind: RegistryKind): string | undefined {
-  if (kind === 'berth' && !BERTH_E2E_ON_BY_DEFAULT && process.env.BERTH_E2E_TARGET !== 'berth') {
-    return 'Berth e2e not switched on yet (BERTH_E2E_ON_BY_DEFAULT in test/helpers/registries.ts); set BERTH_E2E_TARGET=berth or =distribution to run';
-  }
-  return undefined;
 }
 
 /** Starts a registry of `kind` with filesystem storage at `rootdirectory`. */
