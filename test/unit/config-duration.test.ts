@@ -54,7 +54,8 @@ describe('formatDuration', () => {
   const cases: ReadonlyArray<readonly [number, string]> = [
     [0, '0s'],
     [500, '500ms'],
-    [1.5, '1.5\u00b5s'],
+    [0.0015, '1.5\u00b5s'],
+    [1.5, '1.5ms'],
     [0.0005, '500ns'],
     [10_000, '10s'],
     [1500, '1.5s'],

@@ -1,0 +1,81 @@
+import { describe, it, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startBerth } from '../helpers/registries.js';
+import { checkLayout } from '../helpers/layout-check.js';
+import { digestOfBlocks, generatedBlocks, randomBase, streamRequest } from '../helpers/streams.js';
+import { pushImage } from '../helpers/oci-client.js';
+
+describe('killed processes leave nothing corrupt behind', { timeout: 5 * 60_000 }, () => {
+  const dirs: string[] = [];
+  after(async () => {
+    for (const d of dirs) await rm(d, { recursive: true, force: true });
+  });
+
+  it('SIGKILL during a blob upload: the blob is not visible, and a new push succeeds', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'berth-crash-'));
+    dirs.push(dir);
+    const size = 300 * 1024 * 1024;
+    const base = randomBase();
+    const digest = digestOfBlocks(generatedBlocks(size, base));
+    let berth = await startBerth({ rootdirectory: dir });
+    const started = await streamRequest(`${berth.url}/v2/crash/blob/blobs/uploads/`, 'POST', { 'Content-Length': '0' });
+    const location = new URL(String(started.headers['location']), berth.url).toString();
+    // Stream the blob and kill the server part-way through.
+    const upload = streamRequest(`${location}&digest=${digest}`, 'PUT', { 'Content-Type': 'application/octet-stream' }, generatedBlocks(size, base)).catch((err: unknown) => err);
+    await new Promise((r) => setTimeout(r, 300));
+    await berth.kill();
+    const result = await upload;
+    assert.ok(result instanceof Error || (typeof result === 'object' && result !== null && 'status' in result && result.status !== 201), 'the upload must not have completed');
+    assert.deepEqual(await checkLayout(dir), []);
+
+    berth = await startBerth({ rootdirectory: dir });
+    try {
+      const head = await fetch(`${berth.url}/v2/crash/blob/blobs/${digest}`, { method: 'HEAD' });
+      assert.equal(head.status, 404);
+      const retry = await streamRequest(`${berth.url}/v2/crash/blob/blobs/uploads/?digest=${digest}`, 'POST', { 'Content-Type': 'application/octet-stream' }, generatedBlocks(size, base));
+      assert.equal(retry.status, 201, retry.body.toString());
+      const pulled = await streamRequest(`${berth.url}/v2/crash/blob/blobs/${digest}`, 'GET', {}, undefined, { hashBody: true });
+      assert.equal(pulled.digest, digest);
+    } finally {
+      await berth.stop();
+    }
+  });
+
+  it('SIGKILL during a burst of image pushes: every link and blob stays consistent', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'berth-crash-'));
+    dirs.push(dir);
+    let berth = await startBerth({ rootdirectory: dir });
+    const url = berth.url;
+    const pushes: Array<Promise<unknown>> = [];
+    for (let i = 0; i < 40; i++) {
+      pushes.push(pushImage(url, `crash/burst${i % 8}`, `t${i}`, { layers: 3, layerSize: 256 * 1024 }).catch((err: unknown) => err));
+    }
+    await new Promise((r) => setTimeout(r, 150));
+    await berth.kill();
+    const results = await Promise.all(pushes);
+    const failed = results.filter((r) => r instanceof Error).length;
+    assert.ok(failed > 0, 'the kill must interrupt pushes in flight');
+    assert.deepEqual(await checkLayout(dir), []);
+    // The registry serves what survived and accepts new pushes.
+    berth = await startBerth({ rootdirectory: dir });
+    try {
+      const catalog = (await (await fetch(`${berth.url}/v2/_catalog`)).json()) as { repositories: string[] };
+      for (const repo of catalog.repositories) {
+        const tags = (await (await fetch(`${berth.url}/v2/${repo}/tags/list`)).json()) as { tags: string[] };
+        for (const tag of tags.tags) {
+          const res = await fetch(`${berth.url}/v2/${repo}/manifests/${tag}`);
+          assert.equal(res.status, 200, `${repo}:${tag}`);
+          JSON.parse(await res.text());
+        }
+      }
+      await pushImage(berth.url, 'crash/after', 'ok', { layers: 2 });
+      assert.equal((await fetch(`${berth.url}/v2/crash/after/manifests/ok`)).status, 200);
+    } finally {
+      await berth.stop();
+    }
+    assert.deepEqual(await checkLayout(dir), []);
+  });
+});
