@@ -1,0 +1,32 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { ERROR_CODES } from '../../src/oci/errors.js';
+
+const readme = readFileSync(fileURLToPath(new URL('../../../README.md', import.meta.url)), 'utf8');
+
+describe('README stays true', () => {
+  it('the error table lists every error code with its status, and nothing else', () => {
+    const start = readme.indexOf('<!-- error-table');
+    assert.ok(start >= 0, 'README has the error table marker');
+    const rows = readme
+      .slice(start)
+      .split('\n')
+      .slice(1)
+      .filter((l) => l.startsWith('| `'));
+    const documented = new Map(rows.map((r) => {
+      const cells = r.split('|').map((c) => c.trim());
+      return [(cells[1] ?? '').replace(/`/g, ''), cells[2] ?? ''] as const;
+    }));
+    for (const [code, { status }] of Object.entries(ERROR_CODES)) {
+      assert.ok(documented.has(code), `README error table lacks ${code}`);
+      assert.match(documented.get(code) ?? '', new RegExp(`\\b${status}\\b`), `${code} is documented with the wrong status`);
+    }
+    for (const code of documented.keys()) assert.ok(code in ERROR_CODES, `README documents unknown code ${code}`);
+  });
+  it('states the set-up contract', () => {
+    assert.match(readme, /npm install && npm start/);
+    assert.match(readme, /npm test/);
+  });
+});
