@@ -291,6 +291,19 @@ describe('registry API over HTTP', () => {
       assert.equal(res.status, 400);
       assert.equal(await errorCode(res), 'MANIFEST_BLOB_UNKNOWN');
     });
+    it('negotiates with Accept: an index falls back to its linux/amd64 image; an unacceptable type is MANIFEST_UNKNOWN', async () => {
+      const a = await pushImage(r.url, 'man/accept', 'a');
+      const index = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.index.v1+json', manifests: [{ mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: a.digest, size: a.body.length, platform: { os: 'linux', architecture: 'amd64' } }] }));
+      assertStatus(await fetch(`${r.url}/v2/man/accept/manifests/multi`, { method: 'PUT', headers: { 'Content-Type': 'application/vnd.oci.image.index.v1+json' }, body: index }), 201);
+      const old = await fetch(`${r.url}/v2/man/accept/manifests/multi`, { headers: { Accept: 'application/vnd.oci.image.manifest.v1+json' } });
+      assert.equal(old.status, 200);
+      assert.equal(old.headers.get('docker-content-digest'), a.digest);
+      const full = await fetch(`${r.url}/v2/man/accept/manifests/multi`, { headers: { Accept: 'application/vnd.oci.image.manifest.v1+json, application/vnd.oci.image.index.v1+json' } });
+      assert.equal(full.headers.get('docker-content-digest'), sha256(index));
+      const refused = await fetch(`${r.url}/v2/man/accept/manifests/a`, { headers: { Accept: 'application/vnd.docker.distribution.manifest.v2+json' } });
+      assert.equal(refused.status, 404);
+      assert.equal(await errorCode(refused), 'MANIFEST_UNKNOWN');
+    });
     it('refuses invalid JSON, schema 1, unknown media types and mismatched Content-Type with MANIFEST_INVALID', async () => {
       const cases: Array<[string, string]> = [
         ['{not json', 'application/vnd.oci.image.manifest.v1+json'],

@@ -6,6 +6,7 @@ import { parseContentRange, parseRangeHeader } from '../../src/oci/ranges.js';
 import { parseManifest } from '../../src/oci/manifest.js';
 import { OciError } from '../../src/oci/errors.js';
 import { baseMediaType } from '../../src/oci/media-types.js';
+import { defaultPlatformChild, negotiateManifest } from '../../src/oci/accept.js';
 
 const HEX64 = 'a'.repeat(64);
 
@@ -156,5 +157,35 @@ describe('manifest parsing', () => {
   it('baseMediaType strips parameters', () => {
     assert.equal(baseMediaType('Application/JSON; charset=utf-8'), 'application/json');
     assert.equal(baseMediaType(undefined), '');
+  });
+});
+
+describe('manifest content negotiation', () => {
+  const OCI = 'application/vnd.oci.image.manifest.v1+json';
+  const INDEX = 'application/vnd.oci.image.index.v1+json';
+  const V2 = 'application/vnd.docker.distribution.manifest.v2+json';
+  const LIST = 'application/vnd.docker.distribution.manifest.list.v2+json';
+  const cases: Array<[string | undefined, string, string]> = [
+    [undefined, OCI, 'serve'],
+    ['*/*', INDEX, 'serve'],
+    ['application/json', V2, 'serve'],
+    [`${OCI}, ${INDEX}`, OCI, 'serve'],
+    [`${V2};q=0.9`, V2, 'serve'],
+    [V2, OCI, 'not-acceptable'],
+    [`${V2}, */*`, OCI, 'serve'],
+    [V2, LIST, 'default-platform'],
+    [OCI, INDEX, 'default-platform'],
+    [V2, INDEX, 'not-acceptable'],
+  ];
+  for (const [accept, stored, expected] of cases) {
+    it(`Accept ${String(accept)} for ${stored.split('.').slice(-2).join('.')} → ${expected}`, () => {
+      assert.equal(negotiateManifest(accept, stored as Parameters<typeof negotiateManifest>[1]).kind, expected);
+    });
+  }
+  it('finds the linux/amd64 child of an index', () => {
+    const amd = `sha256:${'1'.repeat(64)}`;
+    const body = Buffer.from(JSON.stringify({ manifests: [{ digest: `sha256:${'2'.repeat(64)}`, platform: { os: 'linux', architecture: 'arm64' } }, { digest: amd, platform: { os: 'linux', architecture: 'amd64' } }] }));
+    assert.equal(defaultPlatformChild(body), amd);
+    assert.equal(defaultPlatformChild(Buffer.from('{}')), undefined);
   });
 });

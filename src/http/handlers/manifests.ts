@@ -2,6 +2,7 @@ import type { RequestContext } from '../context.js';
 import { OciError } from '../../oci/errors.js';
 import { parseManifestReference } from '../../oci/reference.js';
 import { baseMediaType } from '../../oci/media-types.js';
+import { defaultPlatformChild, negotiateManifest } from '../../oci/accept.js';
 import { sendBytes, sendEmpty, urlFor } from '../respond.js';
 import { repositoryOf } from './common.js';
 import { ifNoneMatch } from './blobs.js';
@@ -10,7 +11,16 @@ import { ifNoneMatch } from './blobs.js';
 export async function getManifest(ctx: RequestContext): Promise<void> {
   const repo = repositoryOf(ctx);
   const ref = parseManifestReference(ctx.route.reference ?? '');
-  const manifest = await repo.getManifest(ref);
+  let manifest = await repo.getManifest(ref);
+  const negotiation = negotiateManifest(ctx.req.headers.accept, manifest.mediaType);
+  if (negotiation.kind === 'not-acceptable') {
+    throw new OciError('MANIFEST_UNKNOWN', { message: `the manifest is ${manifest.mediaType}, which the Accept header does not allow`, detail: { mediaType: manifest.mediaType } });
+  }
+  if (negotiation.kind === 'default-platform') {
+    const child = defaultPlatformChild(manifest.body);
+    if (child === undefined) throw new OciError('MANIFEST_UNKNOWN', { message: 'the index has no linux/amd64 image for a client that does not accept indexes' });
+    manifest = await repo.getManifest({ kind: 'digest', digest: child });
+  }
   const etag = `"${manifest.digest}"`;
   const headers = { 'Docker-Content-Digest': manifest.digest, ETag: etag };
   if (ifNoneMatch(ctx, etag)) {
