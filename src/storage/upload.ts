@@ -82,7 +82,7 @@ export class UploadStore {
   async append(
     name: RepositoryName,
     uuid: string,
-    source: AsyncIterable<Uint8Array>,
+    source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
     expect: ChunkExpectation = {},
     signal?: AbortSignal,
   ): Promise<UploadInfo> {
