@@ -54,6 +54,14 @@ describe('config schema: defaults', () => {
     assert.ok(Object.isFrozen(config.storage.maintenance.uploadpurging));
   });
 
+  it('does not freeze or change the tree it is given', () => {
+    const tree = minimal({ auth: { htpasswd: { realm: 'r' } }, http: { headers: { A: 'b' } } });
+    const before = structuredClone(tree);
+    parseConfig(tree);
+    assert.deepEqual(tree, before);
+    assert.ok(!Object.isFrozen((tree['auth'] as Record<string, unknown>)['htpasswd']));
+  });
+
   it('does not share default objects between parses', () => {
     const a = parseConfig(minimal());
     const b = parseConfig(minimal());
@@ -111,6 +119,7 @@ describe('config schema: values', () => {
     { name: 'net unix', tree: minimal({ http: { net: 'unix', addr: '/run/berth.sock' } }), check: (c) => [c.http.net, c.http.addr], want: ['unix', '/run/berth.sock'] },
     { name: 'loose sections pass through', tree: minimal({ auth: { htpasswd: { realm: 'r', path: '/p' } }, catalog: { maxentries: 10 } }), check: (c) => [c.auth, c.catalog], want: [{ htpasswd: { realm: 'r', path: '/p' } }, { maxentries: 10 }] },
     { name: 'an auth shorthand string', tree: minimal({ auth: 'none' }), check: (c) => c.auth, want: { none: {} } },
+    { name: 'an empty string section is unset', tree: minimal({ http: { tls: '', debug: '' }, log: '' }), check: (c) => [c.http.tls, c.http.debug, c.log.level], want: [undefined, undefined, 'info'] },
     { name: 'an empty document section is its defaults', tree: minimal({ log: null, http: null }), check: (c) => [c.log.level, c.http.addr], want: ['info', ':5000'] },
   ];
   for (const c of cases) {
@@ -140,6 +149,8 @@ describe('config schema: errors name the key path', () => {
     ['a bad log level', minimal({ log: { level: 'verbose' } }), 'config: log.level: expected one of error, warn, info, debug, got string "verbose"'],
     ['a bad formatter', minimal({ log: { formatter: 'xml' } }), 'config: log.formatter: expected one of text, json, got string "xml"'],
     ['a log field that is a mapping', minimal({ log: { fields: { a: { b: 1 } } } }), 'config: log.fields.a: expected string, number or boolean, got mapping'],
+    ['a level that is an Object.prototype name', minimal({ log: { level: 'constructor' } }), 'config: log.level: expected one of error, warn, info, debug, got string "constructor"'],
+    ['a boolean that is an Object.prototype name', minimal({ http: { relativeurls: 'constructor' } }), 'config: http.relativeurls: expected boolean, got string "constructor"'],
     ['a boolean that is not', minimal({ storage: { inmemory: {}, delete: { enabled: 'maybe' } } }), 'config: storage.delete.enabled: expected boolean, got string "maybe"'],
     ['a fractional integer', minimal({ storage: { filesystem: { maxthreads: 1.5 } } }), 'config: storage.filesystem.maxthreads: expected integer, got number 1.5'],
     ['a too small integer', minimal({ storage: { filesystem: { maxthreads: 0 } } }), 'config: storage.filesystem.maxthreads: must be at least 1'],

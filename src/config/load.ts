@@ -1,0 +1,112 @@
+/**
+ * Loading a configuration: choose the file, read its YAML, apply REGISTRY_* overrides, validate once, freeze.
+ */
+import { readFile } from 'node:fs/promises';
+import { parseDocument } from 'yaml';
+import { ConfigError, type ConfigIssue } from './config-error.js';
+import { applyEnvOverrides, CONFIGURATION_PATH_VARIABLE } from './env.js';
+import { configIssuesFromZod } from './issues.js';
+import { configSchema, type Config } from './schema.js';
+
+export { ConfigError, type ConfigIssue } from './config-error.js';
+export type { Config } from './schema.js';
+
+/**
+ * The configuration used when no file is given (no path and no REGISTRY_CONFIGURATION_PATH): a registry for
+ * local use, storing under ./data with deletes enabled, on :5000. Environment overrides still apply to it.
+ */
+export const DEFAULT_CONFIG_YAML = `# Berth's built-in configuration, used when no configuration file is given.
+version: 0.1
+log:
+  level: info
+  formatter: text
+storage:
+  filesystem:
+    rootdirectory: ./data
+  delete:
+    enabled: true
+http:
+  addr: ":5000"
+  headers:
+    X-Content-Type-Options: [nosniff]
+`;
+
+/** Where loadConfig takes its configuration from. */
+export interface LoadConfigOptions {
+  /** The configuration file; when absent, REGISTRY_CONFIGURATION_PATH, else DEFAULT_CONFIG_YAML. */
+  readonly path?: string;
+  /** The environment: REGISTRY_* overrides and REGISTRY_CONFIGURATION_PATH (usually process.env). */
+  readonly env: Readonly<Record<string, string | undefined>>;
+}
+
+/** The file loadConfig reads for these options, or undefined when it uses the embedded default. */
+export function resolveConfigPath(options: LoadConfigOptions): string | undefined {
+  if (options.path !== undefined && options.path !== '') return options.path;
+  const fromEnv = options.env[CONFIGURATION_PATH_VARIABLE];
+  return fromEnv !== undefined && fromEnv !== '' ? fromEnv : undefined;
+}
+
+/**
+ * Reads, overrides, validates and deep-freezes the configuration (see resolveConfigPath for which).
+ * Rejects with ConfigError when the file cannot be read, is not valid YAML (the message gives file:line:column),
+ * or does not satisfy the schema (one line per problem, each naming its key path).
+ */
+export async function loadConfig(options: LoadConfigOptions): Promise<Config> {
+  const path = resolveConfigPath(options);
+  let text = DEFAULT_CONFIG_YAML;
+  if (path !== undefined) {
+    try {
+      text = await readFile(path, 'utf8');
+    } catch (err) {
+      throw new ConfigError([{ path, message: `cannot read the configuration file: ${(err as Error).message}` }], { cause: err });
+    }
+  }
+  const tree = parseConfigYaml(text, path ?? '<default configuration>');
+  return parseConfig(applyEnvOverrides(tree, options.env));
+}
+
+/**
+ * Parses configuration YAML into a plain tree (merge keys `<<` allowed, duplicate keys refused), before any
+ * validation. Throws ConfigError naming `<source>:<line>:<column>` for each syntax error.
+ */
+export function parseConfigYaml(text: string, source: string): unknown {
+  const doc = parseDocument(text, { merge: true, uniqueKeys: true, prettyErrors: true });
+  if (doc.errors.length > 0) {
+    const issues: ConfigIssue[] = doc.errors.map((err) => {
+      const at = err.linePos?.[0];
+      const message = (err.message.split('\n')[0] ?? err.message).replace(/ at line \d+, column \d+:?$/, '');
+      return { path: at === undefined ? source : `${source}:${at.line}:${at.col}`, message };
+    });
+    throw new ConfigError(issues);
+  }
+  try {
+    return doc.toJS({ maxAliasCount: 100 });
+  } catch (err) {
+    throw new ConfigError([{ path: source, message: (err as Error).message }], { cause: err });
+  }
+}
+
+/**
+ * Validates a configuration tree (parsed YAML after overrides) against the schema, applies defaults and returns
+ * the result deep-frozen. Throws ConfigError listing every problem, one `config: <key path>: <message>` line each.
+ */
+export function parseConfig(tree: unknown): Config {
+  // Loose sections come through by reference: copy first so freezing never reaches the caller's tree.
+  const result = configSchema.safeParse(clonePlain(tree), { reportInput: true });
+  if (!result.success) throw new ConfigError(configIssuesFromZod(result.error.issues));
+  return deepFreeze(result.data);
+}
+
+function clonePlain(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(clonePlain);
+  if (typeof value === 'object' && value !== null) return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, clonePlain(v)]));
+  return value;
+}
+
+function deepFreeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const child of Object.values(value)) deepFreeze(child);
+  }
+  return value;
+}
