@@ -1,9 +1,5 @@
-import { createServer as createHttpServer, type Server } from 'node:http';
-import { createServer as createHttpsServer } from 'node:https';
+import type { Server } from 'node:net';
 import { randomBytes } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
-import type { Socket } from 'node:net';
-import type { SecureVersion } from 'node:tls';
 import { loadConfig } from '../config/load.js';
 import type { Config } from '../config/schema.js';
 import { createLogger, type Logger } from '../log/logger.js';
@@ -13,6 +9,7 @@ import { InMemoryBlobDescriptorCache } from '../storage/blob-store.js';
 import { buildApp } from '../http/app.js';
 import { AllowAll } from '../auth/access.js';
 import { formatListenAddress, parseListenAddress } from '../http/listen-address.js';
+import { createRegistryServer } from '../http/server.js';
 import { startUploadPurging } from '../storage/purge.js';
 import { VERSION } from './version.js';
 
@@ -76,17 +73,18 @@ export async function startRegistry(config: Config): Promise<RunningRegistry> {
     accessLog: !config.log.accesslog.disabled,
   });
 
-  const serverOptions = { maxHeaderSize: 64 * 1024, requestTimeout: 0, headersTimeout: 60_000, keepAliveTimeout: 75_000 };
-  let server: Server;
   const tls = config.http.tls;
-  if (tls !== undefined) {
-    const [cert, key] = await Promise.all([readFile(tls.certificate), readFile(tls.key)]);
-    server = createHttpsServer({ ...serverOptions, cert, key, minVersion: tlsVersion(tls.minimumtls) }, app.handle);
-  } else {
-    server = createHttpServer(serverOptions, app.handle);
-  }
-  // Drop connections that send nothing for this long (a stalled client must not hold a socket forever).
-  server.setTimeout(5 * 60_000, (socket: Socket) => socket.destroy());
+  const { server, shutdown } = await createRegistryServer(
+    app,
+    {
+      ...(tls !== undefined ? { tls } : {}),
+      http2: !config.http.http2.disabled,
+      maxHeaderSize: 64 * 1024,
+      headersTimeoutMs: 60_000,
+      idleTimeoutMs: 5 * 60_000,
+    },
+    logger,
+  );
 
   const address = parseListenAddress(config.http.addr, config.http.net);
   await new Promise<void>((resolve, reject) => {
@@ -105,28 +103,9 @@ export async function startRegistry(config: Config): Promise<RunningRegistry> {
     logger,
     async stop(): Promise<void> {
       purging.stop();
-      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-      server.closeIdleConnections();
-      const drain = config.http.draintimeout;
-      const deadline = Date.now() + drain;
-      while (app.inFlight() > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-      server.closeAllConnections();
-      await closed;
+      await shutdown(config.http.draintimeout);
     },
   };
-}
-
-function tlsVersion(v: string): SecureVersion {
-  switch (v) {
-    case 'tls1.0':
-      return 'TLSv1';
-    case 'tls1.1':
-      return 'TLSv1.1';
-    case 'tls1.3':
-      return 'TLSv1.3';
-    default:
-      return 'TLSv1.2';
-  }
 }
 
 function catalogMaxEntries(config: Config): number {

@@ -13,6 +13,8 @@ export interface StartServerOptions {
   cwd?: string;
   /** Polled with GET until it answers 200; its origin becomes the handle's `url`. */
   readyUrl: string;
+  /** A probe used instead of GET readyUrl (e.g. over TLS with a private CA); true when ready. */
+  ready?: () => Promise<boolean>;
   /** How long to wait for readiness before killing the server and failing (default 20 s). */
   timeoutMs?: number;
   /** A short name for error messages (default: the command). */
@@ -150,12 +152,16 @@ export async function startServer(options: StartServerOptions): Promise<ServerHa
       await exited;
       throw failure(`was not ready at ${readyUrl.href} within ${timeoutMs} ms`);
     }
-    try {
-      const res = await fetch(readyUrl, { signal: AbortSignal.timeout(2_000) });
-      await res.arrayBuffer();
-      if (res.status === 200) break;
-    } catch {
-      // not listening yet
+    if (options.ready !== undefined) {
+      if (await options.ready().catch(() => false)) break;
+    } else {
+      try {
+        const res = await fetch(readyUrl, { signal: AbortSignal.timeout(2_000) });
+        await res.arrayBuffer();
+        if (res.status === 200) break;
+      } catch {
+        // not listening yet
+      }
     }
     await sleep(POLL_INTERVAL_MS);
   }

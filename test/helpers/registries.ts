@@ -40,6 +40,8 @@ export interface BerthOptions {
   configYaml?: string;
   /** Extra environment variables, e.g. REGISTRY_* overrides. */
   env?: Readonly<Record<string, string>>;
+  /** A readiness probe replacing `GET http://127.0.0.1:PORT/v2/` (e.g. for TLS). */
+  ready?: () => Promise<boolean>;
 }
 
 /** The registries the e2e tests can run against. */
@@ -82,6 +84,7 @@ async function startWithConfig(
   configText: string,
   spawnFor: (configPath: string) => { command: string; args: string[] },
   env?: Readonly<Record<string, string>>,
+  ready?: () => Promise<boolean>,
 ): Promise<RegistryHandle> {
   const dir = await mkdtemp(join(tmpdir(), `berth-${kind}-config-`));
   const configPath = join(dir, 'config.yml');
@@ -96,6 +99,7 @@ async function startWithConfig(
       env,
       cwd: repoRoot,
       readyUrl: `http://127.0.0.1:${port}/v2/`,
+      ...(ready !== undefined ? { ready } : {}),
     });
   } catch (err) {
     await rm(dir, { recursive: true, force: true });
@@ -159,6 +163,7 @@ export async function startBerth(options: BerthOptions = {}): Promise<RegistryHa
       args: [join(repoRoot, 'bin', 'berth.js'), 'serve', configPath],
     }),
     options.env,
+    options.ready,
   );
 }
 
