@@ -204,18 +204,28 @@ export class UploadStore {
     }
   }
 
-  /** The SHA-256 state after the first `size` bytes, from memory or rebuilt from storage. */
+  /**
+   * The SHA-256 state after the first `size` bytes. From memory when this process saw every chunk;
+   * when another process (a replica behind a load balancer) took some chunks, the state this
+   * process holds catches up by hashing only the bytes it missed, read back from storage; with no
+   * state at all, everything received so far is hashed once.
+   */
   private async digesterAt(name: RepositoryName, uuid: string, size: number, signal?: AbortSignal): Promise<Digester> {
     const cached = this.hashers.get(key(name, uuid));
     if (cached !== undefined && cached.size === size) return cached;
-    const rebuilt = await this.rehash(name, uuid, 'sha256', signal);
-    if (rebuilt.size !== size) throw new OciError('BLOB_UPLOAD_INVALID', { message: 'upload changed while it was read' });
-    return rebuilt;
+    const start = cached !== undefined && cached.size < size ? cached : new Digester('sha256');
+    const caughtUp = await this.hashFrom(name, uuid, start, signal);
+    if (caughtUp.size !== size) throw new OciError('BLOB_UPLOAD_INVALID', { message: 'upload changed while it was read' });
+    return caughtUp;
   }
 
   private async rehash(name: RepositoryName, uuid: string, algorithm: 'sha256' | 'sha512', signal?: AbortSignal): Promise<Digester> {
-    const digester = new Digester(algorithm);
-    const stream = await this.driver.reader(uploadDataPath(name, uuid), 0, signal);
+    return this.hashFrom(name, uuid, new Digester(algorithm), signal);
+  }
+
+  /** Feeds `digester` the upload's bytes from its current size to the end of the data file. */
+  private async hashFrom(name: RepositoryName, uuid: string, digester: Digester, signal?: AbortSignal): Promise<Digester> {
+    const stream = await this.driver.reader(uploadDataPath(name, uuid), digester.size, signal);
     for await (const chunk of stream) digester.update(chunk as Buffer);
     return digester;
   }
