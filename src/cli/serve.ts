@@ -5,7 +5,9 @@ import type { Config } from '../config/schema.js';
 import { createLogger, type Logger } from '../log/logger.js';
 import { createDriver } from '../storage/driver/factory.js';
 import { Registry } from '../storage/registry.js';
-import { InMemoryBlobDescriptorCache } from '../storage/blob-store.js';
+import { InMemoryBlobDescriptorCache, type BlobDescriptorCache } from '../storage/blob-store.js';
+import { connectRedis } from '../cache/redis-client.js';
+import { RedisBlobDescriptorCache } from '../cache/redis-blob-descriptor-cache.js';
 import { buildApp } from '../http/app.js';
 import { AllowAll } from '../auth/access.js';
 import { formatListenAddress, parseListenAddress } from '../http/listen-address.js';
@@ -54,8 +56,8 @@ export async function startRegistry(config: Config): Promise<RunningRegistry> {
     );
   }
   const driver = await createDriver(config.storage);
-  const registry = new Registry({ driver, blobDescriptorCache: new InMemoryBlobDescriptorCache(config.storage.cache.blobdescriptorsize) });
-  logger.info('using inmemory blob descriptor cache');
+  const cache = await createBlobDescriptorCache(config, logger);
+  const registry = new Registry({ driver, blobDescriptorCache: cache.cache });
   const app = buildApp({
     registry,
     logger,
@@ -104,8 +106,27 @@ export async function startRegistry(config: Config): Promise<RunningRegistry> {
     async stop(): Promise<void> {
       purging.stop();
       await shutdown(config.http.draintimeout);
+      await cache.close();
     },
   };
+}
+
+/** The configured blob descriptor cache: redis when asked for, else the bounded in-process LRU (the default). */
+async function createBlobDescriptorCache(config: Config, logger: Logger): Promise<{ cache: BlobDescriptorCache; close(): Promise<void> }> {
+  if (config.storage.cache.blobdescriptor === 'redis') {
+    if (config.redis === undefined) throw new Error('config: storage.cache.blobdescriptor: redis needs the redis section');
+    const client = await connectRedis(config.redis, logger);
+    logger.info('using redis blob descriptor cache');
+    return {
+      cache: new RedisBlobDescriptorCache(client, config.redis.ttl, logger),
+      close: async () => {
+        client.disconnect();
+      },
+    };
+  }
+  const size = config.storage.cache.blobdescriptorsize;
+  logger.info('using inmemory blob descriptor cache');
+  return { cache: new InMemoryBlobDescriptorCache(size === 0 ? Number.MAX_SAFE_INTEGER : size), close: async () => undefined };
 }
 
 function catalogMaxEntries(config: Config): number {

@@ -354,6 +354,31 @@ const httpSchema = section({
   // documented default port is 5000, so an unset addr is :5000, or :443 once TLS is configured.
   .transform((http) => ({ ...http, addr: http.addr !== '' ? http.addr : http.tls !== undefined ? ':443' : ':5000' }));
 
+const redisSchema = optionalSection({
+  addr: stringField(''),
+  addrs: stringListField(),
+  username: stringField(''),
+  password: stringField(''),
+  db: integerField(0, 0),
+  dialtimeout: durationField(5_000),
+  readtimeout: durationField(5_000),
+  writetimeout: durationField(5_000),
+  poolsize: integerField(0, 0),
+  pool: section({ maxidle: integerField(16, 0), maxactive: integerField(64, 0), idletimeout: durationField(300_000) }),
+  tls: section({
+    enabled: booleanField(false),
+    certificate: stringField(''),
+    key: stringField(''),
+    clientcas: stringListField(),
+    insecureskipverify: booleanField(false),
+  }),
+  ttl: durationField(24 * 3600_000, { positive: true }),
+}).check(
+  z.superRefine((redis, ctx) => {
+    if (redis !== undefined && redis.addr === '' && redis.addrs.length === 0) ctx.addIssue({ code: 'custom', path: ['addr'], message: 'redis.addr or redis.addrs is required' });
+  }),
+);
+
 // ---------------------------------------------------------------------------------------------------------------
 // The root
 
@@ -372,7 +397,7 @@ const rootShape = {
   http: httpSchema,
   auth: looseSection(),
   notifications: looseSection(),
-  redis: looseSection(),
+  redis: redisSchema,
   health: looseSection(),
   proxy: looseSection(),
   validation: looseSection(),
