@@ -32,7 +32,8 @@ export function parseRangeHeader(header: string | undefined, size: number): Rang
   if (!Number.isSafeInteger(start)) return { kind: 'unsatisfiable' };
   let end = last === '' ? size - 1 : Number(last);
   if (!Number.isSafeInteger(end)) end = size - 1;
-  if (last !== '' && end < start) return { kind: 'none' };
+  // RFC 9110 lets a server ignore an inverted range; registries (and the OCI conformance suite) answer 416.
+  if (last !== '' && end < start) return { kind: 'unsatisfiable' };
   if (start >= size) return { kind: 'unsatisfiable' };
   return { kind: 'range', range: { start, end: Math.min(end, size - 1) } };
 }

@@ -331,12 +331,16 @@ describe('registry API over HTTP', () => {
       assert.equal(res.status, 400);
       assert.equal(await errorCode(res), 'DIGEST_INVALID');
     });
-    it('unknown manifests get MANIFEST_UNKNOWN; invalid tags a 400', async () => {
+    it('unknown manifests get MANIFEST_UNKNOWN, and so does a lookup by an invalid tag; a PUT to one is TAG_INVALID', async () => {
       const res = await fetch(`${r.url}/v2/man/basic/manifests/nope`);
       assert.equal(res.status, 404);
       assert.equal(await errorCode(res), 'MANIFEST_UNKNOWN');
       const bad = await fetch(`${r.url}/v2/man/basic/manifests/${'t'.repeat(129)}`);
-      assert.equal(bad.status, 400);
+      assert.equal(bad.status, 404);
+      assert.equal(await errorCode(bad), 'MANIFEST_UNKNOWN');
+      const badPut = await fetch(`${r.url}/v2/man/basic/manifests/.invalid`, { method: 'PUT', headers: { 'Content-Type': 'application/vnd.oci.image.manifest.v1+json' }, body: '{}' });
+      assert.equal(badPut.status, 400);
+      assert.equal(await errorCode(badPut), 'TAG_INVALID');
     });
     it('DELETE by tag removes only the tag; DELETE by digest removes the manifest and its tags', async () => {
       const img = await pushImage(r.url, 'man/delete', 'one');

@@ -1,16 +1,29 @@
 import type { RequestContext } from '../context.js';
 import { OciError } from '../../oci/errors.js';
-import { parseManifestReference } from '../../oci/reference.js';
+import { parseManifestReference, type ManifestReference } from '../../oci/reference.js';
 import { baseMediaType } from '../../oci/media-types.js';
 import { defaultPlatformChild, negotiateManifest } from '../../oci/accept.js';
 import { sendBytes, sendEmpty, urlFor } from '../respond.js';
 import { repositoryOf } from './common.js';
 import { ifNoneMatch } from './blobs.js';
 
+/**
+ * A reference to look up (GET, HEAD, DELETE): one that cannot name a tag cannot name anything
+ * stored either, so it is unknown (404), as Distribution and the conformance suite expect.
+ */
+function lookupReference(ctx: RequestContext): ManifestReference {
+  try {
+    return parseManifestReference(ctx.route.reference ?? '');
+  } catch (err) {
+    if (err instanceof OciError && err.code === 'TAG_INVALID') throw new OciError('MANIFEST_UNKNOWN', { detail: err.detail });
+    throw err;
+  }
+}
+
 /** end-3: GET/HEAD /v2/<name>/manifests/<reference>. */
 export async function getManifest(ctx: RequestContext): Promise<void> {
   const repo = repositoryOf(ctx);
-  const ref = parseManifestReference(ctx.route.reference ?? '');
+  const ref = lookupReference(ctx);
   let manifest = await repo.getManifest(ref);
   const negotiation = negotiateManifest(ctx.req.headers.accept, manifest.mediaType);
   if (negotiation.kind === 'not-acceptable') {
@@ -48,7 +61,7 @@ export async function putManifest(ctx: RequestContext): Promise<void> {
 /** end-9: DELETE /v2/<name>/manifests/<reference>: by digest the manifest (and its tags), by tag only the tag. */
 export async function deleteManifest(ctx: RequestContext): Promise<void> {
   const repo = repositoryOf(ctx);
-  const ref = parseManifestReference(ctx.route.reference ?? '');
+  const ref = lookupReference(ctx);
   if (ref.kind === 'tag') await repo.deleteTag(ref.tag);
   else await repo.deleteManifest(ref.digest);
   sendEmpty(ctx, 202);
