@@ -6,6 +6,8 @@ import { InMemoryDriver } from './inmemory.js';
 export interface DriverSettings {
   readonly driver: string;
   readonly filesystem?: { readonly rootdirectory: string };
+  /** `storage.azure`, passed as it is to the Azure driver, which validates it. */
+  readonly azure?: Readonly<Record<string, unknown>>;
 }
 
 /**
@@ -18,6 +20,10 @@ export async function createDriver(settings: DriverSettings): Promise<StorageDri
       return new FilesystemDriver({ rootdirectory: settings.filesystem?.rootdirectory ?? '/var/lib/registry' });
     case 'inmemory':
       return new InMemoryDriver();
+    case 'azure': {
+      const { createAzureDriver } = await import('./azure.js');
+      return createAzureDriver(settings.azure ?? {});
+    }
     default:
       throw new Error(`storage driver ${settings.driver} is not available in this version of Berth`);
   }
