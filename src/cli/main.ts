@@ -1,4 +1,5 @@
 import { serveCommand } from './serve.js';
+import { htpasswdCommand } from './htpasswd.js';
 import { VERSION } from './version.js';
 
 const USAGE = `berth ${VERSION}: a container image registry compatible with CNCF Distribution
@@ -6,6 +7,8 @@ const USAGE = `berth ${VERSION}: a container image registry compatible with CNCF
 Usage:
   berth serve [config.yml]      run the registry (config from the argument, REGISTRY_CONFIGURATION_PATH,
                                 or the built-in default: filesystem storage under ./data, port 5000)
+  berth htpasswd [-cimBDv] [-C cost] file user [password]
+                                create and edit htpasswd files (bcrypt), like Apache's htpasswd
   berth --version               print the version
   berth help                    print this help
 
@@ -19,6 +22,8 @@ export async function main(argv: readonly string[]): Promise<number> {
   switch (command) {
     case 'serve':
       return serveCommand(rest, process.env);
+    case 'htpasswd':
+      return htpasswdCommand(rest);
     case '--version':
     case '-v':
     case 'version':

@@ -9,7 +9,9 @@ import { InMemoryBlobDescriptorCache, type BlobDescriptorCache } from '../storag
 import { connectRedis } from '../cache/redis-client.js';
 import { RedisBlobDescriptorCache } from '../cache/redis-blob-descriptor-cache.js';
 import { buildApp } from '../http/app.js';
-import { AllowAll } from '../auth/access.js';
+import { AllowAll, type AccessController } from '../auth/access.js';
+import { HtpasswdAccessController } from '../auth/htpasswd/controller.js';
+import { createTokenAccessController } from '../auth/token/controller.js';
 import { formatListenAddress, parseListenAddress } from '../http/listen-address.js';
 import { createRegistryServer } from '../http/server.js';
 import { startUploadPurging } from '../storage/purge.js';
@@ -58,10 +60,11 @@ export async function startRegistry(config: Config): Promise<RunningRegistry> {
   const driver = await createDriver(config.storage);
   const cache = await createBlobDescriptorCache(config, logger);
   const registry = new Registry({ driver, blobDescriptorCache: cache.cache });
+  const auth = await createAccessController(config, logger);
   const app = buildApp({
     registry,
     logger,
-    access: new AllowAll(),
+    access: auth.access,
     secret,
     prefix: config.http.prefix,
     host: config.http.host,
@@ -107,8 +110,26 @@ export async function startRegistry(config: Config): Promise<RunningRegistry> {
       purging.stop();
       await shutdown(config.http.draintimeout);
       await cache.close();
+      auth.close();
     },
   };
+}
+
+/** The configured access controller: htpasswd (with policies), token, or none. */
+async function createAccessController(config: Config, logger: Logger): Promise<{ access: AccessController; close(): void }> {
+  const htpasswd = config.auth?.htpasswd;
+  if (htpasswd !== undefined) {
+    const controller = await HtpasswdAccessController.create({ realm: htpasswd.realm, path: htpasswd.path, policies: config.auth?.policies, logger });
+    logger.info({ path: htpasswd.path }, 'using htpasswd authentication');
+    return { access: controller, close: () => controller.close() };
+  }
+  const token = config.auth?.token;
+  if (token !== undefined) {
+    const controller = await createTokenAccessController(token, { logger });
+    logger.info({ realm: token.realm, service: token.service }, 'using token authentication');
+    return { access: controller, close: () => undefined };
+  }
+  return { access: new AllowAll(), close: () => undefined };
 }
 
 /** The configured blob descriptor cache: redis when asked for, else the bounded in-process LRU (the default). */

@@ -14,6 +14,9 @@
  */
 import { z } from 'zod';
 import { parseDuration } from './duration.js';
+import { htpasswdSchema } from '../auth/htpasswd/schema.js';
+import { policiesSchema } from '../auth/policy/schema.js';
+import { tokenConfigSchema } from '../auth/token/schema.js';
 
 // ---------------------------------------------------------------------------------------------------------------
 // Field helpers
@@ -354,6 +357,27 @@ const httpSchema = section({
   // documented default port is 5000, so an unset addr is :5000, or :443 once TLS is configured.
   .transform((http) => ({ ...http, addr: http.addr !== '' ? http.addr : http.tls !== undefined ? ':443' : ':5000' }));
 
+const authSchema = z.preprocess(
+  (v) => (typeof v === 'string' && v !== '' ? { [v]: {} } : v === null || v === '' ? undefined : v),
+  z
+    .strictObject({
+      htpasswd: htpasswdSchema,
+      token: z.preprocess((v) => (v === null ? {} : v), tokenConfigSchema).optional(),
+      silly: looseSection(),
+      none: looseSection(),
+      policies: policiesSchema,
+    })
+    .check(
+      z.superRefine((auth, ctx) => {
+        const kinds = (['htpasswd', 'token', 'silly'] as const).filter((k) => auth[k] !== undefined);
+        if (kinds.length > 1) ctx.addIssue({ code: 'custom', message: `configure one access controller, found: ${kinds.join(', ')}` });
+        if (auth.silly !== undefined) ctx.addIssue({ code: 'custom', path: ['silly'], message: 'the silly access controller (a test stub in Distribution) is not supported; use htpasswd or token' });
+        if (auth.policies !== undefined && auth.htpasswd === undefined) ctx.addIssue({ code: 'custom', path: ['policies'], message: 'access policies apply to htpasswd users: configure auth.htpasswd' });
+      }),
+    )
+    .optional(),
+);
+
 const redisSchema = optionalSection({
   addr: stringField(''),
   addrs: stringListField(),
@@ -395,7 +419,7 @@ const rootShape = {
   loglevel: z.preprocess(unsetIfNull, z.unknown().optional()),
   storage: storageSchema,
   http: httpSchema,
-  auth: looseSection(),
+  auth: authSchema,
   notifications: looseSection(),
   redis: redisSchema,
   health: looseSection(),

@@ -77,7 +77,8 @@ export function buildApp(options: AppOptions): App {
         throw new OciError('UNSUPPORTED', { message: `method ${method.slice(0, 16)} not allowed`, headers: { Allow: allowed.join(', ') } });
       }
       ctx = { req, res, route, query, method, app, log, signal: abort.signal, grant: {} };
-      ctx.grant = await app.access.authorized(req, requiredAccess(route, method, query));
+      // `/` answers load-balancer probes without credentials, as Distribution does.
+      if (route.kind !== 'root') ctx.grant = await app.access.authorized(req, requiredAccess(route, method, query));
       if (route.name !== undefined) {
         if (!isRepositoryName(route.name)) throw new OciError('NAME_INVALID', { detail: { name: route.name.slice(0, 300) } });
         ctx.name = route.name as RepositoryName;

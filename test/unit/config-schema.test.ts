@@ -55,7 +55,7 @@ describe('config schema: defaults', () => {
   });
 
   it('does not freeze or change the tree it is given', () => {
-    const tree = minimal({ auth: { htpasswd: { realm: 'r' } }, http: { headers: { A: 'b' } } });
+    const tree = minimal({ auth: { htpasswd: { realm: 'r', path: '/p' } }, http: { headers: { A: 'b' } } });
     const before = structuredClone(tree);
     parseConfig(tree);
     assert.deepEqual(tree, before);
@@ -117,7 +117,8 @@ describe('config schema: values', () => {
     { name: 'prefix slashes collapse', tree: minimal({ http: { prefix: '//a//b//' } }), check: (c) => c.http.prefix, want: '/a/b' },
     { name: 'host as an https URL', tree: minimal({ http: { host: 'https://registry.example.com:5000' } }), check: (c) => c.http.host, want: 'https://registry.example.com:5000' },
     { name: 'net unix', tree: minimal({ http: { net: 'unix', addr: '/run/berth.sock' } }), check: (c) => [c.http.net, c.http.addr], want: ['unix', '/run/berth.sock'] },
-    { name: 'loose sections pass through', tree: minimal({ auth: { htpasswd: { realm: 'r', path: '/p' } }, catalog: { maxentries: 10 } }), check: (c) => [c.auth, c.catalog], want: [{ htpasswd: { realm: 'r', path: '/p' } }, { maxentries: 10 }] },
+    { name: 'loose sections pass through', tree: minimal({ catalog: { maxentries: 10 } }), check: (c) => c.catalog, want: { maxentries: 10 } },
+    { name: 'auth.htpasswd is checked and kept', tree: minimal({ auth: { htpasswd: { realm: 'r', path: '/p' } } }), check: (c) => c.auth?.htpasswd, want: { realm: 'r', path: '/p' } },
     { name: 'an auth shorthand string', tree: minimal({ auth: 'none' }), check: (c) => c.auth, want: { none: {} } },
     { name: 'an empty string section is unset', tree: minimal({ http: { tls: '', debug: '' }, log: '' }), check: (c) => [c.http.tls, c.http.debug, c.log.level], want: [undefined, undefined, 'info'] },
     { name: 'an empty document section is its defaults', tree: minimal({ log: null, http: null }), check: (c) => [c.log.level, c.http.addr], want: ['info', ':5000'] },
@@ -216,13 +217,13 @@ describe('config schema: errors name the key path', () => {
 describe('config schema: introspection', () => {
   it('knownKeysAt lists the keys of a checked mapping', () => {
     assert.deepEqual(knownKeysAt(['storage', 'maintenance']), ['uploadpurging', 'readonly']);
-    assert.deepEqual(knownKeysAt(['auth']), []);
+    assert.deepEqual(knownKeysAt(['auth']), ['htpasswd', 'token', 'silly', 'none', 'policies']);
     assert.deepEqual(knownKeysAt(['nope']), []);
   });
 
   it('configKeyPaths lists leaf keys, with maps and loose sections as one path', () => {
     const paths = configKeyPaths();
-    for (const p of ['version', 'storage.driver', 'storage.maintenance.uploadpurging.age', 'http.headers', 'http.tls.minimumtls', 'auth', 'storage.inmemory']) {
+    for (const p of ['version', 'storage.driver', 'storage.maintenance.uploadpurging.age', 'http.headers', 'http.tls.minimumtls', 'auth.htpasswd.path', 'storage.inmemory']) {
       assert.ok(paths.includes(p), p);
     }
     for (const p of ['loglevel', 'storage.gcs', 'http.headers.X-Content-Type-Options']) assert.ok(!paths.includes(p), p);

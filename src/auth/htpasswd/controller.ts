@@ -1,0 +1,151 @@
+/**
+ * The htpasswd access controller: HTTP Basic credentials checked against an htpasswd file, then the access
+ * policy (Distribution's all-or-nothing behaviour when none is configured).
+ *
+ * - No credentials (or the empty `:` pair some clients send before they know better): granted anonymously
+ *   when the policy allows anonymous requests every wanted access; otherwise 401 UNAUTHORIZED with
+ *   `WWW-Authenticate: Basic realm="..."`. The base endpoint (/v2/, which wants nothing) always challenges
+ *   anonymous requests, as Distribution does: that is how docker and podman learn that they must log in.
+ * - Wrong user or password, or a malformed Basic header: 401 with the same challenge, even where anonymous
+ *   access would be allowed, so a client with stale credentials hears about it instead of being silently
+ *   downgraded.
+ * - A valid user the policy refuses any wanted access: 403 DENIED.
+ *
+ * The 401/403 body's detail lists the access as Distribution does: `[{"Type","Class","Name","Action"}]`
+ * (null for the base endpoint). Failures are logged with the user, the remote address, the repositories
+ * and the reason; never a password or the Authorization header.
+ */
+import type { IncomingMessage } from 'node:http';
+import type { Logger } from '../../log/logger.js';
+import { OciError } from '../../oci/errors.js';
+import type { Access, AccessController, Grant } from '../access.js';
+import { isBasicAuthorization, parseBasicAuthorization } from '../basic-auth.js';
+import { compilePolicy, decide, DISTRIBUTION_POLICY, evaluate, type Policy, type PolicyConfig } from '../policy/policy.js';
+import { HtpasswdFile, type HtpasswdFileOptions } from './htpasswd-file.js';
+
+/** What checks a user's password: an HtpasswdFile, or a stand-in in tests. */
+export interface CredentialVerifier {
+  /** Resolves true when the password is right for the user; never rejects. */
+  verify(user: string, password: string): Promise<boolean>;
+  /** Releases what the verifier holds (a directory watch). */
+  close?(): void;
+}
+
+/** The parts of a controller. */
+export interface HtpasswdAccessControllerOptions {
+  /** The realm of the Basic challenge (`auth.htpasswd.realm`). */
+  readonly realm: string;
+  readonly verifier: CredentialVerifier;
+  /** The compiled access policy; default: Distribution's (every authenticated user may do everything). */
+  readonly policy?: Policy;
+  readonly logger: Logger;
+}
+
+/** What {@link HtpasswdAccessController.create} needs: the configuration sections and a logger. */
+export interface CreateHtpasswdAccessControllerOptions extends Omit<HtpasswdFileOptions, 'path'> {
+  /** `auth.htpasswd.realm`. */
+  readonly realm: string;
+  /** `auth.htpasswd.path`. */
+  readonly path: string;
+  /** `auth.policies`, or undefined for Distribution's behaviour. */
+  readonly policies?: PolicyConfig | undefined;
+}
+
+/** The detail Distribution puts in its 401 body: one record per wanted access, Go field names. */
+export interface AccessRecord {
+  readonly Type: string;
+  readonly Class: string;
+  readonly Name: string;
+  readonly Action: string;
+}
+
+/** Access as Distribution lists it in error details. */
+export function accessRecords(access: readonly Access[]): AccessRecord[] {
+  return access.map((a) => ({ Type: a.type, Class: '', Name: a.name, Action: a.action }));
+}
+
+/** Grants or refuses requests from htpasswd users under an access policy; see the module comment. */
+export class HtpasswdAccessController implements AccessController {
+  private readonly challengeHeader: string;
+  private readonly verifier: CredentialVerifier;
+  private readonly policy: Policy;
+  private readonly logger: Logger;
+
+  /** Throws a TypeError when the realm cannot go in a header (control characters). */
+  constructor(options: HtpasswdAccessControllerOptions) {
+    if (/[\0-\x1f\x7f]/.test(options.realm)) throw new TypeError('htpasswd realm must not contain control characters');
+    this.challengeHeader = `Basic realm="${options.realm.replace(/["\\]/g, '\\$&')}"`;
+    this.verifier = options.verifier;
+    this.policy = options.policy ?? compilePolicy(DISTRIBUTION_POLICY);
+    this.logger = options.logger;
+  }
+
+  /**
+   * Loads the htpasswd file and compiles the policy. Rejects with an Error naming the path when the file
+   * is missing or unreadable, so start-up fails with a clear message.
+   */
+  static async create(options: CreateHtpasswdAccessControllerOptions): Promise<HtpasswdAccessController> {
+    const { realm, policies, logger, ...fileOptions } = options;
+    const policy = compilePolicy(policies ?? DISTRIBUTION_POLICY);
+    const file = await HtpasswdFile.open({ ...fileOptions, logger });
+    logger.info(
+      policies === undefined
+        ? { realm }
+        : { realm, rules: policies.rules.length, groups: Object.keys(policies.groups).length, default: policies.default, evaluation: policies.evaluation },
+      policies === undefined ? 'htpasswd authentication: every authenticated user may do everything' : 'htpasswd authentication with access policies',
+    );
+    return new HtpasswdAccessController({ realm, verifier: file, policy, logger });
+  }
+
+  async authorized(req: IncomingMessage, wanted: readonly Access[]): Promise<Grant> {
+    const header = req.headers.authorization;
+    const credentials = parseBasicAuthorization(header);
+    const remote = req.socket.remoteAddress;
+    const repositories = repositoriesOf(wanted);
+
+    if (credentials === undefined || (credentials.user === '' && credentials.password === '')) {
+      if (credentials === undefined && isBasicAuthorization(header)) {
+        this.logger.warn({ remote, repositories, reason: 'malformed Basic credentials' }, 'authentication failed');
+        throw this.challenge(wanted);
+      }
+      if (wanted.length > 0 && wanted.every((a) => evaluate(this.policy, {}, a) === 'allow')) return {};
+      this.logger.debug({ remote, repositories, reason: wanted.length === 0 ? 'no credentials' : 'no credentials, and anonymous access is not allowed' }, 'authentication required');
+      throw this.challenge(wanted);
+    }
+
+    const user = credentials.user;
+    if (!(await this.verifier.verify(user, credentials.password))) {
+      this.logger.warn({ user: user.slice(0, 256), remote, repositories, reason: 'wrong user name or password' }, 'authentication failed');
+      throw this.challenge(wanted);
+    }
+
+    const denied: Access[] = [];
+    let reason = '';
+    for (const access of wanted) {
+      const decision = decide(this.policy, { user }, access);
+      if (decision.effect === 'deny') {
+        if (denied.length === 0) reason = decision.reason;
+        denied.push(access);
+      }
+    }
+    if (denied.length > 0) {
+      this.logger.warn({ user, remote, repositories, denied: denied.map((a) => `${a.type}:${a.name}:${a.action}`), reason }, 'access denied');
+      throw new OciError('DENIED', { detail: accessRecords(denied) });
+    }
+    return { user };
+  }
+
+  /** Stops watching the htpasswd file. */
+  close(): void {
+    this.verifier.close?.();
+  }
+
+  private challenge(wanted: readonly Access[]): OciError {
+    return new OciError('UNAUTHORIZED', { detail: wanted.length === 0 ? null : accessRecords(wanted), headers: { 'WWW-Authenticate': this.challengeHeader } });
+  }
+}
+
+function repositoriesOf(wanted: readonly Access[]): string[] | undefined {
+  const names = [...new Set(wanted.filter((a) => a.type === 'repository').map((a) => a.name.slice(0, 256)))];
+  return names.length === 0 ? undefined : names;
+}

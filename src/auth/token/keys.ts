@@ -1,0 +1,415 @@
+/**
+ * The keys a token may be signed with, and how a token's header names one
+ * (Distribution's registry/auth/token/token.go, VerifySigningKey):
+ *
+ * 1. `x5c`: a certificate chain whose leaf signed the token; it must chain up to a certificate of
+ *    `rootcertbundle` (each link's signature checked, every certificate within its validity dates,
+ *    intermediates must be CAs). A chain that fails is final: no fallback to `kid`.
+ * 2. `jwk`: an embedded key. With its own `x5c`, that chain is verified as above; without, the key
+ *    must be a trusted one (named by its `kid`, or the same key material as a trusted key).
+ * 3. `kid`: a trusted key id. A root certificate's key is known by its libtrust key id (what
+ *    Distribution 2.x uses), its RFC 7638 JWK thumbprint, and the thumbprint Distribution 3 computes
+ *    (which for EC and Ed25519 keys differs from RFC 7638); a JWKS key by its `kid`.
+ *
+ * Signature checking itself is the controller's: this module only says which keys are candidates.
+ */
+import { createECDH, createHash, createPublicKey, X509Certificate, type JsonWebKey, type KeyObject } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+
+/** Algorithms Distribution knows by name (registry/auth/token/token.go), minus the HMAC ones. */
+export const SIGNING_ALGORITHMS = ['EdDSA', 'RS256', 'RS384', 'RS512', 'ES256', 'ES384', 'ES512', 'PS256', 'PS384', 'PS512'] as const;
+
+/** A public-key JWS algorithm a token may be signed with. */
+export type SigningAlgorithm = (typeof SIGNING_ALGORITHMS)[number];
+
+/**
+ * The algorithms accepted when `signingalgorithms` is not set: Distribution's default list without
+ * HS256/384/512 (a shared secret cannot be verified against certificates or a public JWKS) and,
+ * like every list here, never `none`.
+ */
+export const DEFAULT_SIGNING_ALGORITHMS: readonly SigningAlgorithm[] = SIGNING_ALGORITHMS;
+
+/** Whether `alg` is one Berth can verify tokens with. */
+export function isSigningAlgorithm(alg: string): alg is SigningAlgorithm {
+  return (SIGNING_ALGORITHMS as readonly string[]).includes(alg);
+}
+
+/** Why a key could not be loaded or a token's signing key could not be trusted. */
+export class TokenKeyError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'TokenKeyError';
+  }
+}
+
+/** The trust configuration: root certificates and keys by id. Immutable once loaded. */
+export interface TrustedKeys {
+  /** `rootcertbundle` certificates: trust anchors for `x5c` chains. */
+  readonly roots: readonly X509Certificate[];
+  /** Trusted keys by key id; one id may name several keys (each is tried). */
+  readonly byKid: ReadonlyMap<string, readonly KeyObject[]>;
+  /** Trusted keys by the sha256 of their DER SubjectPublicKeyInfo, to match an embedded `jwk`. */
+  readonly bySpki: ReadonlyMap<string, KeyObject>;
+}
+
+/** Where the trusted keys come from (`auth.token.rootcertbundle`, `auth.token.jwks`). */
+export interface KeySources {
+  readonly rootcertbundle?: string | undefined;
+  readonly jwks?: string | undefined;
+}
+
+/**
+ * Reads `rootcertbundle` (PEM certificates; other PEM blocks are skipped) and/or `jwks` (a JSON Web
+ * Key Set file) and builds the trusted keys. Fails with a message naming the file when one cannot
+ * be read or parsed, or when no key results ("token auth requires at least one token signing key").
+ */
+export async function loadTrustedKeys(sources: KeySources): Promise<TrustedKeys> {
+  let roots: X509Certificate[] = [];
+  let jwks: Array<{ kid: string; key: KeyObject }> = [];
+  if (sources.rootcertbundle !== undefined && sources.rootcertbundle !== '') {
+    const path = sources.rootcertbundle;
+    const text = await readFile(path, 'utf8').catch((err: unknown) => {
+      throw new TokenKeyError(`unable to read token auth root certificate bundle file "${path}": ${errorMessage(err)}`);
+    });
+    roots = parseCertificateBundle(text, path);
+  }
+  if (sources.jwks !== undefined && sources.jwks !== '') {
+    const path = sources.jwks;
+    const text = await readFile(path, 'utf8').catch((err: unknown) => {
+      throw new TokenKeyError(`unable to read token jwks file "${path}": ${errorMessage(err)}`);
+    });
+    jwks = parseJwks(text, path);
+  }
+  if (roots.length === 0 && jwks.length === 0) throw new TokenKeyError('token auth requires at least one token signing key');
+  return buildTrustedKeys(roots, jwks);
+}
+
+/** Builds the key index from root certificates and JWKS keys (exported for tests and callers that hold keys in memory). */
+export function buildTrustedKeys(roots: readonly X509Certificate[], jwks: ReadonlyArray<{ kid: string; key: KeyObject }>): TrustedKeys {
+  const byKid = new Map<string, KeyObject[]>();
+  const bySpki = new Map<string, KeyObject>();
+  const add = (kid: string, key: KeyObject): void => {
+    if (kid === '') return;
+    const list = byKid.get(kid) ?? [];
+    if (!list.some((k) => k.equals(key))) list.push(key);
+    byKid.set(kid, list);
+  };
+  for (const cert of roots) {
+    const key = cert.publicKey;
+    for (const kid of new Set([libtrustKeyId(key), jwkThumbprint(key), distributionThumbprint(key)])) add(kid, key);
+    bySpki.set(spkiDigest(key), key);
+  }
+  for (const { kid, key } of jwks) {
+    add(kid, key);
+    bySpki.set(spkiDigest(key), key);
+  }
+  return { roots: [...roots], byKid, bySpki };
+}
+
+/** Parses the CERTIFICATE blocks of a PEM bundle; a bad certificate fails with the file named. */
+export function parseCertificateBundle(pem: string, source = 'rootcertbundle'): X509Certificate[] {
+  const out: X509Certificate[] = [];
+  const block = /-----BEGIN ([A-Z0-9 ]+)-----([\s\S]*?)-----END \1-----/g;
+  for (let m = block.exec(pem); m !== null; m = block.exec(pem)) {
+    if (m[1] !== 'CERTIFICATE') continue;
+    try {
+      out.push(new X509Certificate(Buffer.from((m[2] as string).replace(/\s+/g, ''), 'base64')));
+    } catch (err) {
+      throw new TokenKeyError(`unable to parse token auth root certificate in "${source}": ${errorMessage(err)}`);
+    }
+  }
+  return out;
+}
+
+/**
+ * Parses a JWKS document into public keys with their `kid`. Private members are dropped (only the
+ * public half is kept). Symmetric (`oct`) keys are refused: a shared secret has no place in a key
+ * set, and HMAC tokens are not accepted.
+ */
+export function parseJwks(text: string, source = 'jwks'): Array<{ kid: string; key: KeyObject }> {
+  let doc: unknown;
+  try {
+    doc = JSON.parse(text);
+  } catch (err) {
+    throw new TokenKeyError(`failed to parse jwks "${source}": ${errorMessage(err)}`);
+  }
+  const keys = typeof doc === 'object' && doc !== null && !Array.isArray(doc) ? (doc as Record<string, unknown>)['keys'] : undefined;
+  if (!Array.isArray(keys)) throw new TokenKeyError(`failed to parse jwks "${source}": expected an object with a "keys" list`);
+  return keys.map((jwk: unknown, i) => {
+    if (typeof jwk !== 'object' || jwk === null || Array.isArray(jwk)) throw new TokenKeyError(`jwks "${source}": key ${i} is not an object`);
+    const record = jwk as Record<string, unknown>;
+    const kid = typeof record['kid'] === 'string' ? record['kid'] : '';
+    if (record['kty'] === 'oct') throw new TokenKeyError(`jwks "${source}": key ${i}${kid !== '' ? ` (${kid})` : ''} is a symmetric (oct) key, which is not accepted`);
+    try {
+      return { kid, key: publicKeyFromJwk(record) };
+    } catch (err) {
+      throw new TokenKeyError(`jwks "${source}": key ${i}${kid !== '' ? ` (${kid})` : ''}: ${errorMessage(err)}`);
+    }
+  });
+}
+
+/**
+ * The libtrust key id of a key (of its public half) (Distribution 2.x, docker/libtrust util.go keyIDFromCryptoKey):
+ * sha256 of the DER SubjectPublicKeyInfo, truncated to 240 bits, base32 (RFC 4648) encoded and
+ * split into 12 groups of 4 characters joined by ':'.
+ */
+export function libtrustKeyId(key: KeyObject): string {
+  const digest = createHash('sha256').update(publicOf(key).export({ type: 'spki', format: 'der' })).digest().subarray(0, 30);
+  return (base32(digest).match(/.{1,4}/g) ?? []).join(':');
+}
+
+/** RFC 7638 JWK thumbprint (sha256, base64url) of a public key. */
+export function jwkThumbprint(key: KeyObject): string {
+  const jwk = publicOf(key).export({ format: 'jwk' });
+  switch (jwk.kty) {
+    case 'RSA':
+      return thumbprintOf(`{"e":"${jwk.e}","kty":"RSA","n":"${jwk.n}"}`);
+    case 'EC':
+      return thumbprintOf(`{"crv":"${jwk.crv}","kty":"EC","x":"${jwk.x}","y":"${jwk.y}"}`);
+    case 'OKP':
+      return thumbprintOf(`{"crv":"${jwk.crv}","kty":"OKP","x":"${jwk.x}"}`);
+    default:
+      return '';
+  }
+}
+
+/**
+ * The key id Distribution 3 gives a root certificate's key (registry/auth/token/util.go,
+ * GetJWKThumbprint). For RSA it is the RFC 7638 thumbprint; for EC it hashes the curve's base point
+ * instead of the key's (so every key of a curve gets the same id), and for Ed25519 it writes
+ * `"kty":"OTP"`. Token servers that copied that function put these ids in `kid`, so they are
+ * accepted too; the signature is still checked against the root's real key, and when several roots
+ * share such an id each is tried.
+ */
+export function distributionThumbprint(key: KeyObject): string {
+  const jwk = publicOf(key).export({ format: 'jwk' });
+  if (jwk.kty === 'RSA') return jwkThumbprint(key);
+  if (jwk.kty === 'OKP' && jwk.crv === 'Ed25519') return thumbprintOf(`{"crv":"Ed25519","kty":"OTP","x":"${jwk.x}"}`);
+  if (jwk.kty === 'EC' && typeof jwk.crv === 'string') {
+    const base = curveBasePoint(jwk.crv);
+    if (base !== undefined) return thumbprintOf(`{"crv":"${jwk.crv}","kty":"EC","x":"${base.x}","y":"${base.y}"}`);
+  }
+  return '';
+}
+
+/** The JOSE header members that name a signing key. */
+export interface KeyHeader {
+  readonly kid?: unknown;
+  readonly x5c?: unknown;
+  readonly jwk?: unknown;
+}
+
+/**
+ * The keys that may have signed a token with this header, in Distribution's order of preference
+ * (x5c, then jwk, then kid). Throws TokenKeyError when the header names no trusted key.
+ *
+ * @param now the current time in milliseconds, for certificate validity.
+ * @param chains remembers verified x5c chains (verifying one costs far more than the token's signature).
+ */
+export function resolveSigningKeys(header: KeyHeader, trusted: TrustedKeys, now: number, chains?: ChainCache): KeyObject[] {
+  const chainKey = (x5c: readonly string[]): KeyObject => (chains !== undefined ? chains.verify(x5c, trusted.roots, now) : verifyCertificateChain(x5c, trusted.roots, now));
+  // An empty x5c counts as none, as go-jose reports it missing and Distribution moves on to jwk / kid.
+  if (header.x5c !== undefined && !(Array.isArray(header.x5c) && header.x5c.length === 0)) {
+    return [chainKey(stringList(header.x5c, 'x5c'))];
+  }
+  if (header.jwk !== undefined) {
+    if (typeof header.jwk !== 'object' || header.jwk === null || Array.isArray(header.jwk)) throw new TokenKeyError('malformed jwk header');
+    const jwk = header.jwk as Record<string, unknown>;
+    if (jwk['x5c'] !== undefined) return [chainKey(stringList(jwk['x5c'], 'jwk x5c'))];
+    const candidates: KeyObject[] = [];
+    if (typeof jwk['kid'] === 'string') candidates.push(...(trusted.byKid.get(jwk['kid']) ?? []));
+    let embedded: KeyObject | undefined;
+    try {
+      embedded = publicKeyFromJwk(jwk);
+    } catch {
+      embedded = undefined;
+    }
+    const same = embedded !== undefined ? trusted.bySpki.get(spkiDigest(embedded)) : undefined;
+    if (same !== undefined && !candidates.some((k) => k.equals(same))) candidates.push(same);
+    if (candidates.length === 0) throw new TokenKeyError('untrusted JWK with no certificate chain');
+    return candidates;
+  }
+  if (typeof header.kid === 'string' && header.kid !== '') {
+    const keys = trusted.byKid.get(header.kid);
+    if (keys === undefined || keys.length === 0) throw new TokenKeyError(`token signed by untrusted key with ID: "${header.kid.slice(0, 200)}"`);
+    return [...keys];
+  }
+  throw new TokenKeyError('unable to get token signing key');
+}
+
+/** The most certificates a chain may hold (leaf, intermediates, root). */
+const MAX_CHAIN = 10;
+
+/** A verified chain: the leaf's key, and when every certificate of the path is valid. */
+interface VerifiedChain {
+  readonly key: KeyObject;
+  /** Milliseconds: the latest notBefore and the earliest notAfter along the path. */
+  readonly validFrom: number;
+  readonly validTo: number;
+}
+
+/**
+ * Verifies an `x5c` chain (base64 DER, leaf first, then intermediates in any order) up to one of
+ * `roots`, and returns the leaf's public key. Each link must name and be signed by its issuer,
+ * every certificate must be valid at `now`, and intermediates must be CAs. A leaf that is itself a
+ * root certificate is trusted as is (a self-signed token certificate listed in the bundle).
+ */
+export function verifyCertificateChain(x5c: readonly string[], roots: readonly X509Certificate[], now: number): KeyObject {
+  return verifyChain(x5c, roots, now).key;
+}
+
+function verifyChain(x5c: readonly string[], roots: readonly X509Certificate[], now: number): VerifiedChain {
+  if (x5c.length === 0) throw new TokenKeyError('empty x509 certificate chain');
+  if (x5c.length > MAX_CHAIN) throw new TokenKeyError('x509 certificate chain too long');
+  const certs = x5c.map((b64, i) => {
+    try {
+      return new X509Certificate(Buffer.from(b64, 'base64'));
+    } catch (err) {
+      throw new TokenKeyError(`unable to parse ${i === 0 ? 'leaf' : 'intermediate'} certificate: ${errorMessage(err)}`);
+    }
+  });
+  const leaf = certs[0] as X509Certificate;
+  const intermediates = certs.slice(1);
+  let window = validity(leaf, now, { validFrom: -Infinity, validTo: Infinity });
+  let current = leaf;
+  const used = new Set<X509Certificate>();
+  for (let depth = 0; depth < MAX_CHAIN; depth++) {
+    if (roots.some((r) => r.raw.equals(current.raw))) return { key: leaf.publicKey, ...window };
+    const root = roots.find((r) => issuedBy(current, r));
+    if (root !== undefined) return { key: leaf.publicKey, ...validity(root, now, window) };
+    const next = intermediates.find((c) => !used.has(c) && c.ca && issuedBy(current, c));
+    if (next === undefined) throw new TokenKeyError('unable to verify certificate chain: certificate signed by unknown authority');
+    window = validity(next, now, window);
+    used.add(next);
+    current = next;
+  }
+  throw new TokenKeyError('unable to verify certificate chain: too long');
+}
+
+/**
+ * Remembers chains already verified against the same roots, keyed by their exact bytes, with
+ * their validity window (re-checked against the clock on every use). Bounded: the oldest entry
+ * goes when it is full. One per controller; not shared between different root sets.
+ */
+export class ChainCache {
+  readonly #entries = new Map<string, VerifiedChain>();
+  readonly #max: number;
+
+  constructor(maxEntries = 128) {
+    this.#max = maxEntries;
+  }
+
+  /** Like {@link verifyCertificateChain}, answering from the cache when it can. */
+  verify(x5c: readonly string[], roots: readonly X509Certificate[], now: number): KeyObject {
+    const id = x5c.join(',');
+    const hit = this.#entries.get(id);
+    if (hit !== undefined && now >= hit.validFrom && now <= hit.validTo) return hit.key;
+    const chain = verifyChain(x5c, roots, now);
+    this.#entries.delete(id);
+    this.#entries.set(id, chain);
+    if (this.#entries.size > this.#max) {
+      const oldest = this.#entries.keys().next();
+      if (oldest.done !== true) this.#entries.delete(oldest.value);
+    }
+    return chain.key;
+  }
+}
+
+function issuedBy(cert: X509Certificate, issuer: X509Certificate): boolean {
+  try {
+    return cert.checkIssued(issuer) && cert.verify(issuer.publicKey);
+  } catch {
+    return false;
+  }
+}
+
+/** Checks that `cert` is valid at `now` and narrows the window to its validity. */
+function validity(cert: X509Certificate, now: number, window: { validFrom: number; validTo: number }): { validFrom: number; validTo: number } {
+  const from = Date.parse(cert.validFrom);
+  const to = Date.parse(cert.validTo);
+  const subject = cert.subject.replace(/\n/g, ', ');
+  if (Number.isNaN(from) || Number.isNaN(to)) throw new TokenKeyError(`certificate "${subject}" has unreadable validity dates`);
+  if (now < from || now > to) throw new TokenKeyError(`certificate "${subject}" is not valid now (valid from ${cert.validFrom} to ${cert.validTo})`);
+  return { validFrom: Math.max(window.validFrom, from), validTo: Math.min(window.validTo, to) };
+}
+
+/** A public KeyObject from a JWK (private members are ignored). */
+function publicKeyFromJwk(jwk: Record<string, unknown>): KeyObject {
+  const kty = jwk['kty'];
+  const pick = (names: readonly string[]): Record<string, unknown> => Object.fromEntries(names.filter((n) => jwk[n] !== undefined).map((n) => [n, jwk[n]]));
+  let members: Record<string, unknown>;
+  if (kty === 'RSA') members = pick(['kty', 'n', 'e']);
+  else if (kty === 'EC') members = pick(['kty', 'crv', 'x', 'y']);
+  else if (kty === 'OKP') members = pick(['kty', 'crv', 'x']);
+  else throw new TokenKeyError(`unsupported key type ${JSON.stringify(kty) ?? 'undefined'}`);
+  // node's JsonWebKey type is looser than the checks above; createPublicKey validates the members.
+  return createPublicKey({ key: members as JsonWebKey, format: 'jwk' });
+}
+
+function stringList(value: unknown, what: string): string[] {
+  if (!Array.isArray(value) || !value.every((v): v is string => typeof v === 'string' && v !== '')) throw new TokenKeyError(`malformed ${what} header`);
+  return value;
+}
+
+function spkiDigest(key: KeyObject): string {
+  return createHash('sha256').update(publicOf(key).export({ type: 'spki', format: 'der' })).digest('hex');
+}
+
+/** The public half of a key (a public key is returned as is). */
+function publicOf(key: KeyObject): KeyObject {
+  return key.type === 'private' ? createPublicKey(key) : key;
+}
+
+function thumbprintOf(json: string): string {
+  return createHash('sha256').update(json).digest('base64url');
+}
+
+const BASE32_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
+
+/** RFC 4648 base32 without padding. */
+function base32(bytes: Uint8Array): string {
+  let out = '';
+  let bits = 0;
+  let value = 0;
+  for (const byte of bytes) {
+    value = ((value << 8) | byte) & 0xffff;
+    bits += 8;
+    while (bits >= 5) {
+      out += BASE32_ALPHABET[(value >>> (bits - 5)) & 31];
+      bits -= 5;
+    }
+  }
+  if (bits > 0) out += BASE32_ALPHABET[(value << (5 - bits)) & 31];
+  return out;
+}
+
+/** Node's names of the curves JWK calls P-256, P-384 and P-521, with their field size in bytes. */
+const EC_CURVES: Readonly<Record<string, { name: string; bytes: number }>> = {
+  'P-256': { name: 'prime256v1', bytes: 32 },
+  'P-384': { name: 'secp384r1', bytes: 48 },
+  'P-521': { name: 'secp521r1', bytes: 66 },
+};
+
+/**
+ * A curve's base point as Go's `big.Int.Bytes()` would print it (base64url, leading zeros dropped):
+ * the public key of the private scalar 1 is the base point itself.
+ */
+function curveBasePoint(crv: string): { x: string; y: string } | undefined {
+  const curve = EC_CURVES[crv];
+  if (curve === undefined) return undefined;
+  const ecdh = createECDH(curve.name);
+  const one = Buffer.alloc(curve.bytes);
+  one[curve.bytes - 1] = 1;
+  ecdh.setPrivateKey(one);
+  const point = ecdh.getPublicKey(); // 0x04 || x || y
+  const trim = (b: Buffer): string => {
+    let i = 0;
+    while (i < b.length - 1 && b[i] === 0) i++;
+    return b.subarray(i).toString('base64url');
+  };
+  return { x: trim(point.subarray(1, 1 + curve.bytes)), y: trim(point.subarray(1 + curve.bytes)) };
+}
+
+function errorMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
