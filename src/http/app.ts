@@ -77,6 +77,7 @@ export function buildApp(options: AppOptions): App {
         throw new OciError('UNSUPPORTED', { message: `method ${method.slice(0, 16)} not allowed`, headers: { Allow: allowed.join(', ') } });
       }
       ctx = { req, res, route, query, method, app, log, signal: abort.signal, grant: {} };
+      log.debug({ route: route.kind, method, name: route.name }, 'handling request');
       // `/` answers load-balancer probes without credentials, as Distribution does.
       if (route.kind !== 'root') ctx.grant = await app.access.authorized(req, requiredAccess(route, method, query));
       if (route.name !== undefined) {
@@ -108,16 +109,17 @@ export function buildApp(options: AppOptions): App {
             log.info(
               {
                 http: {
-                  method,
-                  uri: redactQuery(rawUrl).slice(0, 1024),
-                  status: res.statusCode,
-                  duration_ms: Math.round(ms * 100) / 100,
-                  remote: req.socket.remoteAddress,
-                  user_agent: req.headers['user-agent'],
-                  user: ctx?.grant.user,
+                  request: {
+                    method,
+                    uri: redactQuery(rawUrl).slice(0, 1024),
+                    remoteaddr: req.socket.remoteAddress,
+                    useragent: req.headers['user-agent'],
+                  },
+                  response: { status: res.statusCode, duration: `${Math.round(ms * 1000) / 1000}ms` },
                 },
+                user: ctx?.grant.user,
               },
-              'request',
+              'response completed',
             );
           }
         };

@@ -46,11 +46,18 @@ export function formatText(line: string): string {
   }
   const { time, level, msg, ...rest } = record;
   const parts = [`time=${quote(String(time ?? new Date().toISOString()))}`, `level=${typeof level === 'number' ? (LEVEL_NAMES[level] ?? level) : String(level)}`, `msg=${quote(String(msg ?? ''))}`];
-  for (const [key, value] of Object.entries(rest)) {
-    if (value === undefined) continue;
-    parts.push(`${key}=${formatValue(value)}`);
-  }
+  appendFields(parts, '', rest);
   return `${parts.join(' ')}\n`;
+}
+
+/** Nested objects become dotted keys (`http.request.method=GET`), as Distribution's logs read. */
+function appendFields(parts: string[], prefix: string, fields: Record<string, unknown>): void {
+  for (const [key, value] of Object.entries(fields)) {
+    if (value === undefined || value === null) continue;
+    const name = prefix === '' ? key : `${prefix}.${key}`;
+    if (typeof value === 'object' && !Array.isArray(value)) appendFields(parts, name, value as Record<string, unknown>);
+    else parts.push(`${name}=${formatValue(value)}`);
+  }
 }
 
 function formatValue(value: unknown): string {

@@ -83,7 +83,7 @@ describe('the berth command', { timeout: 120_000 }, () => {
       await new Promise((r) => setTimeout(r, 100));
       const lines = server.output().trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
       assert.ok(lines.some((l) => typeof l['msg'] === 'string' && (l['msg'] as string).startsWith('listening on 127.0.0.1:')));
-      const access = lines.find((l) => l['msg'] === 'request' && JSON.stringify(l).includes('/v2/env/only/manifests/v1'));
+      const access = lines.find((l) => l['msg'] === 'response completed' && JSON.stringify(l).includes('/v2/env/only/manifests/v1'));
       assert.ok(access, 'an access log line for the manifest request');
       assert.ok(!server.output().includes('abcdef12345'), 'the secret never appears in logs');
       assert.ok(!server.output().includes('No HTTP secret provided'));

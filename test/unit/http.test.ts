@@ -103,6 +103,10 @@ describe('paginate', () => {
 });
 
 describe('text log format', () => {
+  it('writes nested fields as dotted keys', () => {
+    const line = formatText(JSON.stringify({ level: 30, time: 't', msg: 'm', http: { request: { method: 'GET' }, response: { status: 200 } } }));
+    assert.equal(line, 'time="t" level=info msg="m" http.request.method=GET http.response.status=200\n');
+  });
   it('writes logrus-style lines', () => {
     const line = formatText(JSON.stringify({ level: 40, time: '2026-01-01T00:00:00.000Z', msg: 'hello world', service: 'registry', n: 3 }));
     assert.equal(line, 'time="2026-01-01T00:00:00.000Z" level=warning msg="hello world" service=registry n=3\n');
