@@ -60,24 +60,23 @@ export class UploadStore {
 
   /** The session's state; throws BLOB_UPLOAD_UNKNOWN when there is no such upload. */
   async info(name: RepositoryName, uuid: string): Promise<UploadInfo> {
-    if (!isUploadId(uuid)) throw new OciError('BLOB_UPLOAD_UNKNOWN', { detail: { uuid: uuid.slice(0, 64) } });
-    try {
-      const [started, data] = await Promise.all([
-        this.driver.getContent(uploadStartedAtPath(name, uuid)),
-        this.driver.stat(uploadDataPath(name, uuid)),
-      ]);
-      const startedAt = new Date(started.toString('utf8').trim());
-      return { uuid, startedAt: Number.isNaN(startedAt.getTime()) ? new Date(0) : startedAt, size: data.size };
-    } catch (err) {
-      if (isPathNotFound(err)) throw new OciError('BLOB_UPLOAD_UNKNOWN', { detail: { uuid } });
-      throw err;
-    }
+    const startedAt = await this.startedAt(name, uuid);
+    // The data's size comes from a writer, not stat(): on object stores an upload in progress is
+    // an unfinished multipart upload, invisible to stat and reader until it is committed.
+    const writer = await this.driver.writer(uploadDataPath(name, uuid), true);
+    const size = writer.size;
+    await writer.close();
+    return { uuid, startedAt, size };
   }
 
   /**
    * Appends a chunk streamed from `source`. Throws BLOB_UPLOAD_INVALID (416, with the current
    * range) when the chunk does not start where the upload ends, SIZE_INVALID when the body length
    * differs from what the client announced. Returns the new size.
+   *
+   * The SHA-256 state is updated while the chunk streams when this process holds the state for
+   * exactly the bytes stored so far; otherwise (a replica that missed chunks, or a restart) the
+   * chunk is stored unhashed and complete() catches up by reading back only what was not hashed.
    */
   async append(
     name: RepositoryName,
@@ -87,12 +86,15 @@ export class UploadStore {
     signal?: AbortSignal,
   ): Promise<UploadInfo> {
     return this.exclusive(name, uuid, async () => {
-      const info = await this.info(name, uuid);
-      if (expect.start !== undefined && expect.start !== info.size) {
-        throw rangeError(info.size, `chunk starts at ${expect.start}, upload is at ${info.size}`);
-      }
-      const digester = await this.digesterAt(name, uuid, info.size, signal);
+      const startedAt = await this.startedAt(name, uuid);
       const writer = await this.driver.writer(uploadDataPath(name, uuid), true, signal);
+      const initial = writer.size;
+      if (expect.start !== undefined && expect.start !== initial) {
+        await writer.close();
+        throw rangeError(initial, `chunk starts at ${expect.start}, upload is at ${initial}`);
+      }
+      const cached = this.hashers.get(key(name, uuid));
+      const digester = cached !== undefined && cached.size === initial ? cached : cached === undefined && initial === 0 ? new Digester('sha256') : undefined;
       let received = 0;
       let pending: Buffer[] = [];
       let pendingBytes = 0;
@@ -102,7 +104,7 @@ export class UploadStore {
         pending = [];
         pendingBytes = 0;
         await writer.write(buf);
-        digester.update(buf);
+        digester?.update(buf);
       };
       try {
         for await (const chunk of source) {
@@ -117,42 +119,50 @@ export class UploadStore {
         }
         await flush();
       } catch (err) {
-        // Keep what reached storage: the hasher matches it, so the client can resume from the
-        // reported offset. The hasher may be behind if a write failed midway; it is rebuilt then.
+        // Keep what reached storage, so the client can resume from the reported offset. A hasher
+        // that fell behind a failed write is dropped; complete() rebuilds the state then.
         await writer.close().catch(() => undefined);
-        if (digester.size !== writer.size) this.hashers.delete(key(name, uuid));
-        else this.hashers.set(key(name, uuid), digester);
+        if (digester !== undefined && digester.size !== writer.size) this.hashers.delete(key(name, uuid));
+        else if (digester !== undefined) this.hashers.set(key(name, uuid), digester);
         throw err;
       }
       await writer.close();
-      this.hashers.set(key(name, uuid), digester);
+      if (digester !== undefined) this.hashers.set(key(name, uuid), digester);
       if (expect.length !== undefined && received !== expect.length) {
         throw new OciError('SIZE_INVALID', { message: `received ${received} bytes, announced ${expect.length}` });
       }
-      return { uuid, startedAt: info.startedAt, size: writer.size };
+      return { uuid, startedAt, size: writer.size };
     });
   }
 
   /**
-   * Completes the upload as `digest`: verifies the content hashes to it, moves it into the blob
-   * store and removes the session. Throws DIGEST_INVALID (the session is removed) on mismatch.
+   * Completes the upload as `digest`: commits the data, verifies it hashes to `digest`, moves it
+   * into the blob store and removes the session. Throws DIGEST_INVALID (the session is removed)
+   * on mismatch.
    */
   async complete(name: RepositoryName, uuid: string, digest: Digest, signal?: AbortSignal): Promise<BlobDescriptor> {
     return this.exclusive(name, uuid, async () => {
-      const info = await this.info(name, uuid);
-      let actual: Digest;
+      await this.startedAt(name, uuid);
+      const writer = await this.driver.writer(uploadDataPath(name, uuid), true, signal);
+      await writer.commit();
+      const size = writer.size;
+      let start: Digester;
       if (digestAlgorithm(digest) === 'sha256') {
-        actual = (await this.digesterAt(name, uuid, info.size, signal)).digest();
+        const cached = this.hashers.get(key(name, uuid));
+        start = cached !== undefined && cached.size <= size ? cached : new Digester('sha256');
       } else {
-        actual = (await this.rehash(name, uuid, digestAlgorithm(digest), signal)).digest();
+        start = new Digester(digestAlgorithm(digest));
       }
+      const digester = await this.hashFrom(name, uuid, start, signal);
+      if (digester.size !== size) throw new OciError('BLOB_UPLOAD_INVALID', { message: 'upload changed while it was completed' });
+      const actual = digester.digest();
       if (actual !== digest) {
         await this.remove(name, uuid);
         throw new OciError('DIGEST_INVALID', { detail: { expected: digest, actual } });
       }
-      await this.blobs.commitFrom(uploadDataPath(name, uuid), digest, info.size);
+      await this.blobs.commitFrom(uploadDataPath(name, uuid), digest, size);
       await this.remove(name, uuid);
-      return { digest, size: info.size };
+      return { digest, size };
     });
   }
 
@@ -204,23 +214,16 @@ export class UploadStore {
     }
   }
 
-  /**
-   * The SHA-256 state after the first `size` bytes. From memory when this process saw every chunk;
-   * when another process (a replica behind a load balancer) took some chunks, the state this
-   * process holds catches up by hashing only the bytes it missed, read back from storage; with no
-   * state at all, everything received so far is hashed once.
-   */
-  private async digesterAt(name: RepositoryName, uuid: string, size: number, signal?: AbortSignal): Promise<Digester> {
-    const cached = this.hashers.get(key(name, uuid));
-    if (cached !== undefined && cached.size === size) return cached;
-    const start = cached !== undefined && cached.size < size ? cached : new Digester('sha256');
-    const caughtUp = await this.hashFrom(name, uuid, start, signal);
-    if (caughtUp.size !== size) throw new OciError('BLOB_UPLOAD_INVALID', { message: 'upload changed while it was read' });
-    return caughtUp;
-  }
-
-  private async rehash(name: RepositoryName, uuid: string, algorithm: 'sha256' | 'sha512', signal?: AbortSignal): Promise<Digester> {
-    return this.hashFrom(name, uuid, new Digester(algorithm), signal);
+  /** When the upload began; throws BLOB_UPLOAD_UNKNOWN when there is no such upload. */
+  private async startedAt(name: RepositoryName, uuid: string): Promise<Date> {
+    if (!isUploadId(uuid)) throw new OciError('BLOB_UPLOAD_UNKNOWN', { detail: { uuid: uuid.slice(0, 64) } });
+    try {
+      const started = new Date((await this.driver.getContent(uploadStartedAtPath(name, uuid))).toString('utf8').trim());
+      return Number.isNaN(started.getTime()) ? new Date(0) : started;
+    } catch (err) {
+      if (isPathNotFound(err)) throw new OciError('BLOB_UPLOAD_UNKNOWN', { detail: { uuid } });
+      throw err;
+    }
   }
 
   /** Feeds `digester` the upload's bytes from its current size to the end of the data file. */

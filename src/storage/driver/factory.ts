@@ -6,6 +6,8 @@ import { InMemoryDriver } from './inmemory.js';
 export interface DriverSettings {
   readonly driver: string;
   readonly filesystem?: { readonly rootdirectory: string };
+  /** `storage.s3`, passed as it is to the S3 driver, which validates it. */
+  readonly s3?: Readonly<Record<string, unknown>>;
   /** `storage.azure`, passed as it is to the Azure driver, which validates it. */
   readonly azure?: Readonly<Record<string, unknown>>;
 }
@@ -20,6 +22,10 @@ export async function createDriver(settings: DriverSettings): Promise<StorageDri
       return new FilesystemDriver({ rootdirectory: settings.filesystem?.rootdirectory ?? '/var/lib/registry' });
     case 'inmemory':
       return new InMemoryDriver();
+    case 's3': {
+      const { createS3Driver } = await import('./s3.js');
+      return createS3Driver(settings.s3 ?? {});
+    }
     case 'azure': {
       const { createAzureDriver } = await import('./azure.js');
       return createAzureDriver(settings.azure ?? {});
