@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { Registry } from './registry.js';
+import { purgesAbandonedWriters } from './driver/driver.js';
 
 export interface UploadPurgingSettings {
   readonly enabled: boolean;
@@ -46,6 +47,11 @@ export async function purgeUploads(registry: Registry, olderThan: Date, dryRun: 
     const purged = await registry.uploads.purge(name, olderThan, dryRun);
     for (const uuid of purged) logger.info({ repository: name, uuid, dryRun }, dryRun ? 'would purge upload' : 'purged upload');
     count += purged.length;
+  }
+  if (purgesAbandonedWriters(registry.driver)) {
+    const aborted = await registry.driver.purgeUploads(olderThan, { dryRun });
+    for (const key of aborted) logger.info({ key, dryRun }, dryRun ? 'would abort abandoned multipart upload' : 'aborted abandoned multipart upload');
+    count += aborted.length;
   }
   return count;
 }

@@ -57,6 +57,19 @@ export interface StorageDriver {
   walk(path: string, signal?: AbortSignal): AsyncIterable<FileInfo>;
 }
 
+/**
+ * An optional capability: drivers that keep writer state outside the paths (S3's multipart
+ * uploads) clean up what abandoned writers left, for upload purging.
+ */
+export interface PurgesAbandonedWriters {
+  /** Aborts writer state older than `olderThan`; returns what was (or, in dry-run, would be) removed. */
+  purgeUploads(olderThan: Date, options?: { dryRun?: boolean; signal?: AbortSignal }): Promise<string[]>;
+}
+
+export function purgesAbandonedWriters(driver: StorageDriver): driver is StorageDriver & PurgesAbandonedWriters {
+  return typeof (driver as Partial<PurgesAbandonedWriters>).purgeUploads === 'function';
+}
+
 export interface FileInfo {
   readonly path: string;
   readonly size: number;
