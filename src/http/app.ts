@@ -57,6 +57,8 @@ export function buildApp(options: AppOptions): App {
     res.setHeader('Docker-Distribution-API-Version', 'registry/2.0');
     for (const [k, v] of fixedHeaders) res.setHeader(k, v.length === 1 ? (v[0] as string) : [...v]);
     const method = req.method ?? 'GET';
+    // Read now: once the connection is gone (a client that hung up), req.socket is null.
+    const remoteAddress = req.socket?.remoteAddress;
     const rawUrl = req.url ?? '/';
     const q = rawUrl.indexOf('?');
     const pathname = q === -1 ? rawUrl : rawUrl.slice(0, q);
@@ -112,7 +114,7 @@ export function buildApp(options: AppOptions): App {
                   request: {
                     method,
                     uri: redactQuery(rawUrl).slice(0, 1024),
-                    remoteaddr: req.socket.remoteAddress,
+                    remoteaddr: remoteAddress,
                     useragent: req.headers['user-agent'],
                   },
                   response: { status: res.statusCode, duration: `${Math.round(ms * 1000) / 1000}ms` },

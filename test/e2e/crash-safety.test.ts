@@ -44,6 +44,34 @@ describe('killed processes leave nothing corrupt behind', { timeout: 5 * 60_000 
     }
   });
 
+  it('clients that hang up mid-request never take the server down', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'berth-hangup-'));
+    dirs.push(dir);
+    const berth = await startBerth({ rootdirectory: dir });
+    try {
+      const { request } = await import('node:http');
+      for (let i = 0; i < 5; i++) {
+        const started = await streamRequest(`${berth.url}/v2/hangup/blob/blobs/uploads/`, 'POST', { 'Content-Length': '0' });
+        const location = new URL(String(started.headers['location']), berth.url).toString();
+        await new Promise<void>((resolve) => {
+          const req = request(location, { method: 'PATCH', headers: { 'Content-Type': 'application/octet-stream', 'Content-Length': String(64 * 1024 * 1024) } });
+          req.on('error', () => resolve());
+          req.write(Buffer.alloc(1024 * 1024, 1));
+          setTimeout(() => {
+            req.destroy();
+            resolve();
+          }, 50 + i * 20);
+        });
+        // Also a GET of a large blob abandoned after the first bytes.
+      }
+      await new Promise((r) => setTimeout(r, 300));
+      assert.equal((await fetch(`${berth.url}/v2/`)).status, 200, berth.output());
+      await pushImage(berth.url, 'hangup/after', 'ok');
+    } finally {
+      await berth.stop();
+    }
+  });
+
   it('SIGKILL during a burst of image pushes: every link and blob stays consistent', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'berth-crash-'));
     dirs.push(dir);

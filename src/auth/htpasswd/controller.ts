@@ -100,7 +100,7 @@ export class HtpasswdAccessController implements AccessController {
   async authorized(req: IncomingMessage, wanted: readonly Access[]): Promise<Grant> {
     const header = req.headers.authorization;
     const credentials = parseBasicAuthorization(header);
-    const remote = req.socket.remoteAddress;
+    const remote = req.socket?.remoteAddress;
     const repositories = repositoriesOf(wanted);
 
     if (credentials === undefined || (credentials.user === '' && credentials.password === '')) {

@@ -103,12 +103,12 @@ export class TokenAccessController implements AccessController {
       token = await this.verify(raw);
     } catch (err) {
       if (!(err instanceof InvalidTokenError)) throw err;
-      this.#logger?.info({ auth: { reason: err.message, remote: req.socket.remoteAddress, access: challengeScope(wanted) } }, 'token refused');
+      this.#logger?.info({ auth: { reason: err.message, remote: req.socket?.remoteAddress, access: challengeScope(wanted) } }, 'token refused');
       throw this.#challenge(req, wanted, 'invalid_token');
     }
     const missing = missingAccess(token.access, wanted);
     if (missing.length > 0) {
-      this.#logger?.info({ auth: { reason: 'insufficient scope', user: token.subject, remote: req.socket.remoteAddress, missing: challengeScope(missing) } }, 'token refused');
+      this.#logger?.info({ auth: { reason: 'insufficient scope', user: token.subject, remote: req.socket?.remoteAddress, missing: challengeScope(missing) } }, 'token refused');
       throw this.#challenge(req, wanted, 'insufficient_scope');
     }
     return token.subject !== '' ? { user: token.subject } : {};
