@@ -1,0 +1,130 @@
+/**
+ * The bench's results: the JSON document written to bench/results/ and the table printed on
+ * stdout. Pure: everything is built from the collected numbers.
+ */
+import { KIND_NAMES, median, type Better, type Figure, type Kind } from './figures.js';
+import type { MachineInfo } from './machine.js';
+import type { BenchMode, Sizes } from './options.js';
+
+/** One figure's numbers for one registry. */
+export interface KindResult {
+  /** Median of the runs; null when the figure was not measured. */
+  readonly median: number | null;
+  /** Every run's value, in run order. */
+  readonly runs: readonly number[];
+}
+
+/** One figure in the results. */
+export interface FigureResult {
+  readonly id: string;
+  readonly label: string;
+  readonly unit: string;
+  readonly better: Better;
+  readonly berth: KindResult;
+  readonly distribution: KindResult;
+  /** Berth's median divided by Distribution's; null when either is missing or Distribution's is 0. */
+  readonly ratio: number | null;
+}
+
+/** The JSON results document. */
+export interface BenchReport {
+  readonly schema: 'berth-bench/1';
+  /** When the bench started, ISO 8601. */
+  readonly date: string;
+  readonly mode: BenchMode;
+  readonly runs: number;
+  readonly seconds: number;
+  readonly machine: MachineInfo & {
+    /** Load averages (1, 5, 15 min) before the first and after the last measurement. */
+    readonly loadBefore: readonly number[];
+    readonly loadAfter: readonly number[];
+  };
+  readonly sizes: Sizes;
+  /** How the numbers were taken (config, tools, shortcuts). */
+  readonly notes: readonly string[];
+  readonly figures: readonly FigureResult[];
+}
+
+/** Values collected per figure id and registry. */
+export type Collected = ReadonlyMap<string, Readonly<Record<Kind, readonly number[]>>>;
+
+function kindResult(values: readonly number[] | undefined): KindResult {
+  const runs = values ?? [];
+  return { median: runs.length === 0 ? null : median(runs), runs };
+}
+
+/** Builds the results of the figures that were measured, in `figures` order. */
+export function figureResults(figures: readonly Figure[], collected: Collected): FigureResult[] {
+  const out: FigureResult[] = [];
+  for (const f of figures) {
+    const values = collected.get(f.id);
+    if (values === undefined) continue;
+    const berth = kindResult(values.berth);
+    const distribution = kindResult(values.distribution);
+    const ratio = berth.median !== null && distribution.median !== null && distribution.median !== 0 ? berth.median / distribution.median : null;
+    out.push({ id: f.id, label: f.label, unit: f.unit, better: f.better, berth, distribution, ratio });
+  }
+  return out;
+}
+
+/** A number for the table: about three significant digits, thousands separated. */
+export function formatNumber(value: number | null): string {
+  if (value === null || !Number.isFinite(value)) return '-';
+  const abs = Math.abs(value);
+  const digits = abs >= 100 ? 0 : abs >= 10 ? 1 : abs >= 1 ? 2 : 3;
+  return value.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
+}
+
+/** Within this factor of 1, a ratio counts as a tie. */
+const TIE = 0.01;
+
+/** The ratio, marked `+` where Berth is better by more than 1 %, `-` where it is worse. */
+function ratioText(f: FigureResult): string {
+  if (f.ratio === null) return '-';
+  const gain = f.better === 'higher' ? f.ratio - 1 : 1 - f.ratio;
+  const mark = gain > TIE ? '+' : gain < -TIE ? '-' : ' ';
+  return `${formatNumber(f.ratio)}x ${mark}`;
+}
+
+/** Renders rows as a plain-text table, columns padded; numeric columns right-aligned. */
+function renderTable(header: readonly string[], rows: readonly (readonly string[])[], rightAligned: readonly boolean[]): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: readonly string[]): string =>
+    cells
+      .map((c, i) => (rightAligned[i] === true ? c.padStart(widths[i] ?? 0) : c.padEnd(widths[i] ?? 0)))
+      .join('  ')
+      .trimEnd();
+  return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
+}
+
+/**
+ * The table printed on stdout: one row per figure with both registries' medians, the ratio
+ * Berth / Distribution (marked `+` where Berth is better, `-` where it is worse) and which way is better, then the
+ * machine and its load.
+ */
+export function formatReport(report: BenchReport): string {
+  const rows = report.figures.map((f) => [
+    f.label,
+    f.unit,
+    formatNumber(f.berth.median),
+    formatNumber(f.distribution.median),
+    ratioText(f),
+    `${f.better} is better`,
+  ]);
+  const table = renderTable(
+    ['figure', 'unit', KIND_NAMES.berth, KIND_NAMES.distribution, 'Berth/Dist.', ''],
+    rows,
+    [false, false, true, true, true, false],
+  );
+  const m = report.machine;
+  const runsText = report.runs === 1 ? '1 run' : `median of ${report.runs} runs`;
+  return [
+    `Berth vs CNCF Distribution (${m.distribution}), ${report.mode} mode, ${runsText}, ${Math.round(report.seconds)} s`,
+    '',
+    table,
+    '',
+    `machine: ${m.cores} cores (${m.cpuModel}), ${m.memoryGiB} GiB, Linux ${m.kernel}, Node ${m.node}, ${m.skopeo}, autocannon ${m.autocannon}`,
+    `load average (1/5/15 min): before ${m.loadBefore.join(' / ')}, after ${m.loadAfter.join(' / ')}`,
+    ...report.notes.map((n) => `note: ${n}`),
+  ].join('\n');
+}
