@@ -1,6 +1,7 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startTestRegistry, type TestRegistry } from '../helpers/app.js';
+import { compareRepositoryNames } from '../../src/storage/catalog.js';
 import { assertStatus, errorCode, pushBlob, pushImage, randomBlob, resolve, sha256 } from '../helpers/oci-client.js';
 
 describe('registry API over HTTP', () => {
@@ -427,10 +428,11 @@ describe('registry API over HTTP', () => {
       for (const name of ['cat/b', 'cat/a', 'cat/a/nested', 'cat/a-dash']) await pushImage(r.url, name, 'latest');
       const all = (await (await fetch(`${r.url}/v2/_catalog`)).json()) as { repositories: string[] };
       const cats = all.repositories.filter((n) => n.startsWith('cat/'));
-      assert.deepEqual(cats, ['cat/a', 'cat/a-dash', 'cat/a/nested', 'cat/b']);
-      const sorted = [...all.repositories].sort((x, y) => (x < y ? -1 : x > y ? 1 : 0));
+      // Distribution's order: "/" sorts first, so a repository's nested repositories follow it.
+      assert.deepEqual(cats, ['cat/a', 'cat/a/nested', 'cat/a-dash', 'cat/b']);
+      const sorted = [...all.repositories].sort(compareRepositoryNames);
       assert.deepEqual(all.repositories, sorted);
-      const page = await fetch(`${r.url}/v2/_catalog?n=1&last=cat/a`);
+      const page = await fetch(`${r.url}/v2/_catalog?n=1&last=cat/a/nested`);
       assert.deepEqual(((await page.json()) as { repositories: string[] }).repositories, ['cat/a-dash']);
       assert.match(page.headers.get('link') ?? '', /last=cat%2Fa-dash/);
     });

@@ -7,6 +7,8 @@ import { UploadStateCodec } from '../../src/http/upload-state.js';
 import { paginate } from '../../src/storage/repository.js';
 import { formatText } from '../../src/log/logger.js';
 import { Lru } from '../../src/storage/lru.js';
+import { CatalogIndex, compareRepositoryNames } from '../../src/storage/catalog.js';
+import { InMemoryDriver } from '../../src/storage/driver/inmemory.js';
 
 const D = `sha256:${'a'.repeat(64)}`;
 
@@ -128,5 +130,29 @@ describe('Lru', () => {
     weighted.set('y', '123456');
     assert.equal(weighted.get('x'), undefined);
     assert.equal(weighted.get('y'), '123456');
+  });
+});
+
+describe('catalog order and index', () => {
+  it('sorts "/" before every other character, as Distribution does', () => {
+    const names = ['a-c', 'a/b', 'a', 'b', 'a.b', 'a/b/c', 'a0'];
+    assert.deepEqual([...names].sort(compareRepositoryNames), ['a', 'a/b', 'a/b/c', 'a-c', 'a.b', 'a0', 'b']);
+  });
+  it('pages with last and n, and learns new repositories without a walk', async () => {
+    const driver = new InMemoryDriver();
+    for (const name of ['x/one', 'x/two', 'y']) await driver.putContent(`/docker/registry/v2/repositories/${name}/_layers/sha256/${'a'.repeat(64)}/link`, Buffer.from('x'));
+    let now = 0;
+    const index = new CatalogIndex(driver, 1000, () => now);
+    assert.deepEqual(await index.page(2, undefined), { items: ['x/one', 'x/two'], next: 'x/two' });
+    assert.deepEqual(await index.page(2, 'x/two'), { items: ['y'] });
+    index.add('x/three');
+    assert.deepEqual((await index.page(10, undefined)).items, ['x/one', 'x/three', 'x/two', 'y']);
+    // A repository another replica made shows up after the refresh interval.
+    await driver.putContent(`/docker/registry/v2/repositories/z/_manifests/tags/t/current/link`, Buffer.from('x'));
+    assert.deepEqual((await index.page(10, undefined)).items, ['x/one', 'x/three', 'x/two', 'y']);
+    now = 2000;
+    await index.page(10, undefined);
+    await index.refresh();
+    assert.deepEqual((await index.page(10, undefined)).items, ['x/one', 'x/three', 'x/two', 'y', 'z']);
   });
 });

@@ -9,12 +9,12 @@ export function repositoryOf(ctx: RequestContext): Repository {
 }
 
 /**
- * Parses the `n` pagination parameter: undefined when absent, else a non-negative integer
+ * Parses the `n` pagination parameter: `fallback` when absent, else a non-negative integer
  * (PAGINATION_NUMBER_INVALID otherwise), capped at `max` when given.
  */
-export function pageSize(ctx: RequestContext, max?: number): number | undefined {
+export function pageSize(ctx: RequestContext, max?: number, fallback?: number): number | undefined {
   const raw = ctx.query.get('n');
-  if (raw === null || raw === '') return max;
+  if (raw === null || raw === '') return fallback;
   if (!/^\d{1,9}$/.test(raw)) throw new OciError('PAGINATION_NUMBER_INVALID', { detail: { n: raw.slice(0, 20) } });
   const n = Number(raw);
   return max !== undefined ? Math.min(n, max) : n;

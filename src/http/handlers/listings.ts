@@ -14,9 +14,12 @@ export async function listTags(ctx: RequestContext): Promise<void> {
   sendJson(ctx, 200, { name: repo.name, tags: page.items }, headers);
 }
 
-/** GET /v2/_catalog with `n` and `last`: repository names, byte-wise sorted. */
+/** Entries per catalog page when the client does not say (Distribution's default). */
+const DEFAULT_CATALOG_ENTRIES = 100;
+
+/** GET /v2/_catalog with `n` and `last`: repository names in Distribution's order, from the in-memory index. */
 export async function catalog(ctx: RequestContext): Promise<void> {
-  const n = pageSize(ctx, ctx.app.catalogMaxEntries);
+  const n = pageSize(ctx, ctx.app.catalogMaxEntries, Math.min(DEFAULT_CATALOG_ENTRIES, ctx.app.catalogMaxEntries));
   const page = await ctx.app.registry.catalog(n, ctx.query.get('last') ?? undefined);
   const headers: Record<string, string> = {};
   if (page.next !== undefined && n !== undefined) headers['Link'] = nextLink(urlFor(ctx, '/v2/_catalog'), n, page.next);
