@@ -1,5 +1,6 @@
 import { serveCommand } from './serve.js';
 import { htpasswdCommand } from './htpasswd.js';
+import { garbageCollectCommand } from './garbage-collect.js';
 import { VERSION } from './version.js';
 
 const USAGE = `berth ${VERSION}: a container image registry compatible with CNCF Distribution
@@ -7,6 +8,9 @@ const USAGE = `berth ${VERSION}: a container image registry compatible with CNCF
 Usage:
   berth serve [config.yml]      run the registry (config from the argument, REGISTRY_CONFIGURATION_PATH,
                                 or the built-in default: filesystem storage under ./data, port 5000)
+  berth garbage-collect [--dry-run] [--delete-untagged] [--quiet] config.yml
+                                delete unreferenced blobs and manifests (registry stopped or read-only;
+                                storage.gc runs it online instead)
   berth htpasswd [-cimBDv] [-C cost] file user [password]
                                 create and edit htpasswd files (bcrypt), like Apache's htpasswd
   berth --version               print the version
@@ -24,6 +28,8 @@ export async function main(argv: readonly string[]): Promise<number> {
       return serveCommand(rest, process.env);
     case 'htpasswd':
       return htpasswdCommand(rest);
+    case 'garbage-collect':
+      return garbageCollectCommand(rest, process.env);
     case '--version':
     case '-v':
     case 'version':

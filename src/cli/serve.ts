@@ -15,6 +15,8 @@ import { createTokenAccessController } from '../auth/token/controller.js';
 import { formatListenAddress, parseListenAddress } from '../http/listen-address.js';
 import { createRegistryServer } from '../http/server.js';
 import { startUploadPurging } from '../storage/purge.js';
+import { startOnlineGc } from '../gc/online.js';
+import { onlineGcSettings } from '../gc/schema.js';
 import { VERSION } from './version.js';
 
 /** The largest manifest Berth accepts (the distribution spec's recommended minimum limit). */
@@ -60,6 +62,8 @@ export async function startRegistry(config: Config): Promise<RunningRegistry> {
   const driver = await createDriver(config.storage);
   const cache = await createBlobDescriptorCache(config, logger);
   const registry = new Registry({ driver, blobDescriptorCache: cache.cache });
+  // Always started: a replica that does not sweep still honours what another one condemned.
+  const gc = startOnlineGc(registry, { ...onlineGcSettings(config.storage.gc), enabled: config.storage.gc.enabled && !config.storage.maintenance.readonly.enabled }, logger);
   const auth = await createAccessController(config, logger);
   const app = buildApp({
     registry,
@@ -108,6 +112,7 @@ export async function startRegistry(config: Config): Promise<RunningRegistry> {
     logger,
     async stop(): Promise<void> {
       purging.stop();
+      await gc.stop();
       await shutdown(config.http.draintimeout);
       await cache.close();
       auth.close();

@@ -58,7 +58,7 @@ export function collectEnvOverrides(env: Readonly<Record<string, string | undefi
  * - The value is parsed as YAML: `true` is a boolean, `5` a number, `[a, b]` a list, `{a: 1}` a mapping; an empty
  *   value is the empty string; a value that is not valid YAML, or that is only a comment, is taken literally.
  * - `REGISTRY_STORAGE=<driver>` switches the storage driver: any other driver key is removed and `<driver>: {}`
- *   created (kept if already there); delete, maintenance, cache, redirect and tag stay.
+ *   created (kept if already there); delete, maintenance, cache, redirect, gc and tag stay.
  *
  * Throws ConfigError for an index past the end of a list or a non-numeric segment where a list is.
  */

@@ -17,6 +17,7 @@ import { parseDuration } from './duration.js';
 import { htpasswdSchema } from '../auth/htpasswd/schema.js';
 import { policiesSchema } from '../auth/policy/schema.js';
 import { tokenConfigSchema } from '../auth/token/schema.js';
+import { gcSchema } from '../gc/schema.js';
 
 // ---------------------------------------------------------------------------------------------------------------
 // Field helpers
@@ -200,6 +201,7 @@ const storageShape = {
     }),
   ),
   redirect: section({ disable: booleanField(false) }),
+  gc: gcSchema,
   tag: section({
     // Distribution treats 0 as "use GOMAXPROCS"; Berth treats it as "the default".
     concurrencylimit: integerField(8, 0).transform((n) => (n === 0 ? 8 : n)),

@@ -3,6 +3,7 @@ import type { StorageDriver } from './driver/driver.js';
 import { isPathNotFound } from './driver/errors.js';
 import { OciError } from '../oci/errors.js';
 import type { Digest } from '../oci/digest.js';
+import type { RepositoryName } from '../oci/reference.js';
 import { blobDataPath } from './paths.js';
 import { Lru } from './lru.js';
 
@@ -20,6 +21,29 @@ export interface BlobDescriptorCache {
   get(digest: Digest): Promise<BlobDescriptor | undefined>;
   set(descriptor: BlobDescriptor): Promise<void>;
   invalidate(digest: Digest): Promise<void>;
+  /**
+   * Forgets every entry. Optional: only a cache private to this process needs it (online GC calls it when
+   * this process may have missed a deletion made by another replica); a shared cache is invalidated by
+   * whoever deletes.
+   */
+  clear?(): Promise<void>;
+}
+
+/**
+ * The hooks online garbage collection installs (src/gc/guard.ts; see docs/garbage-collection.md). A
+ * "condemned" blob or manifest revision is one GC means to delete once its grace period is over: while
+ * condemned, the registry treats it as unknown to clients, so a push re-uploads it, and (re)storing it
+ * "pardons" it (removes the condemnation) before the content is placed.
+ */
+export interface GcGuard {
+  /** True while `digest` is condemned. Cheap: answered from a short-lived in-process snapshot. */
+  isBlobCondemned(digest: Digest): Promise<boolean>;
+  /** Removes the condemnation of `digest`, if any, in storage. Called before its content is (re)placed. */
+  pardonBlob(digest: Digest): Promise<void>;
+  /** True while the revision `digest` of repository `name` is condemned (as isBlobCondemned). */
+  isRevisionCondemned(name: RepositoryName, digest: Digest): Promise<boolean>;
+  /** Removes the condemnation of a manifest revision, if any. Called before its link is (re)written. */
+  pardonRevision(name: RepositoryName, digest: Digest): Promise<void>;
 }
 
 /** The default cache: a bounded in-process LRU. */
@@ -37,6 +61,9 @@ export class InMemoryBlobDescriptorCache implements BlobDescriptorCache {
   async invalidate(digest: Digest): Promise<void> {
     this.lru.delete(digest);
   }
+  async clear(): Promise<void> {
+    this.lru.clear();
+  }
 }
 
 /**
@@ -44,13 +71,27 @@ export class InMemoryBlobDescriptorCache implements BlobDescriptorCache {
  * repositories: linking a blob into a repository is the Repository's job.
  */
 export class BlobStore {
+  #guard: GcGuard | undefined;
+
   constructor(
     readonly driver: StorageDriver,
     private readonly cache: BlobDescriptorCache,
   ) {}
 
-  /** Size of a stored blob; throws BLOB_UNKNOWN when absent. */
+  /** Online GC's hooks, when installed (see GcGuard); Repository consults them for manifest revisions. */
+  get guard(): GcGuard | undefined {
+    return this.#guard;
+  }
+
+  /** Installs (or, with undefined, removes) online GC's hooks. Done once at start-up, by src/gc/online.ts. */
+  setGuard(guard: GcGuard | undefined): void {
+    this.#guard = guard;
+  }
+
+  /** Size of a stored blob; throws BLOB_UNKNOWN when absent or condemned by online GC. */
   async stat(digest: Digest): Promise<BlobDescriptor> {
+    // Before the cache: a condemned blob must look absent even where the cache still holds it.
+    if (this.#guard !== undefined && (await this.#guard.isBlobCondemned(digest))) throw new OciError('BLOB_UNKNOWN', { detail: { digest } });
     const cached = await this.cache.get(digest);
     if (cached !== undefined) return cached;
     try {
@@ -98,22 +139,47 @@ export class BlobStore {
     }
   }
 
-  /** Stores small content already verified to have `digest` (atomically). */
+  /** Stores small content already verified to have `digest` (atomically). A condemned blob is pardoned and rewritten. */
   async putContent(digest: Digest, data: Buffer): Promise<void> {
     if (await this.exists(digest)) return;
+    // Pardon before writing: online GC's delete re-checks the condemnation after moving the data away.
+    await this.#guard?.pardonBlob(digest);
     await this.driver.putContent(blobDataPath(digest), data);
     await this.cache.set({ digest, size: data.byteLength });
   }
 
   /**
    * Makes verified upload data at `sourcePath` the content of `digest`. If the blob exists already
-   * (another push won the race) the source is left for the caller to delete.
+   * (another push won the race) the source is left for the caller to delete. A condemned blob is pardoned
+   * first; the existence check then asks storage, not the cache, so data that online GC (or any other
+   * process) removed is always placed again.
    */
   async commitFrom(sourcePath: string, digest: Digest, size: number): Promise<void> {
-    if (!(await this.exists(digest))) {
+    await this.#guard?.pardonBlob(digest);
+    if (!(await this.dataExists(digest))) {
       await this.driver.move(sourcePath, blobDataPath(digest));
     }
     await this.cache.set({ digest, size });
+  }
+
+  /** Drops the cached descriptor of `digest` (online GC, after moving its data away). */
+  async invalidate(digest: Digest): Promise<void> {
+    await this.cache.invalidate(digest);
+  }
+
+  /** Empties the descriptor cache when it is private to this process (see BlobDescriptorCache.clear). */
+  async clearCache(): Promise<void> {
+    await this.cache.clear?.();
+  }
+
+  /** True when the blob's data is in storage, asked of the driver (no cache, no GC guard). */
+  private async dataExists(digest: Digest): Promise<boolean> {
+    try {
+      return !(await this.driver.stat(blobDataPath(digest))).isDir;
+    } catch (err) {
+      if (isPathNotFound(err)) return false;
+      throw err;
+    }
   }
 
   async redirectUrl(digest: Digest, method: 'GET' | 'HEAD'): Promise<string | undefined> {

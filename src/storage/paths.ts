@@ -20,6 +20,11 @@ import type { RepositoryName, Tag } from '../oci/reference.js';
  *           data                                         the bytes received so far
  *           startedat                                    RFC 3339 time the upload began
  *           hashstates/<algorithm>/<offset>              Distribution's resumable hash state (Berth reads none)
+ *     _berth/gc/                                         Berth's online garbage collection (src/gc); Distribution ignores it
+ *       lock                                             which replica sweeps now: {"owner","expiresAt"} (JSON)
+ *       condemned/<algorithm>/<hex>                      a blob to delete unless referenced again (content: RFC 3339 time)
+ *       condemned-manifests/<name>/_revisions/<algorithm>/<hex>   the same for an unreachable manifest revision
+ *       trash/<run id>/...                               content being deleted, for the moment of a re-check
  *
  * A link file holds a digest string such as `sha256:...` with no newline. Directory names beginning
  * with `_` are never repository name components (the name grammar forbids a leading `_`).
@@ -92,4 +97,22 @@ export function uploadDataPath(name: RepositoryName, uuid: string): string {
 
 export function uploadStartedAtPath(name: RepositoryName, uuid: string): string {
   return `${uploadPath(name, uuid)}/startedat`;
+}
+
+// ---- Berth's online garbage collection (outside Distribution's trees; see docs/garbage-collection.md) ----
+
+export const GC_ROOT = `${ROOT}/_berth/gc`;
+export const GC_LOCK_PATH = `${GC_ROOT}/lock`;
+export const CONDEMNED_BLOBS_ROOT = `${GC_ROOT}/condemned`;
+export const CONDEMNED_REVISIONS_ROOT = `${GC_ROOT}/condemned-manifests`;
+export const GC_TRASH_ROOT = `${GC_ROOT}/trash`;
+
+/** The marker online GC writes for a blob it means to delete. */
+export function condemnedBlobPath(digest: Digest): string {
+  return `${CONDEMNED_BLOBS_ROOT}/${digestAlgorithm(digest)}/${digestHex(digest)}`;
+}
+
+/** The marker online GC writes for a manifest revision it means to delete (`_revisions` cannot be a name component). */
+export function condemnedRevisionPath(name: RepositoryName, digest: Digest): string {
+  return `${CONDEMNED_REVISIONS_ROOT}/${name}/_revisions/${digestAlgorithm(digest)}/${digestHex(digest)}`;
 }

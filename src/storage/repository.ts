@@ -130,7 +130,8 @@ export class Repository {
   /** The manifest a tag or digest names; MANIFEST_UNKNOWN when it is not in this repository. */
   async getManifest(ref: ManifestReference): Promise<StoredManifest> {
     const digest = ref.kind === 'tag' ? await this.resolveTag(ref.tag) : ref.digest;
-    if (!(await this.exists(paths.revisionLinkPath(this.name, digest)))) {
+    // A revision condemned by online GC is unknown, so a client pushes it again (which pardons it).
+    if (!(await this.exists(paths.revisionLinkPath(this.name, digest))) || (await this.isRevisionCondemned(digest))) {
       throw new OciError('MANIFEST_UNKNOWN', { detail: ref.kind === 'tag' ? { tag: ref.tag, digest } : { digest } });
     }
     const { body, info } = await this.readManifest(digest);
@@ -154,6 +155,8 @@ export class Repository {
     await this.verifyReferences(manifest);
     await this.blobs.putContent(digest, body);
     this.manifestCache.set(digest, body, readManifestInfo(body));
+    // Pardon before writing the link: online GC's delete re-checks the condemnation after moving the link away.
+    if (await this.isRevisionCondemned(digest)) await this.blobs.guard?.pardonRevision(this.name, digest);
     await this.driver.putContent(paths.revisionLinkPath(this.name, digest), Buffer.from(digest));
     if (ref.kind === 'tag') await this.tag(ref.tag, digest);
     return { digest, manifest };
@@ -175,7 +178,9 @@ export class Repository {
     }
     for (const d of manifest.manifests) {
       checks.push(async () => {
-        if (!(await this.exists(paths.revisionLinkPath(this.name, d.digest)))) missing.push({ digest: d.digest, mediaType: d.mediaType });
+        if (!(await this.exists(paths.revisionLinkPath(this.name, d.digest))) || (await this.isRevisionCondemned(d.digest))) {
+          missing.push({ digest: d.digest, mediaType: d.mediaType });
+        }
       });
     }
     for (let i = 0; i < checks.length; i += CHECK_CONCURRENCY) {
@@ -270,6 +275,8 @@ export class Repository {
       for (const entry of batch) {
         if (entry === undefined || entry.info.subject !== digest) continue;
         if (artifactType !== undefined && entry.info.artifactType !== artifactType) continue;
+        // Online GC leaves an empty revision directory behind on the filesystem driver: only a link counts.
+        if (!(await this.exists(paths.revisionLinkPath(this.name, entry.rev)))) continue;
         const r: { -readonly [K in keyof Referrer]: Referrer[K] } = { mediaType: entry.info.mediaType, digest: entry.rev, size: entry.info.size };
         if (entry.info.artifactType !== undefined) r.artifactType = entry.info.artifactType;
         if (entry.info.annotations !== undefined) r.annotations = entry.info.annotations;
@@ -305,6 +312,11 @@ export class Repository {
   }
 
   // ---- helpers ----
+
+  private async isRevisionCondemned(digest: Digest): Promise<boolean> {
+    const guard = this.blobs.guard;
+    return guard !== undefined && (await guard.isRevisionCondemned(this.name, digest));
+  }
 
   private async readManifest(digest: Digest): Promise<{ body: Buffer; info: ManifestInfo }> {
     const cached = this.manifestCache.get(digest);

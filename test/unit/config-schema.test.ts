@@ -28,6 +28,7 @@ describe('config schema: defaults', () => {
         maintenance: { uploadpurging: { enabled: true, age: 168 * 3600_000, interval: 24 * 3600_000, dryrun: false }, readonly: { enabled: false } },
         cache: { blobdescriptorsize: 10000 },
         redirect: { disable: false },
+        gc: { enabled: false, interval: 24 * 3600_000, delay: 3600_000, deleteuntagged: false },
         tag: { concurrencylimit: 8 },
       },
       http: {
@@ -145,7 +146,7 @@ describe('config schema: errors name the key path', () => {
     ['two drivers', minimal({ storage: { filesystem: {}, inmemory: null } }), 'config: storage: exactly one storage driver must be configured (found: filesystem, inmemory)'],
     ['an unsupported driver', minimal({ storage: { gcs: { bucket: 'b' } } }), 'config: storage.gcs: storage driver gcs is not supported (supported: filesystem, inmemory, s3, azure)'],
     ['an unsupported driver by shorthand', minimal({ storage: 'swift' }), 'config: storage.swift: storage driver swift is not supported (supported: filesystem, inmemory, s3, azure)'],
-    ['an unknown storage key', minimal({ storage: { inmemory: {}, readonly: {} } }), 'config: storage.readonly: unknown key (known keys: filesystem, inmemory, s3, azure, delete, maintenance, cache, redirect, tag)'],
+    ['an unknown storage key', minimal({ storage: { inmemory: {}, readonly: {} } }), 'config: storage.readonly: unknown key (known keys: filesystem, inmemory, s3, azure, delete, maintenance, cache, redirect, gc, tag)'],
     ['storage of the wrong type', minimal({ storage: 5 }), 'config: storage: expected mapping, got number 5'],
     ['a bad log level', minimal({ log: { level: 'verbose' } }), 'config: log.level: expected one of error, warn, info, debug, got string "verbose"'],
     ['a bad formatter', minimal({ log: { formatter: 'xml' } }), 'config: log.formatter: expected one of text, json, got string "xml"'],

@@ -1,0 +1,143 @@
+import { loadConfig, ConfigError, resolveConfigPath } from '../config/load.js';
+import { createLogger } from '../log/logger.js';
+import { createDriver } from '../storage/driver/factory.js';
+import { Registry } from '../storage/registry.js';
+import type { BlobDescriptorCache } from '../storage/blob-store.js';
+import { connectRedis } from '../cache/redis-client.js';
+import { RedisBlobDescriptorCache } from '../cache/redis-blob-descriptor-cache.js';
+import { garbageCollect } from '../gc/collect.js';
+import type { GcProgress, Summary } from '../gc/summary.js';
+import { VERSION } from './version.js';
+
+const USAGE = `Usage: berth garbage-collect [--dry-run|-d] [--delete-untagged|-m] [--quiet|-q] config.yml
+
+Deletes blobs and manifests nothing references, as Distribution's "registry garbage-collect".
+Run it with the registry stopped or read-only (storage.maintenance.readonly.enabled: true);
+storage.gc enables online garbage collection instead.
+
+  -d, --dry-run          report what would be deleted, delete nothing
+  -m, --delete-untagged  also delete manifests no tag reaches (and what only they reference)
+  -q, --quiet            no progress line, only warnings and the summary
+`;
+
+/** Where the command writes: standard output for the summary, standard error for progress and logs. */
+export interface CommandIo {
+  readonly stdout: { write(text: string): unknown };
+  readonly stderr: { write(text: string): unknown; readonly isTTY?: boolean };
+}
+
+/**
+ * `berth garbage-collect [--dry-run] [--delete-untagged] [--quiet] config.yml`: loads the configuration
+ * (the file argument, else REGISTRY_CONFIGURATION_PATH; overrides from `env`), runs garbageCollect on
+ * its storage (invalidating the redis blob descriptor cache when one is configured) and prints a
+ * summary. Resolves with the exit code: 0 done, 1 failure, 2 usage.
+ */
+export async function garbageCollectCommand(args: readonly string[], env: NodeJS.ProcessEnv, io: CommandIo = process): Promise<number> {
+  let dryRun = false;
+  let deleteUntagged = false;
+  let quiet = false;
+  const positional: string[] = [];
+  for (const arg of args) {
+    if (arg === '--dry-run' || arg === '-d') dryRun = true;
+    else if (arg === '--delete-untagged' || arg === '-m') deleteUntagged = true;
+    else if (arg === '--quiet' || arg === '-q') quiet = true;
+    else if (arg === '--help' || arg === '-h') {
+      io.stdout.write(USAGE);
+      return 0;
+    } else if (arg.startsWith('-') && arg !== '-') {
+      io.stderr.write(`berth garbage-collect: unknown flag ${arg}\n\n${USAGE}`);
+      return 2;
+    } else positional.push(arg);
+  }
+  if (positional.length > 1) {
+    io.stderr.write(`berth garbage-collect: expected one configuration file, got ${positional.length}\n\n${USAGE}`);
+    return 2;
+  }
+  const options = positional[0] !== undefined ? { path: positional[0], env } : { env };
+  // Never fall back to the built-in configuration: collecting ./data by accident is not a default.
+  if (resolveConfigPath(options) === undefined) {
+    io.stderr.write(`berth garbage-collect: a configuration file is required\n\n${USAGE}`);
+    return 2;
+  }
+
+  let progressTimer: NodeJS.Timeout | undefined;
+  const release: Array<() => void> = [];
+  try {
+    const config = await loadConfig(options);
+    const logger = createLogger({
+      level: quiet ? 'warn' : config.log.level,
+      formatter: config.log.formatter,
+      fields: { service: 'registry', version: VERSION, ...config.log.fields },
+      destination: io.stderr,
+    });
+    const driver = await createDriver(config.storage);
+    // Object-store drivers hold connection pools that would keep the process alive.
+    release.push(() => (driver as { destroy?: () => void }).destroy?.());
+    // With a shared (redis) descriptor cache, deletions must invalidate it, or replicas would go on
+    // claiming the deleted blobs; the in-process cache of this command dies with it.
+    let blobDescriptorCache: BlobDescriptorCache | undefined;
+    if (config.storage.cache.blobdescriptor === 'redis' && config.redis !== undefined && !dryRun) {
+      const redis = await connectRedis(config.redis, logger);
+      release.push(() => redis.disconnect());
+      blobDescriptorCache = new RedisBlobDescriptorCache(redis, config.redis.ttl, logger);
+    }
+    const registry = new Registry(blobDescriptorCache !== undefined ? { driver, blobDescriptorCache } : { driver });
+    let latest: GcProgress | undefined;
+    const tty = io.stderr.isTTY === true;
+    if (!quiet) {
+      progressTimer = setInterval(() => {
+        if (latest !== undefined) io.stderr.write(`${tty ? '\r\x1b[K' : ''}${formatProgress(latest)}${tty ? '' : '\n'}`);
+      }, 1000);
+      progressTimer.unref();
+    }
+    const summary = await garbageCollect(registry, {
+      dryRun,
+      deleteUntagged,
+      logger,
+      onProgress: (p) => {
+        latest = p;
+      },
+    });
+    clearInterval(progressTimer);
+    if (!quiet && tty && latest !== undefined) io.stderr.write('\r\x1b[K');
+    io.stdout.write(formatSummary(summary, dryRun));
+    return 0;
+  } catch (err) {
+    const message = err instanceof ConfigError ? err.message : `garbage collection failed: ${err instanceof Error ? err.message : String(err)}`;
+    io.stderr.write(`berth garbage-collect: ${message}\n`);
+    return 1;
+  } finally {
+    clearInterval(progressTimer);
+    for (const close of release) close();
+  }
+}
+
+/** The progress line: `mark: 12 repositories, 340 manifests marked, 0 blobs swept`. */
+export function formatProgress(p: GcProgress): string {
+  return `garbage-collect ${p.phase}: ${p.repositories} repositories scanned, ${p.manifestsMarked} manifests marked, ${p.blobsScanned} blobs checked, ${p.blobsDeleted} blobs swept`;
+}
+
+/** The summary printed at the end (a dry run says "would delete"). */
+export function formatSummary(s: Summary, dryRun: boolean): string {
+  const verb = dryRun ? 'would delete' : 'deleted';
+  return [
+    `${dryRun ? 'dry run: nothing was changed' : 'garbage collection finished'} in ${(s.durationMs / 1000).toFixed(1)}s`,
+    `repositories: ${s.repositories}`,
+    `manifests: ${s.manifests.kept} kept, ${verb} ${s.manifests.deleted}`,
+    `blobs: ${s.blobs.kept} kept, ${verb} ${s.blobs.deleted} (${formatBytes(s.bytesFreed)}${dryRun ? ' to free' : ' freed'})`,
+    `layer links: ${verb} ${s.layerLinksDeleted}`,
+    '',
+  ].join('\n');
+}
+
+/** Bytes in binary units: `512 B`, `1.5 KiB`, `3.2 GiB`. */
+export function formatBytes(bytes: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB'];
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit++;
+  }
+  return unit === 0 ? `${value} B` : `${value.toFixed(1)} ${units[unit]}`;
+}
