@@ -18,6 +18,15 @@ import { startUploadPurging } from '../storage/purge.js';
 import { startOnlineGc } from '../gc/online.js';
 import { onlineGcSettings } from '../gc/schema.js';
 import { VERSION } from './version.js';
+import { RegistryMetrics } from '../metrics/metrics.js';
+import { instrumentDriver } from '../metrics/instrument-driver.js';
+import { instrumentBlobDescriptorCache } from '../metrics/instrument-cache.js';
+import { Notifier } from '../notifications/notifier.js';
+import { EventBridge } from '../notifications/bridge.js';
+import { sourceRecord } from '../notifications/event.js';
+import { HealthMonitor } from '../health/monitor.js';
+import { buildHealthChecks, storageDriverProbe } from '../health/checks.js';
+import { startDebugServer, type DebugServer } from '../http/debug-server.js';
 
 /** The largest manifest Berth accepts (the distribution spec's recommended minimum limit). */
 export const MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
@@ -59,11 +68,26 @@ export async function startRegistry(config: Config): Promise<RunningRegistry> {
       'No HTTP secret provided - generated random secret. This may cause problems with uploads if multiple registries are behind a load-balancer. To provide a shared secret, fill in http.secret in the configuration file or set the REGISTRY_HTTP_SECRET environment variable.',
     );
   }
-  const driver = await createDriver(config.storage);
+  const metrics = new RegistryMetrics();
+  const rawDriver = await createDriver(config.storage);
+  const driver = instrumentDriver(rawDriver, metrics);
   const cache = await createBlobDescriptorCache(config, logger);
-  const registry = new Registry({ driver, blobDescriptorCache: cache.cache });
+  const registry = new Registry({ driver, blobDescriptorCache: instrumentBlobDescriptorCache(cache.cache, metrics) });
   // Always started: a replica that does not sweep still honours what another one condemned.
-  const gc = startOnlineGc(registry, { ...onlineGcSettings(config.storage.gc), enabled: config.storage.gc.enabled && !config.storage.maintenance.readonly.enabled }, logger);
+  const gc = startOnlineGc(
+    registry,
+    { ...onlineGcSettings(config.storage.gc), enabled: config.storage.gc.enabled && !config.storage.maintenance.readonly.enabled },
+    logger,
+    {
+      onRun: (summary) => {
+        if (summary.ran) metrics.gcRun({ blobsDeleted: summary.blobs.deleted, manifestsDeleted: summary.manifests.deleted, bytesFreed: summary.bytesFreed, seconds: summary.durationMs / 1000, ok: true });
+      },
+    },
+  );
+  const notifier = Notifier.fromConfig(config.notifications, { logger, metrics, userAgent: `berth/${VERSION}` });
+  const events = notifier.enabled
+    ? new EventBridge({ sink: notifier, source: sourceRecord(config.http.addr), includeReferences: config.notifications.events.includereferences })
+    : undefined;
   const auth = await createAccessController(config, logger);
   const app = buildApp({
     registry,
@@ -80,7 +104,17 @@ export async function startRegistry(config: Config): Promise<RunningRegistry> {
     maxManifestBytes: MAX_MANIFEST_BYTES,
     catalogMaxEntries: catalogMaxEntries(config),
     accessLog: !config.log.accesslog.disabled,
+    metrics,
+    ...(events !== undefined ? { events } : {}),
   });
+  metrics.trackInFlight(app.inFlight);
+  const health = new HealthMonitor(buildHealthChecks(config.health, { name: config.storage.driver, probe: storageDriverProbe(rawDriver) }), { logger });
+  void health.start();
+  let debug: DebugServer | undefined;
+  if (config.http.debug !== undefined) {
+    const { addr, prometheus } = config.http.debug;
+    debug = await startDebugServer({ addr, metrics: { enabled: prometheus.enabled, path: prometheus.path, metrics }, health, notifications: notifier, logger });
+  }
 
   const tls = config.http.tls;
   const { server, shutdown } = await createRegistryServer(
@@ -111,9 +145,13 @@ export async function startRegistry(config: Config): Promise<RunningRegistry> {
     server,
     logger,
     async stop(): Promise<void> {
+      health.drain();
       purging.stop();
       await gc.stop();
       await shutdown(config.http.draintimeout);
+      await notifier.close(5000);
+      health.stop();
+      await debug?.close();
       await cache.close();
       auth.close();
     },

@@ -14,6 +14,8 @@
  */
 import { z } from 'zod';
 import { parseDuration } from './duration.js';
+import { notificationsSchema } from '../notifications/schema.js';
+import { healthSchema } from '../health/schema.js';
 import { htpasswdSchema } from '../auth/htpasswd/schema.js';
 import { policiesSchema } from '../auth/policy/schema.js';
 import { tokenConfigSchema } from '../auth/token/schema.js';
@@ -422,9 +424,9 @@ const rootShape = {
   storage: storageSchema,
   http: httpSchema,
   auth: authSchema,
-  notifications: looseSection(),
+  notifications: notificationsSchema,
   redis: redisSchema,
-  health: looseSection(),
+  health: healthSchema,
   proxy: looseSection(),
   validation: looseSection(),
   compatibility: looseSection(),

@@ -5,7 +5,7 @@ import { requiredAccess } from '../auth/access.js';
 import type { AppContext, AppOptions, RequestContext } from './context.js';
 import { matchRoute, ROUTE_METHODS, type Route } from './router.js';
 import { renderError } from './render-error.js';
-import { sendJson } from './respond.js';
+import { sendJson, urlFor } from './respond.js';
 import { UploadStateCodec } from './upload-state.js';
 import { deleteBlob, getBlob } from './handlers/blobs.js';
 import { cancelUpload, getUploadStatus, patchUpload, putUpload, startUpload } from './handlers/uploads.js';
@@ -70,9 +70,11 @@ export function buildApp(options: AppOptions): App {
     res.once('close', onClose);
     const log = options.logger;
     let ctx: RequestContext | undefined;
+    let routeKind = 'unknown';
 
     const run = async (): Promise<void> => {
       const route = routeOf(pathname, app.prefix);
+      if (route !== undefined) routeKind = route.kind;
       if (route === undefined) throw new OciError('NAME_UNKNOWN', { status: 404, message: 'no such endpoint', detail: { path: pathname.slice(0, 200) } });
       const allowed = ROUTE_METHODS[route.kind];
       if (!allowed.includes(method)) {
@@ -82,6 +84,10 @@ export function buildApp(options: AppOptions): App {
       log.debug({ route: route.kind, method, name: route.name }, 'handling request');
       // `/` answers load-balancer probes without credentials, as Distribution does.
       if (route.kind !== 'root') ctx.grant = await app.access.authorized(req, requiredAccess(route, method, query));
+      if (app.events !== undefined) {
+        const c = ctx;
+        c.events = app.events.forRequest(req, { actor: c.grant.user, urlFor: (path) => urlFor(c, path) });
+      }
       if (route.name !== undefined) {
         if (!isRepositoryName(route.name)) throw new OciError('NAME_INVALID', { detail: { name: route.name.slice(0, 300) } });
         ctx.name = route.name as RepositoryName;
@@ -106,6 +112,7 @@ export function buildApp(options: AppOptions): App {
         res.off('close', onClose);
         const done = (): void => {
           inFlight--;
+          app.metrics?.observeRequest(routeKind, method, res.statusCode, Number(process.hrtime.bigint() - started) / 1e9);
           if (app.accessLog) {
             const ms = Number(process.hrtime.bigint() - started) / 1e6;
             log.info(

@@ -6,6 +6,8 @@ import type { RepositoryName } from '../oci/reference.js';
 import type { AccessController, Grant } from '../auth/access.js';
 import type { Route } from './router.js';
 import type { UploadStateCodec } from './upload-state.js';
+import type { RegistryMetrics } from '../metrics/metrics.js';
+import type { EventBridge, RequestEvents } from '../notifications/bridge.js';
 
 /** Everything the HTTP layer needs, built once from the configuration. */
 export interface AppOptions {
@@ -29,6 +31,10 @@ export interface AppOptions {
   /** Page size of the catalog when the client gives none, and the most it may ask for. */
   readonly catalogMaxEntries: number;
   readonly accessLog: boolean;
+  /** Prometheus metrics (requests, bytes, uploads); absent: nothing is recorded. */
+  readonly metrics?: RegistryMetrics | undefined;
+  /** Builds webhook events; absent when no notification endpoint is configured. */
+  readonly events?: EventBridge | undefined;
 }
 
 /** One request on its way through the lifecycle: route → authorize → handle → respond. */
@@ -45,6 +51,8 @@ export interface RequestContext {
   /** Set for routes with a repository name, after it is validated. */
   name?: RepositoryName;
   repository?: Repository;
+  /** This request's notification events (set after authorization when notifications are on). */
+  events?: RequestEvents;
 }
 
 /** The built app's shared state: options and helpers derived from them once. */

@@ -45,6 +45,11 @@ export class Lru<K, V> {
     return true;
   }
 
+  /** Deletes every entry whose key matches (a scan: for rare operations such as deletes). */
+  deleteWhere(match: (key: K) => boolean): void {
+    for (const key of [...this.map.keys()]) if (match(key)) this.delete(key);
+  }
+
   clear(): void {
     this.map.clear();
     this.total = 0;

@@ -4,6 +4,7 @@ import { BlobStore, InMemoryBlobDescriptorCache, type BlobDescriptorCache } from
 import { UploadStore } from './upload.js';
 import { ManifestCache, Repository } from './repository.js';
 import { CatalogIndex, findRepositories, type SortedPage } from './catalog.js';
+import { LinkCache } from './link-cache.js';
 
 export interface RegistryOptions {
   readonly driver: StorageDriver;
@@ -23,16 +24,18 @@ export class Registry {
   readonly uploads: UploadStore;
   private readonly manifestCache = new ManifestCache();
   private readonly catalogIndex: CatalogIndex;
+  private readonly links: LinkCache;
 
   constructor(options: RegistryOptions) {
     this.driver = options.driver;
     this.blobs = new BlobStore(options.driver, options.blobDescriptorCache ?? new InMemoryBlobDescriptorCache());
     this.uploads = new UploadStore(options.driver, this.blobs, options.clock);
     this.catalogIndex = new CatalogIndex(options.driver, options.catalogRefreshMs);
+    this.links = new LinkCache(options.driver);
   }
 
   repository(name: RepositoryName): Repository {
-    return new Repository(name, this.driver, this.blobs, this.uploads, this.manifestCache);
+    return new Repository(name, this.driver, this.blobs, this.uploads, this.manifestCache, this.links);
   }
 
   /** Every repository name, in catalog order. A repository is a directory holding `_layers` or `_manifests`. */

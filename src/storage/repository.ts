@@ -11,6 +11,7 @@ import type { BlobDescriptor, BlobStore } from './blob-store.js';
 import type { UploadStore } from './upload.js';
 import { readManifestInfo, type ManifestInfo } from './manifest-info.js';
 import { Lru } from './lru.js';
+import type { LinkCache } from './link-cache.js';
 
 /** A manifest as served: its bytes, digest and media type. */
 export interface StoredManifest {
@@ -64,6 +65,7 @@ export class Repository {
     private readonly blobs: BlobStore,
     readonly uploads: UploadStore,
     private readonly manifestCache: ManifestCache,
+    private readonly links: LinkCache,
   ) {}
 
   // ---- blobs ----
@@ -84,13 +86,17 @@ export class Repository {
 
   /** Links an existing blob into this repository (after an upload or a mount). */
   async linkBlob(digest: Digest): Promise<void> {
-    await this.driver.putContent(paths.layerLinkPath(this.name, digest), Buffer.from(digest));
+    const path = paths.layerLinkPath(this.name, digest);
+    await this.driver.putContent(path, Buffer.from(digest));
+    this.links.forget(path);
   }
 
   /** Removes the repository's link to a blob (the content stays until garbage collection). */
   async unlinkBlob(digest: Digest): Promise<void> {
+    const path = paths.layerLinkPath(this.name, digest);
+    this.links.forget(path);
     try {
-      await this.driver.delete(paths.layerLinkPath(this.name, digest));
+      await this.driver.delete(path);
     } catch (err) {
       if (isPathNotFound(err)) throw new OciError('BLOB_UNKNOWN', { detail: { digest } });
       throw err;
@@ -114,15 +120,15 @@ export class Repository {
   }
 
   private async isLinked(digest: Digest): Promise<boolean> {
-    if (await this.exists(paths.layerLinkPath(this.name, digest))) return true;
-    return this.exists(paths.revisionLinkPath(this.name, digest));
+    if (await this.links.exists(paths.layerLinkPath(this.name, digest))) return true;
+    return this.links.exists(paths.revisionLinkPath(this.name, digest));
   }
 
   // ---- manifests ----
 
   /** Resolves a tag to the digest it points to; MANIFEST_UNKNOWN when there is no such tag. */
   async resolveTag(tag: Tag): Promise<Digest> {
-    const digest = await this.readLink(paths.tagCurrentLinkPath(this.name, tag));
+    const digest = await this.links.readLink(paths.tagCurrentLinkPath(this.name, tag));
     if (digest === undefined) throw new OciError('MANIFEST_UNKNOWN', { detail: { tag } });
     return digest;
   }
@@ -131,7 +137,7 @@ export class Repository {
   async getManifest(ref: ManifestReference): Promise<StoredManifest> {
     const digest = ref.kind === 'tag' ? await this.resolveTag(ref.tag) : ref.digest;
     // A revision condemned by online GC is unknown, so a client pushes it again (which pardons it).
-    if (!(await this.exists(paths.revisionLinkPath(this.name, digest))) || (await this.isRevisionCondemned(digest))) {
+    if (!(await this.links.exists(paths.revisionLinkPath(this.name, digest))) || (await this.isRevisionCondemned(digest))) {
       throw new OciError('MANIFEST_UNKNOWN', { detail: ref.kind === 'tag' ? { tag: ref.tag, digest } : { digest } });
     }
     const { body, info } = await this.readManifest(digest);
@@ -157,7 +163,9 @@ export class Repository {
     this.manifestCache.set(digest, body, readManifestInfo(body));
     // Pardon before writing the link: online GC's delete re-checks the condemnation after moving the link away.
     if (await this.isRevisionCondemned(digest)) await this.blobs.guard?.pardonRevision(this.name, digest);
-    await this.driver.putContent(paths.revisionLinkPath(this.name, digest), Buffer.from(digest));
+    const revision = paths.revisionLinkPath(this.name, digest);
+    await this.driver.putContent(revision, Buffer.from(digest));
+    this.links.forget(revision);
     if (ref.kind === 'tag') await this.tag(ref.tag, digest);
     return { digest, manifest };
   }
@@ -178,7 +186,7 @@ export class Repository {
     }
     for (const d of manifest.manifests) {
       checks.push(async () => {
-        if (!(await this.exists(paths.revisionLinkPath(this.name, d.digest))) || (await this.isRevisionCondemned(d.digest))) {
+        if (!(await this.links.exists(paths.revisionLinkPath(this.name, d.digest))) || (await this.isRevisionCondemned(d.digest))) {
           missing.push({ digest: d.digest, mediaType: d.mediaType });
         }
       });
@@ -191,17 +199,23 @@ export class Repository {
     }
   }
 
-  /** Deletes a manifest revision and every tag currently pointing at it. */
-  async deleteManifest(digest: Digest): Promise<void> {
+  /** Deletes a manifest revision and every tag currently pointing at it; returns those tags. */
+  async deleteManifest(digest: Digest): Promise<Tag[]> {
     const link = paths.revisionLinkPath(this.name, digest);
     if (!(await this.exists(link))) throw new OciError('MANIFEST_UNKNOWN', { detail: { digest } });
+    const removed: Tag[] = [];
     for (const tag of await this.allTags()) {
       const current = await this.readLink(paths.tagCurrentLinkPath(this.name, tag as Tag));
-      if (current === digest) await this.deleteTag(tag as Tag);
+      if (current === digest) {
+        await this.deleteTag(tag as Tag);
+        removed.push(tag as Tag);
+      }
     }
+    this.links.forget(link.slice(0, -'/link'.length));
     await this.driver.delete(link.slice(0, -'/link'.length)).catch((err: unknown) => {
       if (!isPathNotFound(err)) throw err;
     });
+    return removed;
   }
 
   // ---- tags ----
@@ -209,11 +223,14 @@ export class Repository {
   /** Points `tag` at `digest`, recording it in the tag's index as Distribution does. */
   async tag(tag: Tag, digest: Digest): Promise<void> {
     await this.driver.putContent(paths.tagIndexLinkPath(this.name, tag, digest), Buffer.from(digest));
-    await this.driver.putContent(paths.tagCurrentLinkPath(this.name, tag), Buffer.from(digest));
+    const current = paths.tagCurrentLinkPath(this.name, tag);
+    await this.driver.putContent(current, Buffer.from(digest));
+    this.links.forget(current);
   }
 
   /** Removes a tag (not the manifest); MANIFEST_UNKNOWN when absent. */
   async deleteTag(tag: Tag): Promise<void> {
+    this.links.forget(paths.tagPath(this.name, tag));
     try {
       await this.driver.delete(paths.tagPath(this.name, tag));
     } catch (err) {

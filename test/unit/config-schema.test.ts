@@ -43,6 +43,8 @@ describe('config schema: defaults', () => {
         http2: { disabled: false },
         h2c: { enabled: false },
       },
+      notifications: { events: { includereferences: false }, endpoints: [] },
+      health: { storagedriver: { enabled: false, interval: 10_000, threshold: 0 }, file: [], http: [], tcp: [] },
     };
     assert.deepEqual(config, want);
   });

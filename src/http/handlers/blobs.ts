@@ -5,6 +5,7 @@ import { OciError } from '../../oci/errors.js';
 import { parseRangeHeader } from '../../oci/ranges.js';
 import { sendEmpty } from '../respond.js';
 import { repositoryOf } from './common.js';
+import { countBytes } from '../../metrics/count-bytes.js';
 
 /** end-2: GET/HEAD /v2/<name>/blobs/<digest>, with single byte ranges (RFC 9110). */
 export async function getBlob(ctx: RequestContext): Promise<void> {
@@ -22,6 +23,7 @@ export async function getBlob(ctx: RequestContext): Promise<void> {
     const url = await repo.blobRedirect(digest, ctx.method === 'HEAD' ? 'HEAD' : 'GET');
     if (url !== undefined) {
       sendEmpty(ctx, 307, { Location: url, 'Docker-Content-Digest': digest });
+      ctx.events?.blobPulled(repo.name, blob);
       return;
     }
   }
@@ -45,16 +47,21 @@ export async function getBlob(ctx: RequestContext): Promise<void> {
     res.statusCode = 200;
     res.setHeader('Content-Length', blob.size);
   }
+  // Emitted when the transfer starts, as Distribution reports a pull once ServeBlob returns
+  // (abandoned downloads included); after the transfer, a client that closes its connection as
+  // soon as it has the last byte would race the event away.
+  ctx.events?.blobPulled(repo.name, blob);
   if (ctx.method === 'HEAD') {
     res.end();
     return;
   }
   const start = range.kind === 'range' ? range.range.start : 0;
   const stream = await repo.openBlob(digest, start, ctx.signal);
+  const count = (source: AsyncIterable<Buffer>): AsyncGenerator<Buffer> => countBytes(source, (n) => ctx.app.metrics?.addBytes('pulled', n));
   if (range.kind === 'range' && range.range.end < blob.size - 1) {
-    await pipeline(stream, limit(range.range.end - start + 1), res);
+    await pipeline(stream, limit(range.range.end - start + 1), count, res);
   } else {
-    await pipeline(stream, res);
+    await pipeline(stream, count, res);
   }
 }
 
@@ -64,6 +71,7 @@ export async function deleteBlob(ctx: RequestContext): Promise<void> {
   const digest = parseDigest(ctx.route.reference ?? '');
   await repo.unlinkBlob(digest);
   sendEmpty(ctx, 202, { 'Docker-Content-Digest': digest });
+  ctx.events?.blobDeleted(repo.name, digest);
 }
 
 /** True when If-None-Match names `etag` (or `*`). */

@@ -4,6 +4,8 @@ import { parseManifestReference, type ManifestReference } from '../../oci/refere
 import { baseMediaType } from '../../oci/media-types.js';
 import { defaultPlatformChild, negotiateManifest } from '../../oci/accept.js';
 import { sendBytes, sendEmpty, urlFor } from '../respond.js';
+import { manifestReferences } from '../../notifications/bridge.js';
+import { parseManifest } from '../../oci/manifest.js';
 import { repositoryOf } from './common.js';
 import { ifNoneMatch } from './blobs.js';
 
@@ -41,6 +43,16 @@ export async function getManifest(ctx: RequestContext): Promise<void> {
     return;
   }
   sendBytes(ctx, 200, manifest.mediaType, manifest.body, headers);
+  if (ctx.method === 'GET') ctx.app.metrics?.addBytes('pulled', manifest.body.byteLength);
+  const served = manifest;
+  // Distribution emits a pull for GET and HEAD alike (not for a 304).
+  ctx.events?.manifestPulled(repo.name, {
+    digest: served.digest,
+    mediaType: served.mediaType,
+    size: served.body.byteLength,
+    tag: ref.kind === 'tag' ? ref.tag : undefined,
+    references: () => manifestReferences(parseManifest(served.body, served.mediaType)),
+  });
 }
 
 /** end-7: PUT /v2/<name>/manifests/<reference>. */
@@ -57,14 +69,28 @@ export async function putManifest(ctx: RequestContext): Promise<void> {
   };
   if (manifest.subject !== undefined) headers['OCI-Subject'] = manifest.subject.digest;
   sendEmpty(ctx, 201, headers);
+  ctx.app.metrics?.addBytes('pushed', body.byteLength);
+  ctx.events?.manifestPushed(repo.name, {
+    digest,
+    mediaType: manifest.mediaType,
+    size: body.byteLength,
+    tag: ref.kind === 'tag' ? ref.tag : undefined,
+    references: () => manifestReferences(manifest),
+  });
 }
 
 /** end-9: DELETE /v2/<name>/manifests/<reference>: by digest the manifest (and its tags), by tag only the tag. */
 export async function deleteManifest(ctx: RequestContext): Promise<void> {
   const repo = repositoryOf(ctx);
   const ref = lookupReference(ctx);
-  if (ref.kind === 'tag') await repo.deleteTag(ref.tag);
-  else await repo.deleteManifest(ref.digest);
+  if (ref.kind === 'tag') {
+    await repo.deleteTag(ref.tag);
+    ctx.events?.tagDeleted(repo.name, ref.tag);
+  } else {
+    const tags = await repo.deleteManifest(ref.digest);
+    ctx.events?.manifestDeleted(repo.name, ref.digest);
+    for (const tag of tags) ctx.events?.tagDeleted(repo.name, tag);
+  }
   sendEmpty(ctx, 202);
 }
 

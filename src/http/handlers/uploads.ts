@@ -5,6 +5,7 @@ import { isRepositoryName, type RepositoryName } from '../../oci/reference.js';
 import { parseContentRange } from '../../oci/ranges.js';
 import type { ChunkExpectation, UploadInfo } from '../../storage/upload.js';
 import { sendEmpty, urlFor } from '../respond.js';
+import { countBytes } from '../../metrics/count-bytes.js';
 import { repositoryOf } from './common.js';
 
 /**
@@ -23,6 +24,7 @@ export async function startUpload(ctx: RequestContext): Promise<void> {
       ctx.app.registry.noteRepository(repo.name);
       await drain(ctx);
       sendEmpty(ctx, 201, { Location: urlFor(ctx, `/v2/${repo.name}/blobs/${digest}`), 'Docker-Content-Digest': digest });
+      ctx.events?.blobMounted(repo.name, mounted, from);
       return;
     }
   }
@@ -30,7 +32,7 @@ export async function startUpload(ctx: RequestContext): Promise<void> {
   const digest = digestParam !== null ? parseDigest(digestParam) : undefined;
   const upload = await ctx.app.registry.uploads.start(repo.name);
   if (digest !== undefined) {
-    await ctx.app.registry.uploads.append(repo.name, upload.uuid, ctx.req, expectation(ctx, false), ctx.signal);
+    await appendBody(ctx, upload.uuid, false);
     await finish(ctx, upload.uuid, digest);
     return;
   }
@@ -42,7 +44,7 @@ export async function startUpload(ctx: RequestContext): Promise<void> {
 export async function patchUpload(ctx: RequestContext): Promise<void> {
   const repo = repositoryOf(ctx);
   const uuid = uploadId(ctx);
-  const info = await ctx.app.registry.uploads.append(repo.name, uuid, ctx.req, expectation(ctx, true), ctx.signal);
+  const info = await appendBody(ctx, uuid, true);
   sendUploadStatus(ctx, 202, info);
 }
 
@@ -56,7 +58,7 @@ export async function putUpload(ctx: RequestContext): Promise<void> {
   }
   const digest = parseDigest(digestParam);
   if (hasBody(ctx)) {
-    await ctx.app.registry.uploads.append(repo.name, uuid, ctx.req, expectation(ctx, true), ctx.signal);
+    await appendBody(ctx, uuid, true);
   } else {
     await ctx.app.registry.uploads.info(repo.name, uuid);
   }
@@ -84,6 +86,20 @@ async function finish(ctx: RequestContext, uuid: string, digest: Digest): Promis
   ctx.app.registry.noteRepository(repo.name);
   ctx.log.debug({ digest, size: blob.size }, 'blob pushed');
   sendEmpty(ctx, 201, { Location: urlFor(ctx, `/v2/${repo.name}/blobs/${digest}`), 'Docker-Content-Digest': digest });
+  ctx.events?.blobPushed(repo.name, blob);
+}
+
+/** Streams the request body into the upload, counted in the upload and byte metrics. */
+async function appendBody(ctx: RequestContext, uuid: string, allowRange: boolean): Promise<UploadInfo> {
+  const repo = repositoryOf(ctx);
+  const metrics = ctx.app.metrics;
+  const source = metrics === undefined ? ctx.req : countBytes(ctx.req, (n) => metrics.addBytes('pushed', n));
+  metrics?.uploadStarted();
+  try {
+    return await ctx.app.registry.uploads.append(repo.name, uuid, source, expectation(ctx, allowRange), ctx.signal);
+  } finally {
+    metrics?.uploadEnded();
+  }
 }
 
 /** The upload id of the URL, after checking the signed `_state` when the client sent one. */

@@ -75,6 +75,12 @@ export interface FileInfo {
   readonly size: number;
   readonly modTime: Date;
   readonly isDir: boolean;
+  /**
+   * Changes whenever the file's content may have changed (inode and nanosecond mtime on a
+   * filesystem, an ETag on object stores); absent when the driver cannot tell. Lets callers
+   * validate a cached read with one stat.
+   */
+  readonly version?: string;
 }
 
 /**

@@ -483,6 +483,9 @@ export function createS3Client(p: S3Parameters): S3Client {
     requestChecksumCalculation: 'WHEN_REQUIRED',
     responseChecksumValidation: 'WHEN_REQUIRED',
     requestHandler: {
+      // A store that stops answering must fail the request, not hold it (and its client) forever.
+      connectionTimeout: 10_000,
+      requestTimeout: 120_000,
       httpAgent: new HttpAgent({ keepAlive: true, maxSockets: MAX_SOCKETS }),
       httpsAgent: new HttpsAgent({ keepAlive: true, maxSockets: MAX_SOCKETS, rejectUnauthorized: !p.skipVerify }),
     },

@@ -1,0 +1,276 @@
+/**
+ * Berth's Prometheus metrics, in one registry owned by the process (never prom-client's global
+ * default registry, so tests and embedders can build as many as they like).
+ *
+ * Every metric of ours is named `berth_*`; Node's process metrics (collectDefaultMetrics) keep
+ * their standard `process_*` / `nodejs_*` names so stock dashboards work. Label values are bounded:
+ * route kinds and actions come from fixed sets, methods outside the HTTP verbs the registry
+ * serves become `OTHER`, and endpoint / driver / cache names come from the configuration.
+ * docs/monitoring.md lists every metric.
+ */
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+/** Request latency buckets (seconds): 1 ms to 60 s, for requests from a HEAD to a multi-GB blob. */
+export const REQUEST_BUCKETS: readonly number[] = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
+
+/** Storage action latency buckets (seconds): 0.5 ms (an in-memory stat) to 60 s (a slow object store). */
+export const STORAGE_BUCKETS: readonly number[] = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
+
+const KNOWN_METHODS = new Set(['GET', 'HEAD', 'PUT', 'POST', 'PATCH', 'DELETE', 'OPTIONS']);
+
+/** What a garbage-collection run did, as `gcRun` records it. */
+export interface GcRunSummary {
+  readonly blobsDeleted: number;
+  readonly manifestsDeleted: number;
+  readonly bytesFreed: number;
+  readonly seconds: number;
+  /** False when the run failed (partial deletions are still counted). */
+  readonly ok: boolean;
+}
+
+/** Why events for a notification endpoint were dropped. */
+export type NotificationDropReason = 'queue_full' | 'closed' | 'shutdown';
+
+/** Why one delivery attempt to a notification endpoint failed. */
+export type NotificationFailureReason = 'status' | 'network' | 'timeout';
+
+/** Records one storage driver action; bound to a driver and action once, then called on the hot path. */
+export interface StorageActionRecorder {
+  /** Records an action that took `seconds`; with `errorKind`, it failed that way. */
+  observe(seconds: number, errorKind?: string): void;
+}
+
+/** Options of RegistryMetrics. */
+export interface RegistryMetricsOptions {
+  /** Collect Node's process metrics (CPU, memory, event loop lag, GC, handles). Default true. */
+  readonly processMetrics?: boolean;
+}
+
+/**
+ * The registry's metrics. Methods are cheap (a label hash and an add) and never throw on bad
+ * numbers from callers: negative or non-finite amounts are ignored, so a bookkeeping bug can never
+ * fail a request.
+ */
+export class RegistryMetrics {
+  /** The prom-client registry holding every metric; render() serializes it. */
+  readonly registry: Registry;
+
+  readonly #requests: Counter<'route' | 'method' | 'status'>;
+  readonly #requestSeconds: Histogram<'route' | 'method' | 'status'>;
+  readonly #bytes: Counter<'direction'>;
+  readonly #uploads: Gauge;
+  readonly #cache: Counter<'cache' | 'result'>;
+  readonly #gcRuns: Counter<'result'>;
+  readonly #gcDeleted: Counter<'kind'>;
+  readonly #gcFreed: Counter;
+  readonly #gcLastSeconds: Gauge;
+  readonly #gcLastRun: Gauge;
+  readonly #gcLastSuccess: Gauge;
+  readonly #storageSeconds: Histogram<'driver' | 'action'>;
+  readonly #storageErrors: Counter<'driver' | 'action' | 'kind'>;
+  readonly #notifyEvents: Counter<'endpoint'>;
+  readonly #notifyDelivered: Counter<'endpoint'>;
+  readonly #notifyFailed: Counter<'endpoint' | 'reason'>;
+  readonly #notifyDropped: Counter<'endpoint' | 'reason'>;
+  readonly #pendingSources: Array<() => Iterable<readonly [string, number]>> = [];
+  readonly #inFlightSources: Array<() => number> = [];
+
+  constructor(options: RegistryMetricsOptions = {}) {
+    this.registry = new Registry();
+    const registers = [this.registry];
+    if (options.processMetrics !== false) collectDefaultMetrics({ register: this.registry });
+
+    this.#requests = new Counter({
+      name: 'berth_http_requests_total',
+      help: 'HTTP requests answered, by route kind, method and status code.',
+      labelNames: ['route', 'method', 'status'],
+      registers,
+    });
+    this.#requestSeconds = new Histogram({
+      name: 'berth_http_request_duration_seconds',
+      help: 'Time from receiving a request to finishing its response, by route kind, method and status code.',
+      labelNames: ['route', 'method', 'status'],
+      buckets: [...REQUEST_BUCKETS],
+      registers,
+    });
+    const inFlightSources = this.#inFlightSources;
+    new Gauge({
+      name: 'berth_http_requests_in_flight',
+      help: 'Requests being handled right now.',
+      registers,
+      collect() {
+        let total = 0;
+        for (const source of inFlightSources) total += source();
+        this.set(total);
+      },
+    });
+    this.#bytes = new Counter({
+      name: 'berth_transferred_bytes_total',
+      help: 'Content bytes received from clients (pushed) or sent to them (pulled): blob and manifest bodies.',
+      labelNames: ['direction'],
+      registers,
+    });
+    this.#uploads = new Gauge({ name: 'berth_uploads_in_progress', help: 'Blob upload requests streaming data in this process right now.', registers });
+    this.#cache = new Counter({
+      name: 'berth_cache_requests_total',
+      help: 'Cache lookups by cache and result (hit or miss).',
+      labelNames: ['cache', 'result'],
+      registers,
+    });
+    this.#gcRuns = new Counter({ name: 'berth_gc_runs_total', help: 'Garbage-collection runs, by result (success or failure).', labelNames: ['result'], registers });
+    this.#gcDeleted = new Counter({
+      name: 'berth_gc_deleted_objects_total',
+      help: 'Objects deleted by garbage collection, by kind (blob or manifest).',
+      labelNames: ['kind'],
+      registers,
+    });
+    this.#gcFreed = new Counter({ name: 'berth_gc_freed_bytes_total', help: 'Bytes of blob data freed by garbage collection.', registers });
+    this.#gcLastSeconds = new Gauge({ name: 'berth_gc_last_run_duration_seconds', help: 'How long the last garbage-collection run took.', registers });
+    this.#gcLastRun = new Gauge({ name: 'berth_gc_last_run_timestamp_seconds', help: 'When the last garbage-collection run ended (Unix time).', registers });
+    this.#gcLastSuccess = new Gauge({
+      name: 'berth_gc_last_success_timestamp_seconds',
+      help: 'When the last successful garbage-collection run ended (Unix time).',
+      registers,
+    });
+    this.#storageSeconds = new Histogram({
+      name: 'berth_storage_action_duration_seconds',
+      help: 'Storage driver call latency by driver and action (streams: until the stream is returned).',
+      labelNames: ['driver', 'action'],
+      buckets: [...STORAGE_BUCKETS],
+      registers,
+    });
+    this.#storageErrors = new Counter({
+      name: 'berth_storage_action_errors_total',
+      help: 'Storage driver calls that failed, by driver, action and kind (not_found, invalid_path, invalid_offset, aborted, error).',
+      labelNames: ['driver', 'action', 'kind'],
+      registers,
+    });
+    const pendingSources = this.#pendingSources;
+    new Gauge({
+      name: 'berth_notifications_pending',
+      help: 'Events queued or in flight for a notification endpoint.',
+      labelNames: ['endpoint'],
+      registers,
+      collect() {
+        this.reset();
+        for (const source of pendingSources) for (const [endpoint, pending] of source()) this.set({ endpoint }, pending);
+      },
+    });
+    this.#notifyEvents = new Counter({
+      name: 'berth_notifications_events_total',
+      help: 'Events queued for a notification endpoint (after its ignore filters).',
+      labelNames: ['endpoint'],
+      registers,
+    });
+    this.#notifyDelivered = new Counter({
+      name: 'berth_notifications_delivered_total',
+      help: 'Events a notification endpoint accepted (2xx or 3xx).',
+      labelNames: ['endpoint'],
+      registers,
+    });
+    this.#notifyFailed = new Counter({
+      name: 'berth_notifications_failed_total',
+      help: 'Failed delivery attempts (one POST each, retried later), by endpoint and reason (status, network, timeout).',
+      labelNames: ['endpoint', 'reason'],
+      registers,
+    });
+    this.#notifyDropped = new Counter({
+      name: 'berth_notifications_dropped_total',
+      help: 'Events never delivered, by endpoint and reason (queue_full, closed, shutdown).',
+      labelNames: ['endpoint', 'reason'],
+      registers,
+    });
+  }
+
+  /**
+   * Records one answered request. `routeKind` is the router's kind ('manifest', 'blob', ...; pass
+   * 'unknown' when no route matched), `status` the response status, `seconds` its duration.
+   */
+  observeRequest(routeKind: string, method: string, status: number, seconds: number): void {
+    const labels = { route: routeKind, method: KNOWN_METHODS.has(method) ? method : 'OTHER', status: String(status) };
+    this.#requests.inc(labels);
+    if (Number.isFinite(seconds) && seconds >= 0) this.#requestSeconds.observe(labels, seconds);
+  }
+
+  /** Reports the number of requests in flight at scrape time from `source` (e.g. App.inFlight). */
+  trackInFlight(source: () => number): void {
+    this.#inFlightSources.push(source);
+  }
+
+  /** Adds content bytes received from a client ('pushed') or sent to one ('pulled'). */
+  addBytes(direction: 'pushed' | 'pulled', bytes: number): void {
+    if (Number.isFinite(bytes) && bytes > 0) this.#bytes.inc({ direction }, bytes);
+  }
+
+  /** An upload request started streaming data; pair with uploadEnded() in a `finally`. */
+  uploadStarted(): void {
+    this.#uploads.inc();
+  }
+
+  /** An upload request that called uploadStarted() ended, however it ended. */
+  uploadEnded(): void {
+    this.#uploads.dec();
+  }
+
+  /** One lookup in the cache called `name` (e.g. 'blobdescriptor'), a hit or a miss. */
+  cache(name: string, hit: boolean): void {
+    this.#cache.inc({ cache: name, result: hit ? 'hit' : 'miss' });
+  }
+
+  /** Records a finished garbage-collection run. */
+  gcRun(summary: GcRunSummary): void {
+    this.#gcRuns.inc({ result: summary.ok ? 'success' : 'failure' });
+    if (summary.blobsDeleted > 0) this.#gcDeleted.inc({ kind: 'blob' }, summary.blobsDeleted);
+    if (summary.manifestsDeleted > 0) this.#gcDeleted.inc({ kind: 'manifest' }, summary.manifestsDeleted);
+    if (summary.bytesFreed > 0) this.#gcFreed.inc(summary.bytesFreed);
+    if (Number.isFinite(summary.seconds) && summary.seconds >= 0) this.#gcLastSeconds.set(summary.seconds);
+    const now = Date.now() / 1000;
+    this.#gcLastRun.set(now);
+    if (summary.ok) this.#gcLastSuccess.set(now);
+  }
+
+  /**
+   * A recorder for one driver action, bound once so the hot path only observes. Failures are
+   * counted by `errorKind` and their latency is observed too (a slow timeout is still latency).
+   */
+  storageAction(driver: string, action: string): StorageActionRecorder {
+    const histogram = this.#storageSeconds.labels(driver, action);
+    const errors = this.#storageErrors;
+    return {
+      observe(seconds: number, errorKind?: string): void {
+        histogram.observe(seconds);
+        if (errorKind !== undefined) errors.inc({ driver, action, kind: errorKind });
+      },
+    };
+  }
+
+  /** Reports notification queue lengths at scrape time from `source` ([endpoint, pending] pairs). */
+  trackNotificationQueues(source: () => Iterable<readonly [string, number]>): void {
+    this.#pendingSources.push(source);
+  }
+
+  /** `count` events were queued for `endpoint`. */
+  notificationQueued(endpoint: string, count = 1): void {
+    this.#notifyEvents.inc({ endpoint }, count);
+  }
+
+  /** `endpoint` accepted `count` events. */
+  notificationDelivered(endpoint: string, count: number): void {
+    if (count > 0) this.#notifyDelivered.inc({ endpoint }, count);
+  }
+
+  /** One delivery attempt to `endpoint` failed (its events stay queued and are retried). */
+  notificationFailed(endpoint: string, reason: NotificationFailureReason): void {
+    this.#notifyFailed.inc({ endpoint, reason });
+  }
+
+  /** `count` events for `endpoint` were dropped and will never be delivered. */
+  notificationDropped(endpoint: string, reason: NotificationDropReason, count = 1): void {
+    if (count > 0) this.#notifyDropped.inc({ endpoint, reason }, count);
+  }
+
+  /** The Prometheus text exposition of every metric, with its content type. */
+  async render(): Promise<{ contentType: string; body: string }> {
+    return { contentType: this.registry.contentType, body: await this.registry.metrics() };
+  }
+}
