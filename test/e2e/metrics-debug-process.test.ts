@@ -1,8 +1,7 @@
 /**
  * The debug listener of a real `berth serve` process: `/metrics` scraped while the registry serves
  * pushes and pulls, `/debug/health` following a `health.file` check, and `/debug/ready` turning 503
- * while the process drains on SIGTERM. Skipped until the `health` section is wired into the
- * configuration schema (the same change wires the debug server into serve.ts).
+ * while the process drains on SIGTERM.
  */
 import assert from 'node:assert/strict';
 import { mkdtemp, rm, unlink, writeFile } from 'node:fs/promises';
@@ -10,12 +9,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 
-import { knownKeysAt } from '../../src/config/schema.js';
 import { digestOf } from '../../src/oci/digest.js';
 import { freePort } from '../helpers/ports.js';
 import { startBerth, type RegistryHandle } from '../helpers/registries.js';
 
-const wired = knownKeysAt(['health']).includes('storagedriver');
 
 function sample(text: string, series: string): number | undefined {
   const line = text.split('\n').find((l) => l.startsWith(`${series} `));
@@ -30,7 +27,7 @@ async function eventually(predicate: () => Promise<boolean>, ms = 10_000): Promi
   }
 }
 
-describe('debug listener of berth serve', { skip: wired ? false : 'the health section is not wired into the configuration yet', timeout: 120_000 }, () => {
+describe('debug listener of berth serve', { timeout: 120_000 }, () => {
   let work = '';
   let flag = '';
   let registry: RegistryHandle;

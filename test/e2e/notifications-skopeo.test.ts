@@ -5,7 +5,6 @@
  * events queued while the receiver was down arrive once it is back on the same port.
  *
  * BERTH_E2E_TARGET=distribution runs it against Distribution (validating the test itself). Against
- * Berth it is skipped until the `notifications` section is wired into the configuration schema.
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
@@ -16,7 +15,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 
-import { knownKeysAt } from '../../src/config/schema.js';
 import type { RegistryEvent } from '../../src/notifications/event.js';
 import { buildImageLayout, type ImageLayout } from '../helpers/images.js';
 import { e2eTarget, startBerth, startDistribution, type RegistryHandle } from '../helpers/registries.js';
@@ -24,7 +22,6 @@ import { freePort } from '../helpers/ports.js';
 import { copyFromRegistry, copyToRegistry, deleteImage, inspect } from '../helpers/skopeo.js';
 
 const target = e2eTarget();
-const wired = target === 'distribution' || knownKeysAt(['notifications']).includes('endpoints');
 const V1 = 'application/vnd.docker.distribution.events.v1+json';
 
 interface Delivery {
@@ -91,7 +88,7 @@ function summary(events: readonly RegistryEvent[]): string[] {
   return events.map((e) => `${e.action} ${e.request.method} ${e.target.repository ?? ''} ${e.target.tag ?? e.target.digest?.slice(7, 19) ?? ''}`);
 }
 
-describe(`notifications e2e against ${target}`, { skip: wired ? false : 'the notifications section is not wired into the configuration yet', timeout: 5 * 60_000 }, () => {
+describe(`notifications e2e against ${target}`, { timeout: 5 * 60_000 }, () => {
   let work = '';
   let receiver: Receiver;
   let registry: RegistryHandle;
