@@ -14,6 +14,7 @@
  */
 import { z } from 'zod';
 import { parseDuration } from './duration.js';
+import { booleanField, headersField as headerMap, integerField, isHttpUrl as isAbsoluteHttpUrl, isPlainObject, scalarToString, section, stringListField, toStringList, unsetIfNull } from './fields.js';
 import { notificationsSchema } from '../notifications/schema.js';
 import { healthSchema } from '../health/schema.js';
 import { htpasswdSchema } from '../auth/htpasswd/schema.js';
@@ -25,26 +26,6 @@ import { gcSchema } from '../gc/schema.js';
 // Field helpers
 
 type Shape = z.ZodRawShape;
-
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-/** null ("key:" with no value) means not set. */
-function unsetIfNull(value: unknown): unknown {
-  return value === null ? undefined : value;
-}
-
-/** A scalar where a string is expected becomes its text, as go-yaml does for a string field. */
-function scalarToString(value: unknown): unknown {
-  if (value === null) return undefined;
-  return typeof value === 'number' || typeof value === 'boolean' ? String(value) : value;
-}
-
-/** A mapping whose keys are checked (unknown keys are errors); absent, null or '' (from `REGISTRY_X=`) means all defaults. */
-function section<S extends Shape>(shape: S) {
-  return z.preprocess((value) => (value === undefined || value === null || value === '' ? {} : value), z.strictObject(shape));
-}
 
 /** Like section, but absent, null or '' leaves the section undefined in the output. */
 function optionalSection<S extends Shape>(shape: S) {
@@ -68,23 +49,6 @@ function stringField(defaultValue: string, options: { emptyMeansDefault?: boolea
 
 function requiredString() {
   return z.preprocess(scalarToString, z.string().min(1));
-}
-
-// go-yaml v2 resolves these YAML 1.1 words as booleans, so Distribution configs may use them.
-const YAML11_BOOLEANS: Readonly<Record<string, boolean>> = Object.fromEntries([
-  ...['y', 'Y', 'yes', 'Yes', 'YES', 'on', 'On', 'ON', 'true', 'True', 'TRUE'].map((w) => [w, true] as const),
-  ...['n', 'N', 'no', 'No', 'NO', 'off', 'Off', 'OFF', 'false', 'False', 'FALSE'].map((w) => [w, false] as const),
-]);
-
-function booleanField(defaultValue: boolean) {
-  return z.preprocess((value) => {
-    if (typeof value === 'string') return Object.hasOwn(YAML11_BOOLEANS, value) ? YAML11_BOOLEANS[value] : value;
-    return unsetIfNull(value);
-  }, z.boolean().default(defaultValue));
-}
-
-function integerField(defaultValue: number, minimum: number) {
-  return z.preprocess(unsetIfNull, z.number().int().min(minimum).max(Number.MAX_SAFE_INTEGER).default(defaultValue));
 }
 
 /** A Go duration (string, or integer nanoseconds) as milliseconds. */
@@ -118,18 +82,6 @@ function enumField<const V extends readonly [string, ...string[]]>(values: V, de
     const lower = value.toLowerCase();
     return Object.hasOwn(aliases, lower) ? aliases[lower] : lower;
   }, z.enum(values).default(defaultValue));
-}
-
-/** A list of strings; a single scalar is a one-element list (convenient from environment variables). */
-function stringListField() {
-  return z.preprocess(toStringList, z.array(z.string()).default(() => []));
-}
-
-function toStringList(value: unknown): unknown {
-  if (value === null) return undefined;
-  if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') return [String(value)];
-  if (Array.isArray(value)) return value.map(scalarToString);
-  return value;
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -285,35 +237,16 @@ export const TLS_CLIENT_AUTH_MODES = ['request-client-cert', 'require-any-client
 /** Sent on every response unless http.headers is set: browsers must not sniff blobs as HTML. */
 const defaultHeaders = (): Record<string, string[]> => ({ 'X-Content-Type-Options': ['nosniff'] });
 
-// RFC 9110 token: what a header name may contain.
-const HEADER_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
-
-const headersField = z.preprocess(
-  (value) => {
-    if (!isPlainObject(value)) return unsetIfNull(value);
-    return Object.fromEntries(Object.entries(value).map(([name, v]) => [name, toStringList(v) ?? []]));
-  },
-  z
-    .record(
-      z.string().regex(HEADER_NAME, { message: 'invalid header name' }),
-      z.array(z.string().refine((v) => !/[\r\n\0]/.test(v), { message: 'a header value must not contain CR, LF or NUL' })),
-    )
-    .default(defaultHeaders),
-);
+const headersField = headerMap(defaultHeaders);
 
 function normalizePrefix(prefix: string): string {
   const segments = prefix.split('/').filter((s) => s !== '');
   return segments.length === 0 ? '' : `/${segments.join('/')}`;
 }
 
+/** `http.host` may be empty (derive URLs from requests) or an absolute http(s) URL. */
 function isHttpUrl(value: string): boolean {
-  if (value === '') return true;
-  try {
-    const url = new URL(value);
-    return (url.protocol === 'http:' || url.protocol === 'https:') && url.host !== '';
-  } catch {
-    return false;
-  }
+  return value === '' || isAbsoluteHttpUrl(value);
 }
 
 const tlsSchema = optionalSection({

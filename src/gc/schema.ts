@@ -12,35 +12,14 @@
  * Durations come out in milliseconds, as everywhere in Config.
  */
 import { z } from 'zod';
-import { parseDuration } from '../config/duration.js';
+import { booleanField, goDuration } from '../config/fields.js';
 
 /** The shortest grace period the configuration accepts: far above the guard's snapshot lifetime and any request. */
 export const MIN_GC_DELAY_MS = 60_000;
 
-const YAML11_BOOLEANS: Readonly<Record<string, boolean>> = Object.fromEntries([
-  ...['y', 'Y', 'yes', 'Yes', 'YES', 'on', 'On', 'ON', 'true', 'True', 'TRUE'].map((w) => [w, true] as const),
-  ...['n', 'N', 'no', 'No', 'NO', 'off', 'Off', 'OFF', 'false', 'False', 'FALSE'].map((w) => [w, false] as const),
-]);
-
-function booleanField(defaultValue: boolean) {
-  return z.preprocess((value) => {
-    if (typeof value === 'string') return Object.hasOwn(YAML11_BOOLEANS, value) ? YAML11_BOOLEANS[value] : value;
-    return value === null ? undefined : value;
-  }, z.boolean().default(defaultValue));
-}
-
 function durationField(defaultMs: number, minimumMs: number, minimumText: string) {
   return z.preprocess(
-    (value, ctx) => {
-      if (value === null || value === undefined) return undefined;
-      if (typeof value !== 'string' && typeof value !== 'number') return value; // z.number() reports the type
-      try {
-        return parseDuration(value);
-      } catch (err) {
-        ctx.addIssue({ code: 'custom', message: `${(err as Error).message}; expected a duration such as 30m, 1h or 24h`, input: value });
-        return undefined;
-      }
-    },
+    goDuration('30m, 1h or 24h'),
     z
       .number()
       .refine((ms) => ms >= minimumMs, { message: `must be at least ${minimumText}` })

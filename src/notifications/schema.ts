@@ -23,40 +23,8 @@
  * not export them.
  */
 import { z } from 'zod';
-import { parseDuration } from '../config/duration.js';
+import { booleanField, goDuration, headersField, isHttpUrl, scalarToString, section, stringListField, toStringList, unsetIfNull } from '../config/fields.js';
 import { EVENT_ACTIONS } from './event.js';
-
-function unsetIfNull(value: unknown): unknown {
-  return value === null ? undefined : value;
-}
-
-function scalarToString(value: unknown): unknown {
-  if (value === null) return undefined;
-  return typeof value === 'number' || typeof value === 'boolean' ? String(value) : value;
-}
-
-function toStringList(value: unknown): unknown {
-  if (value === null) return undefined;
-  if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') return [String(value)];
-  if (Array.isArray(value)) return value.map(scalarToString);
-  return value;
-}
-
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-const YAML11_BOOLEANS: Readonly<Record<string, boolean>> = Object.fromEntries([
-  ...['y', 'Y', 'yes', 'Yes', 'YES', 'on', 'On', 'ON', 'true', 'True', 'TRUE'].map((w) => [w, true] as const),
-  ...['n', 'N', 'no', 'No', 'NO', 'off', 'Off', 'OFF', 'false', 'False', 'FALSE'].map((w) => [w, false] as const),
-]);
-
-function booleanField(defaultValue: boolean) {
-  return z.preprocess((value) => {
-    if (typeof value === 'string') return Object.hasOwn(YAML11_BOOLEANS, value) ? YAML11_BOOLEANS[value] : value;
-    return unsetIfNull(value);
-  }, z.boolean().default(defaultValue));
-}
 
 /** An integer; 0 or less means `defaultValue` (Distribution's EndpointConfig.defaults()). */
 function integerOrDefault(defaultValue: number) {
@@ -67,60 +35,17 @@ function integerOrDefault(defaultValue: number) {
 function durationOrDefault(defaultMs: number) {
   return z
     .preprocess(
-      (value, ctx) => {
-        if (value === null || value === undefined) return undefined;
-        if (typeof value !== 'string' && typeof value !== 'number') return value;
-        try {
-          return parseDuration(value);
-        } catch (err) {
-          ctx.addIssue({ code: 'custom', message: `${(err as Error).message}; expected a duration such as 500ms, 1s or 1m`, input: value });
-          return undefined;
-        }
-      },
+        goDuration('500ms, 1s or 1m'),
       z.number().default(defaultMs),
     )
     .transform((ms) => (ms > 0 ? ms : defaultMs));
-}
-
-function stringListField() {
-  return z.preprocess(toStringList, z.array(z.string()).default(() => []));
-}
-
-// RFC 9110 token: what a header name may contain.
-const HEADER_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
-
-/** Go's http.Header: a map of name to list of values; a single value is a one-element list. */
-const headersField = z.preprocess(
-  (value) => {
-    if (!isPlainObject(value)) return unsetIfNull(value);
-    return Object.fromEntries(Object.entries(value).map(([name, v]) => [name, toStringList(v) ?? []]));
-  },
-  z
-    .record(
-      z.string().regex(HEADER_NAME, { message: 'invalid header name' }),
-      z.array(z.string().refine((v) => !/[\r\n\0]/.test(v), { message: 'a header value must not contain CR, LF or NUL' })),
-    )
-    .default(() => ({})),
-);
-
-function isHttpUrl(value: string): boolean {
-  try {
-    const url = new URL(value);
-    return (url.protocol === 'http:' || url.protocol === 'https:') && url.host !== '';
-  } catch {
-    return false;
-  }
-}
-
-function section<S extends z.ZodRawShape>(shape: S) {
-  return z.preprocess((value) => (value === undefined || value === null || value === '' ? {} : value), z.strictObject(shape));
 }
 
 const endpointSchema = section({
   name: z.preprocess(scalarToString, z.string().min(1, { message: 'required: the endpoint name' })),
   disabled: booleanField(false),
   url: z.preprocess(scalarToString, z.string().default('')),
-  headers: headersField,
+  headers: headersField(),
   timeout: durationOrDefault(1000),
   threshold: integerOrDefault(10),
   backoff: durationOrDefault(1000),
