@@ -7,7 +7,8 @@ import { digestOfBlocks, generatedBlocks, peakRss, randomBase, streamRequest } f
 
 const SIZE = 1024 * 1024 * 1024;
 const CHUNK = 64 * 1024 * 1024;
-const RSS_BUDGET = 200 * 1024 * 1024;
+// Two multipart parts in flight per writer (2 × 16 MiB) come on top of the filesystem budget.
+const RSS_BUDGET = 256 * 1024 * 1024;
 
 describe('a 1 GiB push to S3 (Ceph RGW) in bounded memory', { timeout: 10 * 60_000 }, () => {
   let berth: RegistryHandle;
@@ -31,6 +32,9 @@ storage:
     regionendpoint: ${s3.endpoint}
     forcepathstyle: true
     bucket: ${bucket}
+    # A part size that divides the client's 64 MiB chunks: each PATCH then ends on a part
+    # boundary and continues without a server-side copy (see the S3 driver's append).
+    chunksize: 16777216
   redirect:
     disable: true
 http:
@@ -44,7 +48,7 @@ http:
     if (bucket !== undefined) await removeTestBucket(bucket).catch(() => undefined);
   });
 
-  it('pushes in 64 MiB chunks and pulls back with the same digest; peak RSS stays under 200 MiB', async (t) => {
+  it('pushes in 64 MiB chunks and pulls back with the same digest; peak RSS stays under 256 MiB', async (t) => {
     const base = randomBase();
     const digest = digestOfBlocks(generatedBlocks(SIZE, base));
     const started = await streamRequest(`${berth.url}/v2/large/s3/blobs/uploads/`, 'POST', { 'Content-Length': '0' });
