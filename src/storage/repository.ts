@@ -12,6 +12,7 @@ import type { UploadStore } from './upload.js';
 import { readManifestInfo, type ManifestInfo } from './manifest-info.js';
 import { Lru } from './lru.js';
 import type { LinkCache } from './link-cache.js';
+import { pageAfter, type SortedPage } from './catalog.js';
 
 /** A manifest as served: its bytes, digest and media type. */
 export interface StoredManifest {
@@ -20,12 +21,8 @@ export interface StoredManifest {
   readonly body: Buffer;
 }
 
-/** A page of a lexically sorted listing. */
-export interface Page {
-  readonly items: readonly string[];
-  /** The `last` value for the next page, when there is one. */
-  readonly next?: string;
-}
+/** A page of a sorted listing. */
+export type Page = SortedPage;
 
 /** A referrer as the referrers API lists it (an OCI descriptor). */
 export interface Referrer {
@@ -264,7 +261,7 @@ export class Repository {
   async listTags(n: number | undefined, last: string | undefined): Promise<Page> {
     const tags = await this.allTags();
     if (tags.length === 0 && !(await this.exists())) throw new OciError('NAME_UNKNOWN', { detail: { name: this.name } });
-    return paginate(tags, n, last);
+    return pageAfter(tags, n, last, compareBytes);
   }
 
   // ---- referrers ----
@@ -364,25 +361,5 @@ export class Repository {
 /** Byte-wise comparison, the order Distribution's listings use. */
 export function compareBytes(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
-}
-
-/** One page of sorted `items` after `last`, at most `n` (all when n is undefined). */
-export function paginate(items: readonly string[], n: number | undefined, last: string | undefined): Page {
-  let start = 0;
-  if (last !== undefined && last !== '') {
-    // First index whose item sorts after `last` (binary search: items are sorted).
-    let lo = 0;
-    let hi = items.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (compareBytes(items[mid] as string, last) <= 0) lo = mid + 1;
-      else hi = mid;
-    }
-    start = lo;
-  }
-  if (n === undefined) return { items: items.slice(start) };
-  const page = items.slice(start, start + n);
-  const hasMore = start + n < items.length;
-  return hasMore && page.length > 0 ? { items: page, next: page[page.length - 1] as string } : { items: page };
 }
 

@@ -4,7 +4,8 @@ import { matchRoute } from '../../src/http/router.js';
 import { requiredAccess } from '../../src/auth/access.js';
 import { parseListenAddress } from '../../src/http/listen-address.js';
 import { UploadStateCodec } from '../../src/http/upload-state.js';
-import { paginate } from '../../src/storage/repository.js';
+import { compareBytes } from '../../src/storage/repository.js';
+import { pageAfter } from '../../src/storage/catalog.js';
 import { formatText } from '../../src/log/logger.js';
 import { Lru } from '../../src/storage/lru.js';
 import { CatalogIndex, compareRepositoryNames } from '../../src/storage/catalog.js';
@@ -90,7 +91,7 @@ describe('upload state', () => {
   });
 });
 
-describe('paginate', () => {
+describe('pageAfter', () => {
   const items = ['a', 'b', 'c', 'd'];
   const cases: Array<[number | undefined, string | undefined, unknown]> = [
     [undefined, undefined, { items }],
@@ -101,7 +102,7 @@ describe('paginate', () => {
     [0, undefined, { items: [] }],
     [1, 'd', { items: [] }],
   ];
-  for (const [n, last, expected] of cases) it(`n=${n} last=${last}`, () => assert.deepEqual(paginate(items, n, last), expected));
+  for (const [n, last, expected] of cases) it(`n=${n} last=${last}`, () => assert.deepEqual(pageAfter(items, n, last, compareBytes), expected));
 });
 
 describe('text log format', () => {
