@@ -83,7 +83,26 @@ export function buildApp(options: AppOptions): App {
       ctx = { req, res, route, query, method, app, log, signal: abort.signal, grant: {} };
       log.debug({ route: route.kind, method, name: route.name }, 'handling request');
       // `/` answers load-balancer probes without credentials, as Distribution does.
-      if (route.kind !== 'root') ctx.grant = await app.access.authorized(req, requiredAccess(route, method, query));
+      if (route.kind !== 'root') {
+        const wanted = requiredAccess(route, method, query);
+        try {
+          ctx.grant = await app.access.authorized(req, wanted);
+        } catch (err) {
+          // A cross-repository mount also wants pull on the source. A client allowed to push
+          // here but not to read the source gets an ordinary upload (the spec's fallback)
+          // rather than a refused push; any other refusal stands, with the full challenge.
+          const own = wanted.filter((a) => a.type === 'registry' || a.name === route.name);
+          if (own.length === wanted.length) throw err;
+          try {
+            ctx.grant = await app.access.authorized(req, own);
+          } catch {
+            throw err;
+          }
+          log.debug({ from: query.get('from') }, 'mount source not readable by this client; uploading instead');
+          query.delete('mount');
+          query.delete('from');
+        }
+      }
       if (app.events !== undefined) {
         const c = ctx;
         c.events = app.events.forRequest(req, { actor: c.grant.user, urlFor: (path) => urlFor(c, path) });

@@ -118,6 +118,16 @@ describe('every route × every kind of requester (htpasswd + policies)', () => {
     }
   }
 
+  it('a mount from a repository the user cannot pull falls back to an upload instead of 403', async () => {
+    const denied = await fetch(`${r.url}/v2/team/app/blobs/uploads/?mount=${blobDigest}&from=secret/stuff`, { method: 'POST', headers: WHO['with-access'] });
+    assert.equal(denied.status, 202);
+    assert.match(denied.headers.get('location') ?? '', /\/v2\/team\/app\/blobs\/uploads\//);
+    const allowed = await fetch(`${r.url}/v2/team/other/blobs/uploads/?mount=${blobDigest}&from=team/app`, { method: 'POST', headers: WHO['with-access'] });
+    assert.equal(allowed.status, 201);
+    const noAccess = await fetch(`${r.url}/v2/secret/stuff/blobs/uploads/?mount=${blobDigest}&from=team/app`, { method: 'POST', headers: WHO['with-access'] });
+    assert.equal(noAccess.status, 403, 'the target repository still needs push');
+  });
+
   it('GET / stays open for load-balancer probes', async () => {
     assert.equal((await fetch(`${r.url}/`)).status, 200);
   });
