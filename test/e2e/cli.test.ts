@@ -1,11 +1,10 @@
 import { describe, it, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from '../helpers/ports.js';
-import { startServer } from '../helpers/processes.js';
+import { runCommand, startServer, type CommandResult } from '../helpers/processes.js';
 import { repoRoot, startBerth } from '../helpers/registries.js';
 import { streamRequest } from '../helpers/streams.js';
 import { pushImage } from '../helpers/oci-client.js';
@@ -13,22 +12,8 @@ import { pushImage } from '../helpers/oci-client.js';
 const BERTH = join(repoRoot, 'bin', 'berth.js');
 
 /** Runs the CLI to completion (with a timeout) and returns its exit code and output. */
-function runCli(args: string[], env: Record<string, string> = {}, timeoutMs = 10_000): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BERTH, ...args], { env: { ...process.env, ...env }, cwd: repoRoot });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (c: string) => (stdout += c));
-    child.stderr.setEncoding('utf8').on('data', (c: string) => (stderr += c));
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`berth ${args.join(' ')} did not finish: ${stdout}${stderr}`));
-    }, timeoutMs);
-    child.on('exit', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
+function runCli(args: string[], env: Record<string, string> = {}, timeoutMs = 10_000): Promise<CommandResult> {
+  return runCommand(process.execPath, [BERTH, ...args], { env, cwd: repoRoot, timeoutMs });
 }
 
 describe('the berth command', { timeout: 120_000 }, () => {

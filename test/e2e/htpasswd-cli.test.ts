@@ -1,43 +1,19 @@
 // `berth htpasswd` as a process, cross-checked with Apache's htpasswd (Debian apache2-utils) in both directions.
 import { describe, it, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { repoRoot } from '../helpers/registries.js';
+import { runCommand, type CommandResult } from '../helpers/processes.js';
 import { HtpasswdFile } from '../../src/auth/htpasswd/htpasswd-file.js';
 import { createLogger } from '../../src/log/logger.js';
 
 const BERTH = join(repoRoot, 'bin', 'berth.js');
 
-interface Result {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
+type Result = CommandResult;
 
-/** Runs a command to completion, feeding `stdin` (then closing it). */
-function exec(command: string, args: readonly string[], stdin = '', timeoutMs = 30_000): Promise<Result> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { cwd: repoRoot, stdio: ['pipe', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (c: string) => (stdout += c));
-    child.stderr.setEncoding('utf8').on('data', (c: string) => (stderr += c));
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`${command} ${args.join(' ')} did not finish: ${stdout}${stderr}`));
-    }, timeoutMs);
-    child.on('error', reject);
-    child.on('exit', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-    child.stdin.on('error', () => undefined); // EPIPE when the command exits without reading its input
-    child.stdin.end(stdin);
-  });
-}
+const exec = (command: string, args: readonly string[], stdin = ''): Promise<Result> => runCommand(command, args, { stdin, cwd: repoRoot });
 
 const berth = (args: readonly string[], stdin = ''): Promise<Result> => exec(process.execPath, [BERTH, 'htpasswd', ...args], stdin);
 const apache = (args: readonly string[], stdin = ''): Promise<Result> => exec('htpasswd', args, stdin);

@@ -1,6 +1,6 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { ensureCeph, createTestBucket, removeTestBucket } from '../helpers/ceph.js';
+import { ensureCeph, createTestBucket, removeTestBucket, s3StorageYaml } from '../helpers/ceph.js';
 import { startBerth, type RegistryHandle } from '../helpers/registries.js';
 import { freePort } from '../helpers/ports.js';
 import { digestOfBlocks, generatedBlocks, peakRss, randomBase, streamRequest } from '../helpers/streams.js';
@@ -17,6 +17,8 @@ describe('a 1 GiB push to S3 (Ceph RGW) in bounded memory', { timeout: 10 * 60_0
     const s3 = await ensureCeph();
     bucket = await createTestBucket('berth-large');
     const port = await freePort();
+    // A part size that divides the client's 64 MiB chunks: each PATCH then ends on a part
+    // boundary and continues without a server-side copy (see the S3 driver's append).
     berth = await startBerth({
       port,
       configYaml: `version: 0.1
@@ -25,16 +27,7 @@ log:
   accesslog:
     disabled: true
 storage:
-  s3:
-    accesskey: ${s3.accessKey}
-    secretkey: ${s3.secretKey}
-    region: ${s3.region}
-    regionendpoint: ${s3.endpoint}
-    forcepathstyle: true
-    bucket: ${bucket}
-    # A part size that divides the client's 64 MiB chunks: each PATCH then ends on a part
-    # boundary and continues without a server-side copy (see the S3 driver's append).
-    chunksize: 16777216
+${s3StorageYaml(s3, bucket, ['chunksize: 16777216'])}
   redirect:
     disable: true
 http:

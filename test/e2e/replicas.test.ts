@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ensureCeph, createTestBucket, removeTestBucket } from '../helpers/ceph.js';
+import { ensureCeph, createTestBucket, removeTestBucket, s3StorageYaml } from '../helpers/ceph.js';
 import { startRedis, type RedisServer } from '../helpers/redis.js';
 import { startBerth, type RegistryHandle } from '../helpers/registries.js';
 import { freePort } from '../helpers/ports.js';
@@ -37,15 +37,7 @@ log:
   accesslog:
     disabled: true
 storage:
-  s3:
-    accesskey: ${s3.accessKey}
-    secretkey: ${s3.secretKey}
-    region: ${s3.region}
-    regionendpoint: ${s3.endpoint}
-    forcepathstyle: true
-    bucket: ${bucket}
-    rootdirectory: /registry
-    chunksize: 5242880
+${s3StorageYaml(s3, bucket, ['rootdirectory: /registry', 'chunksize: 5242880'])}
   cache:
     blobdescriptor: redis
   delete:

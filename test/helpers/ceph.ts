@@ -156,3 +156,20 @@ function run(command: string, args: readonly string[], env: NodeJS.ProcessEnv): 
     });
   });
 }
+
+/**
+ * The `storage.s3` lines of a Berth (or Distribution) config for the test cluster, indented for
+ * a `storage:` section; `extra` lines (e.g. `chunksize: 5242880`) go in the same mapping.
+ */
+export function s3StorageYaml(s3: CephS3, bucket: string, extra: readonly string[] = []): string {
+  return [
+    '  s3:',
+    `    accesskey: ${s3.accessKey}`,
+    `    secretkey: ${s3.secretKey}`,
+    `    region: ${s3.region}`,
+    `    regionendpoint: ${s3.endpoint}`,
+    '    forcepathstyle: true',
+    `    bucket: ${bucket}`,
+    ...extra.map((line) => `    ${line}`),
+  ].join('\n');
+}

@@ -218,3 +218,42 @@ export async function withServerOutput<T>(
     throw err;
   }
 }
+
+/** What a command that ran to completion printed, and how it exited. */
+export interface CommandResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/**
+ * Runs a command to completion, feeding `stdin` (then closing it), with extra environment
+ * variables; rejects with the output so far when it takes longer than `timeoutMs`.
+ */
+export function runCommand(
+  command: string,
+  args: readonly string[],
+  options: { stdin?: string; env?: Readonly<Record<string, string>>; cwd?: string; timeoutMs?: number } = {},
+): Promise<CommandResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { cwd: options.cwd, env: { ...process.env, ...options.env }, stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout?.setEncoding('utf8').on('data', (c: string) => (stdout += c));
+    child.stderr?.setEncoding('utf8').on('data', (c: string) => (stderr += c));
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`${command} ${args.join(' ')} did not finish: ${stdout}${stderr}`));
+    }, options.timeoutMs ?? 30_000);
+    child.on('error', (err) => {
+      clearTimeout(timer);
+      reject(err);
+    });
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+    child.stdin?.on('error', () => undefined); // EPIPE when the command exits without reading its input
+    child.stdin?.end(options.stdin ?? '');
+  });
+}
