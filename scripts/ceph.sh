@@ -18,9 +18,12 @@
 #
 # Environment (all optional):
 #   BERTH_CEPH_DIR            state directory (default /tmp/berth-ceph)
-#   BERTH_CEPH_MON_PORT       monitor port, msgr2 only (default 46789)
-#   BERTH_CEPH_RGW_PORT       S3 port (default 47480)
-#   BERTH_CEPH_MS_PORT_MIN/MAX ports the OSD binds (default 46800-46899)
+#   BERTH_CEPH_MON_PORT       monitor port, msgr2 only (default 26789)
+#   BERTH_CEPH_RGW_PORT       S3 port (default 27480)
+#   BERTH_CEPH_MS_PORT_MIN/MAX ports the OSD binds (default 26800-26899)
+#                             The defaults lie below Linux's ephemeral range (32768-60999): a port
+#                             in that range can be taken, between the check and the bind, by any
+#                             outgoing connection, and a busy test run makes thousands of them.
 #   BERTH_CEPH_ACCESS_KEY / BERTH_CEPH_SECRET_KEY   the S3 user's keys
 #   BERTH_CEPH_OBJECTSTORE    memstore (default: data in RAM, starts in ~1-2 s) or bluestore (data in a
 #                             sparse file under the state directory, starts in ~8 s, RAM stays ~200 MB)
@@ -36,10 +39,10 @@
 set -euo pipefail
 
 DIR="${BERTH_CEPH_DIR:-/tmp/berth-ceph}"
-MON_PORT="${BERTH_CEPH_MON_PORT:-46789}"
-RGW_PORT="${BERTH_CEPH_RGW_PORT:-47480}"
-MS_PORT_MIN="${BERTH_CEPH_MS_PORT_MIN:-46800}"
-MS_PORT_MAX="${BERTH_CEPH_MS_PORT_MAX:-46899}"
+MON_PORT="${BERTH_CEPH_MON_PORT:-26789}"
+RGW_PORT="${BERTH_CEPH_RGW_PORT:-27480}"
+MS_PORT_MIN="${BERTH_CEPH_MS_PORT_MIN:-26800}"
+MS_PORT_MAX="${BERTH_CEPH_MS_PORT_MAX:-26899}"
 ACCESS_KEY="${BERTH_CEPH_ACCESS_KEY:-BERTHTESTACCESSKEY00}"
 SECRET_KEY="${BERTH_CEPH_SECRET_KEY:-berthTestSecretKey0000000000000000000000}"
 OBJECTSTORE="${BERTH_CEPH_OBJECTSTORE:-memstore}"
@@ -102,8 +105,15 @@ healthy() {
   [ "$(cat "$DIR/settings" 2>/dev/null)" = "$SETTINGS" ] || return 1
   for name in $DAEMONS; do pid_of "$name" >/dev/null || return 1; done
   port="$(cat "$DIR/rgw-port" 2>/dev/null)" || return 1
-  status="$(http_status /berth-health-probe "$port")"
-  [ "$status" = 404 ] || [ "$status" = 200 ] || [ "$status" = 403 ]
+  # Every daemon is alive: a slow answer means a busy radosgw (other test files are using it), not
+  # a dead one. Ask a few times before `start` decides to wipe a cluster others depend on.
+  local attempt
+  for attempt in 1 2 3 4 5 6; do
+    status="$(http_status /berth-health-probe "$port")"
+    if [ "$status" = 404 ] || [ "$status" = 200 ] || [ "$status" = 403 ]; then return 0; fi
+    [ "$attempt" -lt 6 ] && sleep 1
+  done
+  return 1
 }
 
 dump_logs() {
