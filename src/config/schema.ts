@@ -125,6 +125,7 @@ const storageShape = {
   filesystem: optionalSection({
     rootdirectory: stringField('/var/lib/registry', { emptyMeansDefault: true }),
     maxthreads: integerField(100, 1),
+    syncmetadata: booleanField(true),
   }),
   inmemory: optionalSection({}),
   s3: z.record(z.string(), z.unknown()).optional(),

@@ -23,7 +23,7 @@ describe('config schema: defaults', () => {
       log: { level: 'info', formatter: 'text', fields: {}, accesslog: { disabled: false }, reportcaller: false },
       storage: {
         driver: 'filesystem',
-        filesystem: { rootdirectory: '/var/lib/registry', maxthreads: 100 },
+        filesystem: { rootdirectory: '/var/lib/registry', maxthreads: 100, syncmetadata: true },
         delete: { enabled: false },
         maintenance: { uploadpurging: { enabled: true, age: 168 * 3600_000, interval: 24 * 3600_000, dryrun: false }, readonly: { enabled: false } },
         cache: { blobdescriptorsize: 10000 },
@@ -142,7 +142,7 @@ describe('config schema: errors name the key path', () => {
     ['an uppercase key', minimal({ http: { Addr: ':1' } }), 'config: http.Addr: unknown key (did you mean "addr"?)'],
     ['an unknown top-level key', minimal({ storge: {} }), 'config: storge: unknown key (did you mean "storage"?)'],
     ['an unknown nested key', minimal({ storage: { inmemory: {}, maintenance: { uploadpurging: { olderthan: '1h' } } } }), 'config: storage.maintenance.uploadpurging.olderthan: unknown key (known keys: enabled, age, interval, dryrun)'],
-    ['an unknown filesystem parameter', minimal({ storage: { filesystem: { root: '/x' } } }), 'config: storage.filesystem.root: unknown key (known keys: rootdirectory, maxthreads)'],
+    ['an unknown filesystem parameter', minimal({ storage: { filesystem: { root: '/x' } } }), 'config: storage.filesystem.root: unknown key (known keys: rootdirectory, maxthreads, syncmetadata)'],
     ['a parameter for inmemory', minimal({ storage: { inmemory: { x: 1 } } }), 'config: storage.inmemory.x: unknown key'],
     ['no storage', { version: '0.1' }, 'config: storage: exactly one storage driver must be configured (found: none; supported: filesystem, inmemory, s3, azure)'],
     ['two drivers', minimal({ storage: { filesystem: {}, inmemory: null } }), 'config: storage: exactly one storage driver must be configured (found: filesystem, inmemory)'],

@@ -172,3 +172,26 @@ describe('FilesystemDriver', () => {
     await assert.rejects(driver.stat('/keep'), PathNotFoundError);
   });
 });
+
+describe('FilesystemDriver stat, on the event loop (syncmetadata, the default) and through the thread pool', () => {
+  for (const syncmetadata of [true, false]) {
+    it(`syncmetadata ${String(syncmetadata)}: files, directories, absent paths and paths below a file`, async () => {
+      const root = await makeRoot();
+      try {
+        const driver = new FilesystemDriver({ rootdirectory: join(root, 'lazy'), syncmetadata });
+        // The root is created on the first stat of "/".
+        const top = await driver.stat('/');
+        assert.equal(top.isDir, true);
+        await driver.putContent('/a/b', Buffer.from('12345'));
+        const file = await driver.stat('/a/b');
+        assert.deepEqual([file.path, file.size, file.isDir], ['/a/b', 5, false]);
+        assert.equal(typeof file.version, 'string');
+        assert.equal((await driver.stat('/a')).isDir, true);
+        await assert.rejects(driver.stat('/a/absent'), PathNotFoundError);
+        await assert.rejects(driver.stat('/a/b/below-a-file'), PathNotFoundError);
+      } finally {
+        await rm(root, { recursive: true, force: true });
+      }
+    });
+  }
+});

@@ -5,7 +5,7 @@ import { InMemoryDriver } from './inmemory.js';
 /** The storage section of the configuration, as far as choosing a driver goes. */
 export interface DriverSettings {
   readonly driver: string;
-  readonly filesystem?: { readonly rootdirectory: string };
+  readonly filesystem?: { readonly rootdirectory: string; readonly syncmetadata?: boolean };
   /** `storage.s3`, passed as it is to the S3 driver, which validates it. */
   readonly s3?: Readonly<Record<string, unknown>>;
   /** `storage.azure`, passed as it is to the Azure driver, which validates it. */
@@ -19,7 +19,10 @@ export interface DriverSettings {
 export async function createDriver(settings: DriverSettings): Promise<StorageDriver> {
   switch (settings.driver) {
     case 'filesystem':
-      return new FilesystemDriver({ rootdirectory: settings.filesystem?.rootdirectory ?? '/var/lib/registry' });
+      return new FilesystemDriver({
+        rootdirectory: settings.filesystem?.rootdirectory ?? '/var/lib/registry',
+        syncmetadata: settings.filesystem?.syncmetadata ?? true,
+      });
     case 'inmemory':
       return new InMemoryDriver();
     case 's3': {

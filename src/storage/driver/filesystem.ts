@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { constants, type Stats } from 'node:fs';
+import { constants, statSync, type Stats } from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { addAbortSignal, type Readable } from 'node:stream';
@@ -23,6 +23,13 @@ const FILE_MODE = 0o666;
 /** Options of the filesystem driver; `rootdirectory` has the name and meaning of Distribution's key. */
 export interface FilesystemDriverOptions {
   readonly rootdirectory: string;
+  /**
+   * stat() on the event loop's thread (default true). A stat of a local, cached inode takes ~2 µs
+   * in place against ~10-35 µs through libuv's thread pool, and every manifest GET and blob HEAD
+   * makes one or two. Turn it off when the root is on a network file system (NFS, EFS), where
+   * one stat may take milliseconds and would hold up every other request meanwhile.
+   */
+  readonly syncmetadata?: boolean;
 }
 
 /**
@@ -44,6 +51,7 @@ export class FilesystemDriver implements StorageDriver {
   /** The absolute root directory. */
   readonly rootdirectory: string;
   readonly #tempDir: string;
+  readonly #syncStat: boolean;
 
   constructor(options: FilesystemDriverOptions) {
     if (typeof options.rootdirectory !== 'string' || options.rootdirectory === '') {
@@ -51,6 +59,7 @@ export class FilesystemDriver implements StorageDriver {
     }
     this.rootdirectory = resolve(options.rootdirectory);
     this.#tempDir = join(this.rootdirectory, TEMP_DIR);
+    this.#syncStat = options.syncmetadata ?? true;
   }
 
   async getContent(path: string, signal?: AbortSignal): Promise<Buffer> {
@@ -131,7 +140,14 @@ export class FilesystemDriver implements StorageDriver {
     signal?.throwIfAborted();
     let stats: Stats;
     try {
-      stats = await fsp.stat(full);
+      if (this.#syncStat) {
+        // throwIfNoEntry: a missing file (a blob HEAD before every push) costs no thrown error.
+        const found = statSync(full, { throwIfNoEntry: false });
+        if (found === undefined) throw Object.assign(new Error(`ENOENT: no such file or directory, stat '${full}'`), { code: 'ENOENT' });
+        stats = found;
+      } else {
+        stats = await fsp.stat(full);
+      }
     } catch (err) {
       if (path === '/' && hasCode(err, 'ENOENT')) {
         await this.#ensureRoot();
