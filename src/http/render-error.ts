@@ -36,5 +36,6 @@ function toOciError(err: unknown, log: Logger): OciError {
 function isClientAbort(err: unknown): boolean {
   if (!(err instanceof Error)) return false;
   const code = (err as NodeJS.ErrnoException).code;
-  return code === 'ECONNRESET' || code === 'ERR_STREAM_PREMATURE_CLOSE' || err.message === 'aborted';
+  // AbortError: the request's signal, which aborts only when the client closes the connection.
+  return code === 'ECONNRESET' || code === 'ERR_STREAM_PREMATURE_CLOSE' || err.name === 'AbortError' || err.message === 'aborted';
 }

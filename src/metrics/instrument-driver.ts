@@ -1,5 +1,5 @@
 import type { Readable } from 'node:stream';
-import type { FileInfo, FileWriter, StorageDriver } from '../storage/driver/driver.js';
+import { opensRanges, purgesAbandonedWriters, type FileInfo, type FileWriter, type OpensRanges, type PurgesAbandonedWriters, type StorageDriver } from '../storage/driver/driver.js';
 import { InvalidOffsetError, InvalidPathError, PathNotFoundError } from '../storage/driver/errors.js';
 import type { StorageActionRecorder } from './metrics.js';
 
@@ -45,12 +45,21 @@ class InstrumentedDriver implements StorageDriver {
   readonly #inner: StorageDriver;
   readonly #rec: Readonly<Record<DriverAction, StorageActionRecorder>>;
 
+  // The optional capabilities exist on the wrapper exactly when the wrapped driver has them.
+  readonly openRange?: OpensRanges['openRange'];
+  readonly purgeUploads?: PurgesAbandonedWriters['purgeUploads'];
+
   constructor(inner: StorageDriver, metrics: StorageMetrics) {
     this.#inner = inner;
     this.name = inner.name;
     const rec = {} as Record<DriverAction, StorageActionRecorder>;
     for (const action of DRIVER_ACTIONS) rec[action] = metrics.storageAction(inner.name, action);
     this.#rec = rec;
+    if (opensRanges(inner)) {
+      // Timed like reader(): until the range is open, not while it is sent.
+      this.openRange = (path, offset, length, signal) => timed(rec.reader, () => inner.openRange(path, offset, length, signal));
+    }
+    if (purgesAbandonedWriters(inner)) this.purgeUploads = (olderThan, options) => inner.purgeUploads(olderThan, options);
   }
 
   getContent(path: string, signal?: AbortSignal): Promise<Buffer> {

@@ -1,6 +1,7 @@
-import type { Readable } from 'node:stream';
-import type { StorageDriver } from './driver/driver.js';
-import { isPathNotFound } from './driver/errors.js';
+import type { Readable, Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { opensRanges, type RangeSource, type StorageDriver } from './driver/driver.js';
+import { isPathNotFound, StorageDriverError } from './driver/errors.js';
 import { OciError } from '../oci/errors.js';
 import type { Digest } from '../oci/digest.js';
 import type { RepositoryName } from '../oci/reference.js';
@@ -8,6 +9,13 @@ import { blobDataPath } from './paths.js';
 import { Lru } from './lru.js';
 
 /** What the registry knows of a stored blob. */
+/** Options of BlobStore.send. */
+export interface SendOptions {
+  readonly signal?: AbortSignal;
+  /** Called as bytes are handed to the destination (for the pulled-bytes counter). */
+  readonly onBytes?: (bytes: number) => void;
+}
+
 export interface BlobDescriptor {
   readonly digest: Digest;
   readonly size: number;
@@ -127,6 +135,46 @@ export class BlobStore {
       }
       throw err;
     }
+  }
+
+  /**
+   * Writes bytes [offset, offset + length) of a blob into `dest` without ending it; BLOB_UNKNOWN
+   * when absent. Drivers with local files send through reused buffers (OpensRanges), others
+   * stream. Fails (StorageDriverError) when the stored blob ends before the range does.
+   */
+  async send(digest: Digest, dest: Writable, offset: number, length: number, options: SendOptions = {}): Promise<void> {
+    const { signal, onBytes } = options;
+    if (opensRanges(this.driver)) {
+      let range: RangeSource;
+      try {
+        range = await this.driver.openRange(blobDataPath(digest), offset, length, signal);
+      } catch (err) {
+        if (isPathNotFound(err)) {
+          await this.cache.invalidate(digest);
+          throw new OciError('BLOB_UNKNOWN', { detail: { digest } });
+        }
+        throw err;
+      }
+      await range.sendTo(dest, { signal, onBytes });
+      return;
+    }
+    const stream = await this.open(digest, offset, signal);
+    let sent = 0;
+    await pipeline(
+      stream,
+      async function* (source: AsyncIterable<Buffer>) {
+        for await (const chunk of source) {
+          const piece = chunk.byteLength > length - sent ? chunk.subarray(0, length - sent) : chunk;
+          sent += piece.byteLength;
+          onBytes?.(piece.byteLength);
+          yield piece;
+          if (sent === length) return;
+        }
+      },
+      dest,
+      { end: false, signal },
+    );
+    if (sent < length) throw new StorageDriverError(this.driver.name, `${this.driver.name}: blob ${digest} ended after ${sent} of ${length} bytes`);
   }
 
   /** Reads a whole small blob (a manifest); throws BLOB_UNKNOWN when absent. */

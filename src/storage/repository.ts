@@ -1,4 +1,4 @@
-import type { Readable } from 'node:stream';
+import type { Writable } from 'node:stream';
 import type { StorageDriver } from './driver/driver.js';
 import { isPathNotFound } from './driver/errors.js';
 import { OciError } from '../oci/errors.js';
@@ -7,7 +7,7 @@ import type { ManifestReference, RepositoryName, Tag } from '../oci/reference.js
 import { parseManifest, type ParsedManifest } from '../oci/manifest.js';
 import type { ManifestMediaType } from '../oci/media-types.js';
 import * as paths from './paths.js';
-import type { BlobDescriptor, BlobStore } from './blob-store.js';
+import type { BlobDescriptor, BlobStore, SendOptions } from './blob-store.js';
 import type { UploadStore } from './upload.js';
 import { readManifestInfo, type ManifestInfo } from './manifest-info.js';
 import { Lru } from './lru.js';
@@ -73,8 +73,9 @@ export class Repository {
     return this.blobs.stat(digest);
   }
 
-  async openBlob(digest: Digest, offset = 0, signal?: AbortSignal): Promise<Readable> {
-    return this.blobs.open(digest, offset, signal);
+  /** Writes a range of a blob into `dest` without ending it (see BlobStore.send). */
+  async sendBlob(digest: Digest, dest: Writable, offset: number, length: number, options?: SendOptions): Promise<void> {
+    return this.blobs.send(digest, dest, offset, length, options);
   }
 
   async blobRedirect(digest: Digest, method: 'GET' | 'HEAD'): Promise<string | undefined> {

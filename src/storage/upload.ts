@@ -6,6 +6,7 @@ import { Digester, digestAlgorithm, type Digest } from '../oci/digest.js';
 import type { RepositoryName } from '../oci/reference.js';
 import { uploadDataPath, uploadPath, uploadStartedAtPath, uploadsPath } from './paths.js';
 import { Lru } from './lru.js';
+import { transferBuffers } from './buffer-pool.js';
 import type { BlobStore, BlobDescriptor } from './blob-store.js';
 
 /** An upload session as the storage layer sees it. */
@@ -22,8 +23,6 @@ export interface ChunkExpectation {
   readonly length?: number;
 }
 
-/** Coalesce small socket chunks into writes of this size: fewer syscalls and object-store requests. */
-const WRITE_BUFFER = 1024 * 1024;
 const UUID = /^[a-f0-9]{8}-[a-f0-9]{4}-[a-f0-9]{4}-[a-f0-9]{4}-[a-f0-9]{12}$/;
 
 export function isUploadId(value: string): boolean {
@@ -96,33 +95,52 @@ export class UploadStore {
       const cached = this.hashers.get(key(name, uuid));
       const digester = cached !== undefined && cached.size === initial ? cached : cached === undefined && initial === 0 ? new Digester('sha256') : undefined;
       let received = 0;
-      let pending: Buffer[] = [];
-      let pendingBytes = 0;
+      // Socket chunks (64 KiB) are copied into pooled 1 MiB buffers, hashed, and written with at
+      // most one write in flight while the next buffer fills.
+      let fill = transferBuffers.take();
+      let filled = 0;
+      let writing: Promise<void> | undefined;
+      let writeFailed = false;
       const flush = async (): Promise<void> => {
-        if (pendingBytes === 0) return;
-        const buf = pending.length === 1 ? (pending[0] as Buffer) : Buffer.concat(pending, pendingBytes);
-        pending = [];
-        pendingBytes = 0;
-        await writer.write(buf);
-        digester?.update(buf);
+        if (filled === 0) return;
+        const full = fill;
+        const bytes = full.subarray(0, filled);
+        fill = transferBuffers.take();
+        filled = 0;
+        if (writing !== undefined) await writing;
+        digester?.update(bytes);
+        writing = writer.write(bytes).then(
+          () => transferBuffers.give(full),
+          (err: unknown) => {
+            writeFailed = true;
+            throw err;
+          },
+        );
+        writing.catch(() => undefined); // awaited by the next flush or at the end
       };
       try {
         for await (const chunk of source) {
-          const buf = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
-          received += buf.byteLength;
+          received += chunk.byteLength;
           if (expect.length !== undefined && received > expect.length) {
             throw new OciError('SIZE_INVALID', { message: 'request body is longer than announced' });
           }
-          pending.push(buf);
-          pendingBytes += buf.byteLength;
-          if (pendingBytes >= WRITE_BUFFER) await flush();
+          for (let offset = 0; offset < chunk.byteLength; ) {
+            const n = Math.min(fill.byteLength - filled, chunk.byteLength - offset);
+            fill.set(offset === 0 && n === chunk.byteLength ? chunk : chunk.subarray(offset, offset + n), filled);
+            filled += n;
+            offset += n;
+            if (filled === fill.byteLength) await flush();
+          }
         }
         await flush();
+        await writing;
+        transferBuffers.give(fill);
       } catch (err) {
         // Keep what reached storage, so the client can resume from the reported offset. A hasher
         // that fell behind a failed write is dropped; complete() rebuilds the state then.
+        await writing?.catch(() => undefined);
         await writer.close().catch(() => undefined);
-        if (digester !== undefined && digester.size !== writer.size) this.hashers.delete(key(name, uuid));
+        if (digester !== undefined && (writeFailed || digester.size !== writer.size)) this.hashers.delete(key(name, uuid));
         else if (digester !== undefined) this.hashers.set(key(name, uuid), digester);
         throw err;
       }

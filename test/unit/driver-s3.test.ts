@@ -16,7 +16,10 @@ import {
 } from '@aws-sdk/client-s3';
 
 import { ConfigError } from '../../src/config/config-error.js';
+import { opensRanges, purgesAbandonedWriters } from '../../src/storage/driver/driver.js';
 import { PathNotFoundError } from '../../src/storage/driver/errors.js';
+import { instrumentDriver } from '../../src/metrics/instrument-driver.js';
+import { RegistryMetrics } from '../../src/metrics/metrics.js';
 import { createS3Driver, parseS3Parameters, S3Driver } from '../../src/storage/driver/s3.js';
 import { planCopyRanges } from '../../src/storage/driver/s3-multipart.js';
 import { inWalkOrder, withDirectories, type ListedObject } from '../../src/storage/driver/s3-walk.js';
@@ -298,6 +301,18 @@ describe('S3Driver on Ceph RGW', () => {
       ['elsewhere/data'],
     );
     await raw.send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: 'elsewhere/data', UploadId: outside.UploadId }));
+  });
+
+  it('keeps purgeUploads() behind the metrics wrapper berth serve puts around every driver', async () => {
+    const wrapped = instrumentDriver(await newDriver(), new RegistryMetrics({ processMetrics: false }));
+    assert.equal(opensRanges(wrapped), false, 'no local files to send');
+    assert.ok(purgesAbandonedWriters(wrapped), 'upload purging must still reach the multipart uploads');
+    const writer = await wrapped.writer('/wrapped/_uploads/a/data', false);
+    await writer.write(randomBytes(100));
+    await writer.close();
+    const purged = await wrapped.purgeUploads(new Date(Date.now() + 60_000));
+    assert.equal(purged.length, 1);
+    assert.match(purged[0] ?? '', /wrapped\/_uploads\/a\/data$/);
   });
 
   it('aborts the uploads in progress below a path it deletes', async () => {

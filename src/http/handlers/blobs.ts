@@ -1,11 +1,9 @@
-import { pipeline } from 'node:stream/promises';
 import type { RequestContext } from '../context.js';
 import { parseDigest } from '../../oci/digest.js';
 import { OciError } from '../../oci/errors.js';
 import { parseRangeHeader } from '../../oci/ranges.js';
 import { sendEmpty } from '../respond.js';
 import { repositoryOf } from './common.js';
-import { countBytes } from '../../metrics/count-bytes.js';
 
 /** end-2: GET/HEAD /v2/<name>/blobs/<digest>, with single byte ranges (RFC 9110). */
 export async function getBlob(ctx: RequestContext): Promise<void> {
@@ -55,14 +53,10 @@ export async function getBlob(ctx: RequestContext): Promise<void> {
     res.end();
     return;
   }
-  const start = range.kind === 'range' ? range.range.start : 0;
-  const stream = await repo.openBlob(digest, start, ctx.signal);
-  const count = (source: AsyncIterable<Buffer>): AsyncGenerator<Buffer> => countBytes(source, (n) => ctx.app.metrics?.addBytes('pulled', n));
-  if (range.kind === 'range' && range.range.end < blob.size - 1) {
-    await pipeline(stream, limit(range.range.end - start + 1), count, res);
-  } else {
-    await pipeline(stream, count, res);
-  }
+  const [start, length] = range.kind === 'range' ? [range.range.start, range.range.end - range.range.start + 1] : [0, blob.size];
+  const metrics = ctx.app.metrics;
+  await repo.sendBlob(digest, res, start, length, { signal: ctx.signal, onBytes: metrics === undefined ? undefined : (n) => metrics.addBytes('pulled', n) });
+  res.end();
 }
 
 /** end-10: DELETE /v2/<name>/blobs/<digest> unlinks the blob from the repository. */
@@ -82,19 +76,4 @@ export function ifNoneMatch(ctx: RequestContext, etag: string): boolean {
     const v = t.trim().replace(/^W\//, '');
     return v === '*' || v === etag;
   });
-}
-
-/** A pipeline stage passing through only the first `bytes` bytes. */
-function limit(bytes: number): (source: AsyncIterable<Buffer>) => AsyncGenerator<Buffer> {
-  return async function* (source) {
-    let left = bytes;
-    for await (const chunk of source) {
-      if (chunk.byteLength >= left) {
-        yield chunk.subarray(0, left);
-        return;
-      }
-      left -= chunk.byteLength;
-      yield chunk;
-    }
-  };
 }

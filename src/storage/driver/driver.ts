@@ -1,4 +1,4 @@
-import type { Readable } from 'node:stream';
+import type { Readable, Writable } from 'node:stream';
 
 /**
  * The contract every storage backend implements: a tiny filesystem-like interface over
@@ -68,6 +68,36 @@ export interface PurgesAbandonedWriters {
 
 export function purgesAbandonedWriters(driver: StorageDriver): driver is StorageDriver & PurgesAbandonedWriters {
   return typeof (driver as Partial<PurgesAbandonedWriters>).purgeUploads === 'function';
+}
+
+/**
+ * An optional capability: drivers that hold files locally copy a byte range into a writable (an
+ * HTTP response) through read buffers they reuse, instead of handing out a stream whose every
+ * chunk is a fresh allocation for the garbage collector (a pull then costs a quarter of the CPU).
+ */
+export interface OpensRanges {
+  /**
+   * Opens bytes [offset, offset + length) of a file for one sendTo(). Throws as reader() does
+   * (PathNotFoundError; InvalidOffsetError when the range does not lie within the file).
+   */
+  openRange(path: string, offset: number, length: number, signal?: AbortSignal): Promise<RangeSource>;
+}
+
+/** A range opened by OpensRanges.openRange: send it once, or close it. */
+export interface RangeSource {
+  /**
+   * Writes the range into `dest` without ending it, honouring back-pressure, then releases the
+   * file. Resolves once `dest` has accepted the last byte; rejects (code ERR_STREAM_PREMATURE_CLOSE)
+   * when `dest` closes first, with StorageDriverError when the file ends early. `onBytes` is
+   * called as bytes are handed to `dest`.
+   */
+  sendTo(dest: Writable, options?: { readonly signal?: AbortSignal; readonly onBytes?: (bytes: number) => void }): Promise<void>;
+  /** Releases the file without sending; a no-op after sendTo. */
+  close(): Promise<void>;
+}
+
+export function opensRanges(driver: StorageDriver): driver is StorageDriver & OpensRanges {
+  return typeof (driver as Partial<OpensRanges>).openRange === 'function';
 }
 
 export interface FileInfo {

@@ -2,10 +2,11 @@ import { randomUUID } from 'node:crypto';
 import { constants, statSync, type Stats } from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
-import { addAbortSignal, type Readable } from 'node:stream';
+import { addAbortSignal, type Readable, type Writable } from 'node:stream';
 
-import { isValidPath, type FileInfo, type FileWriter, type StorageDriver } from './driver.js';
+import { isValidPath, type FileInfo, type FileWriter, type OpensRanges, type RangeSource, type StorageDriver } from './driver.js';
 import { InvalidOffsetError, InvalidPathError, PathNotFoundError, StorageDriverError } from './errors.js';
+import { transferBuffers } from '../buffer-pool.js';
 
 /** Where putContent stages its temp files: beside the layout, never inside it, so Distribution never lists them. */
 const TEMP_DIR = '.berth-tmp';
@@ -46,7 +47,7 @@ export interface FilesystemDriverOptions {
  *   for upload data that move() later puts in place.
  * - Directories are real: deleting the last file of a directory leaves the (empty) directory.
  */
-export class FilesystemDriver implements StorageDriver {
+export class FilesystemDriver implements StorageDriver, OpensRanges {
   readonly name = 'filesystem';
   /** The absolute root directory. */
   readonly rootdirectory: string;
@@ -89,8 +90,39 @@ export class FilesystemDriver implements StorageDriver {
   }
 
   async reader(path: string, offset = 0, signal?: AbortSignal): Promise<Readable> {
-    const full = this.#resolve(path);
+    this.#resolve(path); // an invalid path is reported before a bad offset
     if (!Number.isSafeInteger(offset) || offset < 0) throw new InvalidOffsetError(this.name, path, offset);
+    const { handle, size } = await this.#openForRead(path, signal);
+    // From here on the handle is ours until the stream owns it (autoClose closes it on end, error or destroy).
+    try {
+      if (offset > size) throw new InvalidOffsetError(this.name, path, offset);
+      signal?.throwIfAborted();
+      // Small files (links, manifests) should not allocate a 1 MiB read buffer.
+      const highWaterMark = Math.min(MAX_READ_CHUNK, Math.max(MIN_READ_CHUNK, size - offset));
+      const stream = handle.createReadStream({ start: offset, highWaterMark });
+      return signal ? addAbortSignal(signal, stream) : stream;
+    } catch (err) {
+      await handle.close().catch(() => undefined);
+      throw this.#translate(err, 'read', path);
+    }
+  }
+
+  async openRange(path: string, offset: number, length: number, signal?: AbortSignal): Promise<RangeSource> {
+    this.#resolve(path);
+    if (!Number.isSafeInteger(offset) || offset < 0 || !Number.isSafeInteger(length) || length < 0) {
+      throw new InvalidOffsetError(this.name, path, offset);
+    }
+    const { handle, size } = await this.#openForRead(path, signal);
+    if (offset + length > size) {
+      await handle.close().catch(() => undefined);
+      throw new InvalidOffsetError(this.name, path, offset + length);
+    }
+    return new FileRange(this.name, path, handle, offset, length);
+  }
+
+  /** Opens a file for reading and fstats it (not the path: a concurrent rename cannot slip in between). */
+  async #openForRead(path: string, signal: AbortSignal | undefined): Promise<{ handle: fsp.FileHandle; size: number }> {
+    const full = this.#resolve(path);
     signal?.throwIfAborted();
     let handle: fsp.FileHandle;
     try {
@@ -98,17 +130,10 @@ export class FilesystemDriver implements StorageDriver {
     } catch (err) {
       throw this.#translate(err, 'read', path, [...NOT_FOUND, 'EISDIR']);
     }
-    // From here on the handle is ours until the stream owns it (autoClose closes it on end, error or destroy).
     try {
-      // fstat of the open file, not stat of the path: a concurrent rename cannot slip in between.
       const info = await handle.stat();
       if (info.isDirectory()) throw new PathNotFoundError(this.name, path);
-      if (offset > info.size) throw new InvalidOffsetError(this.name, path, offset);
-      signal?.throwIfAborted();
-      // Small files (links, manifests) should not allocate a 1 MiB read buffer.
-      const highWaterMark = Math.min(MAX_READ_CHUNK, Math.max(MIN_READ_CHUNK, info.size - offset));
-      const stream = handle.createReadStream({ start: offset, highWaterMark });
-      return signal ? addAbortSignal(signal, stream) : stream;
+      return { handle, size: info.size };
     } catch (err) {
       await handle.close().catch(() => undefined);
       throw this.#translate(err, 'read', path);
@@ -457,4 +482,120 @@ function hasCode(err: unknown, ...codes: string[]): boolean {
   if (typeof err !== 'object' || err === null || !('code' in err)) return false;
   const code: unknown = err.code;
   return typeof code === 'string' && codes.includes(code);
+}
+
+/** Reads of FileRange transfers go through pooled buffers, given back in the destination's write callback. */
+const SEND_CHUNK = transferBuffers.size;
+
+function prematureClose(): Error {
+  return Object.assign(new Error('the destination closed before the whole range was sent'), { code: 'ERR_STREAM_PREMATURE_CLOSE' });
+}
+
+/** Resolves when `dest` wants more data; rejects when it closes or fails first. */
+function drained(dest: Writable): Promise<void> {
+  if (dest.destroyed) return Promise.reject(prematureClose());
+  if (!dest.writableNeedDrain) return Promise.resolve();
+  return new Promise((resolve, reject) => {
+    const done = (err?: Error): void => {
+      dest.off('drain', onDrain);
+      dest.off('close', onClose);
+      dest.off('error', onError);
+      if (err === undefined) resolve();
+      else reject(err);
+    };
+    const onDrain = (): void => done();
+    const onClose = (): void => done(prematureClose());
+    const onError = (err: Error): void => done(err);
+    dest.once('drain', onDrain);
+    dest.once('close', onClose);
+    dest.once('error', onError);
+  });
+}
+
+interface Chunk {
+  readonly buf: Buffer;
+  readonly length: number;
+}
+
+/** A byte range of an open file, sent with pooled buffers and one read ahead of the writes. */
+class FileRange implements RangeSource {
+  readonly #driver: string;
+  readonly #path: string;
+  readonly #offset: number;
+  readonly #length: number;
+  #handle: fsp.FileHandle | undefined;
+
+  constructor(driver: string, path: string, handle: fsp.FileHandle, offset: number, length: number) {
+    this.#driver = driver;
+    this.#path = path;
+    this.#handle = handle;
+    this.#offset = offset;
+    this.#length = length;
+  }
+
+  async close(): Promise<void> {
+    const handle = this.#handle;
+    this.#handle = undefined;
+    await handle?.close().catch(() => undefined);
+  }
+
+  async sendTo(dest: Writable, options: { readonly signal?: AbortSignal; readonly onBytes?: (bytes: number) => void } = {}): Promise<void> {
+    const handle = this.#handle;
+    if (handle === undefined) throw new StorageDriverError(this.#driver, `${this.#driver}: ${this.#path}: range already sent or closed`);
+    const { signal, onBytes } = options;
+    const end = this.#offset + this.#length;
+    const read = async (position: number): Promise<Chunk> => {
+      const buf = transferBuffers.take();
+      const want = Math.min(SEND_CHUNK, end - position);
+      let length = 0;
+      try {
+        while (length < want) {
+          const { bytesRead } = await handle.read(buf, length, want - length, position + length);
+          if (bytesRead === 0) break;
+          length += bytesRead;
+        }
+      } catch (err) {
+        transferBuffers.give(buf);
+        const message = err instanceof Error ? err.message : String(err);
+        throw new StorageDriverError(this.#driver, `${this.#driver}: read ${this.#path}: ${message}`, { cause: err });
+      }
+      if (length < want) {
+        transferBuffers.give(buf);
+        throw new StorageDriverError(this.#driver, `${this.#driver}: ${this.#path} ended at ${position + length}, before ${end}`);
+      }
+      return { buf, length };
+    };
+    // A read ahead may fail while the loop waits for the destination: it is awaited (and its
+    // error thrown) on the next turn, so mark it handled now.
+    const readAhead = (position: number): Promise<Chunk> => {
+      const chunk = read(position);
+      chunk.catch(() => undefined);
+      return chunk;
+    };
+    let position = this.#offset;
+    let next: Promise<Chunk> | undefined = position < end ? readAhead(position) : undefined;
+    try {
+      while (next !== undefined) {
+        const chunk: Chunk = await next;
+        position += chunk.length;
+        // Read the next chunk while the destination takes this one.
+        next = position < end ? readAhead(position) : undefined;
+        signal?.throwIfAborted();
+        if (dest.destroyed) {
+          transferBuffers.give(chunk.buf);
+          throw prematureClose();
+        }
+        // The buffer goes back to the pool once written out; after a failed write it is dropped.
+        const more = dest.write(chunk.buf.subarray(0, chunk.length), (err) => {
+          if (err === undefined || err === null) transferBuffers.give(chunk.buf);
+        });
+        onBytes?.(chunk.length);
+        if (!more) await drained(dest);
+      }
+    } finally {
+      // A read still in flight must finish before the file is closed under it.
+      if (next !== undefined) await next.then((chunk) => transferBuffers.give(chunk.buf), () => undefined);
+      await this.close();
+    }
+  }
 }
