@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { constants, statSync, type Stats } from 'node:fs';
+import { constants, readFileSync, statSync, type Stats } from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { addAbortSignal, type Readable, type Writable } from 'node:stream';
@@ -25,10 +25,11 @@ const FILE_MODE = 0o666;
 export interface FilesystemDriverOptions {
   readonly rootdirectory: string;
   /**
-   * stat() on the event loop's thread (default true). A stat of a local, cached inode takes ~2 µs
-   * in place against ~10-35 µs through libuv's thread pool, and every manifest GET and blob HEAD
-   * makes one or two. Turn it off when the root is on a network file system (NFS, EFS), where
-   * one stat may take milliseconds and would hold up every other request meanwhile.
+   * stat() and getContent() (small files: links, upload state, manifests) on the event loop's
+   * thread (default true). A stat of a local, cached inode takes ~2 µs in place against ~10-35 µs
+   * through libuv's thread pool, and every manifest GET and blob HEAD makes one or two. Turn it
+   * off when the root is on a network file system (NFS, EFS), where one call may take
+   * milliseconds and would hold up every other request meanwhile.
    */
   readonly syncmetadata?: boolean;
 }
@@ -52,7 +53,7 @@ export class FilesystemDriver implements StorageDriver, OpensRanges {
   /** The absolute root directory. */
   readonly rootdirectory: string;
   readonly #tempDir: string;
-  readonly #syncStat: boolean;
+  readonly #syncMetadata: boolean;
 
   constructor(options: FilesystemDriverOptions) {
     if (typeof options.rootdirectory !== 'string' || options.rootdirectory === '') {
@@ -60,14 +61,16 @@ export class FilesystemDriver implements StorageDriver, OpensRanges {
     }
     this.rootdirectory = resolve(options.rootdirectory);
     this.#tempDir = join(this.rootdirectory, TEMP_DIR);
-    this.#syncStat = options.syncmetadata ?? true;
+    this.#syncMetadata = options.syncmetadata ?? true;
   }
 
   async getContent(path: string, signal?: AbortSignal): Promise<Buffer> {
     const full = this.#resolve(path);
     signal?.throwIfAborted();
     try {
-      return await fsp.readFile(full, { signal });
+      // Small files (links, upload state, manifests of at most a few MiB) read in place are one
+      // syscall sequence with no thread-pool round trips (see syncmetadata).
+      return this.#syncMetadata ? readFileSync(full) : await fsp.readFile(full, { signal });
     } catch (err) {
       throw this.#translate(err, 'read', path, [...NOT_FOUND, 'EISDIR']);
     }
@@ -78,11 +81,10 @@ export class FilesystemDriver implements StorageDriver, OpensRanges {
     signal?.throwIfAborted();
     const temp = join(this.#tempDir, `${randomUUID()}.tmp`);
     try {
-      await fsp.mkdir(this.#tempDir, { recursive: true, mode: DIR_MODE });
-      await fsp.writeFile(temp, data, { flag: 'wx', mode: FILE_MODE, signal });
-      await fsp.mkdir(dirname(full), { recursive: true, mode: DIR_MODE });
+      // Directories are created when a write finds them missing, not checked before every write.
+      await withParents(this.#tempDir, () => fsp.writeFile(temp, data, { flag: 'wx', mode: FILE_MODE, signal }));
       signal?.throwIfAborted(); // the last moment an abort can still leave the old content in place
-      await renameInto(temp, full);
+      await withParents(dirname(full), () => renameInto(temp, full));
     } catch (err) {
       await fsp.rm(temp, { force: true }).catch(() => undefined);
       throw this.#translate(err, 'write', path, []);
@@ -145,9 +147,8 @@ export class FilesystemDriver implements StorageDriver, OpensRanges {
     signal?.throwIfAborted();
     let handle: fsp.FileHandle;
     try {
-      await fsp.mkdir(dirname(full), { recursive: true, mode: DIR_MODE });
       const flags = constants.O_WRONLY | constants.O_CREAT | (append ? 0 : constants.O_TRUNC);
-      handle = await fsp.open(full, flags, FILE_MODE);
+      handle = await withParents(dirname(full), () => fsp.open(full, flags, FILE_MODE));
     } catch (err) {
       throw this.#translate(err, 'open writer for', path, []);
     }
@@ -165,7 +166,7 @@ export class FilesystemDriver implements StorageDriver, OpensRanges {
     signal?.throwIfAborted();
     let stats: Stats;
     try {
-      if (this.#syncStat) {
+      if (this.#syncMetadata) {
         // throwIfNoEntry: a missing file (a blob HEAD before every push) costs no thrown error.
         const found = statSync(full, { throwIfNoEntry: false });
         if (found === undefined) throw Object.assign(new Error(`ENOENT: no such file or directory, stat '${full}'`), { code: 'ENOENT' });
@@ -206,7 +207,14 @@ export class FilesystemDriver implements StorageDriver, OpensRanges {
     if (from === '/' || to === '/') throw new StorageDriverError(this.name, `${this.name}: cannot move ${from} to ${to}`);
     signal?.throwIfAborted();
     try {
-      // Checked first so that a missing source does not leave the target's parents behind.
+      await fsp.rename(source, target);
+      return;
+    } catch (err) {
+      if (!hasCode(err, 'ENOENT')) throw this.#translate(err, 'move', from, []);
+    }
+    // ENOENT: the source is absent, or the target's directory is. Checked in that order, so
+    // that a missing source does not leave the target's parents behind.
+    try {
       await fsp.stat(source);
     } catch (err) {
       throw this.#translate(err, 'move', from);
@@ -441,6 +449,20 @@ class FilesystemFileWriter implements FileWriter {
  * is a mount point) rename fails with EXDEV; then the data is staged beside the target instead,
  * which keeps the replacement atomic at the cost of a hidden file in the layout while it runs.
  */
+/**
+ * Runs `work` (a write into `dir`); when it fails with ENOENT, creates `dir` and its parents and
+ * runs it once more. A write into an existing directory (the common case) costs no mkdir.
+ */
+async function withParents<T>(dir: string, work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (err) {
+    if (!hasCode(err, 'ENOENT')) throw err;
+  }
+  await fsp.mkdir(dir, { recursive: true, mode: DIR_MODE });
+  return work();
+}
+
 async function renameInto(temp: string, target: string): Promise<void> {
   try {
     await fsp.rename(temp, target);
@@ -453,11 +475,11 @@ async function renameInto(temp: string, target: string): Promise<void> {
     await fsp.copyFile(temp, sibling);
     await fsp.rename(sibling, target);
   } catch (err) {
+    // The temp file stays for the caller (to retry, or to remove).
     await fsp.rm(sibling, { force: true }).catch(() => undefined);
     throw err;
-  } finally {
-    await fsp.rm(temp, { force: true }).catch(() => undefined);
   }
+  await fsp.rm(temp, { force: true }).catch(() => undefined);
 }
 
 function toFileInfo(path: string, stats: Stats): FileInfo {
