@@ -3,6 +3,9 @@ import { isPathNotFound } from './driver/errors.js';
 import { tryParseDigest, type Digest } from '../oci/digest.js';
 import { Lru } from './lru.js';
 
+/** How long after its last change a directory's version is trusted to change with the next one. */
+export const RACY_MS = 3_000;
+
 /**
  * Link files (a tag's `current/link` above all) read on every manifest GET, kept in memory with
  * the file's version (see FileInfo.version) and validated with one stat per read, instead of an
@@ -12,10 +15,35 @@ import { Lru } from './lru.js';
  */
 export class LinkCache {
   private readonly links = new Lru<string, { digest: Digest; version: string }>(50_000);
+  private readonly listings = new Lru<string, { version: string; names: readonly string[] }>(1_000);
   /** Learned from the first stat: a driver without versions is read directly (no extra stat). */
   private versioned: boolean | undefined;
+  private versionedDirs: boolean | undefined;
 
-  constructor(private readonly driver: StorageDriver) {}
+  constructor(
+    private readonly driver: StorageDriver,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  /**
+   * The names of a directory's entries (a repository's tags), sorted by `compare`, kept with the
+   * directory's version and validated with one stat per read instead of a listing. Adding or
+   * removing an entry changes a directory's mtime, but only to the file system's clock tick
+   * (up to seconds on some), so a listing is kept only when the directory was last changed
+   * RACY_MS before it was read: any later change then shows as a new version. Throws
+   * PathNotFoundError when the directory is absent.
+   */
+  async sortedNames(dir: string, compare: (a: string, b: string) => number): Promise<readonly string[]> {
+    const info = this.versionedDirs === false ? undefined : await this.driver.stat(dir);
+    this.versionedDirs ??= info?.version !== undefined;
+    const cached = this.listings.get(dir);
+    if (info?.version !== undefined && cached !== undefined && cached.version === info.version) return cached.names;
+    const readAt = this.now();
+    const names = (await this.driver.list(dir)).map((entry) => entry.slice(entry.lastIndexOf('/') + 1)).sort(compare);
+    if (info?.version !== undefined && readAt - info.modTime.getTime() >= RACY_MS) this.listings.set(dir, { version: info.version, names });
+    else this.listings.delete(dir);
+    return names;
+  }
 
   /** The digest a link file holds, or undefined when it is absent or not a digest. */
   async readLink(path: string): Promise<Digest | undefined> {

@@ -248,10 +248,9 @@ export class Repository {
     }
   }
 
-  private async allTags(): Promise<string[]> {
+  private async allTags(): Promise<readonly string[]> {
     try {
-      const entries = await this.driver.list(paths.tagsPath(this.name));
-      return entries.map((e) => e.slice(e.lastIndexOf('/') + 1)).sort(compareBytes);
+      return await this.links.sortedNames(paths.tagsPath(this.name), compareBytes);
     } catch (err) {
       if (isPathNotFound(err)) return [];
       throw err;

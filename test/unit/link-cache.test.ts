@@ -1,11 +1,12 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, utimes } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FilesystemDriver } from '../../src/storage/driver/filesystem.js';
 import { InMemoryDriver } from '../../src/storage/driver/inmemory.js';
-import { LinkCache } from '../../src/storage/link-cache.js';
+import { LinkCache, RACY_MS } from '../../src/storage/link-cache.js';
+import { PathNotFoundError } from '../../src/storage/driver/errors.js';
 
 const A = `sha256:${'a'.repeat(64)}`;
 const B = `sha256:${'b'.repeat(64)}`;
@@ -14,9 +15,14 @@ const PATH = '/docker/registry/v2/repositories/x/_manifests/tags/latest/current/
 /** Counts whole-content reads, to show which reads the cache saved. */
 class CountingFs extends FilesystemDriver {
   reads = 0;
+  lists = 0;
   override async getContent(path: string, signal?: AbortSignal): Promise<Buffer> {
     this.reads++;
     return super.getContent(path, signal);
+  }
+  override async list(path: string, signal?: AbortSignal): Promise<string[]> {
+    this.lists++;
+    return super.list(path, signal);
   }
 }
 
@@ -50,5 +56,47 @@ describe('LinkCache', () => {
     assert.equal(await cache.readLink(PATH), A);
     await driver.putContent(PATH, Buffer.from(B));
     assert.equal(await cache.readLink(PATH), B);
+  });
+
+  const TAGS = '/docker/registry/v2/repositories/x/_manifests/tags';
+  const byCode = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+
+  it('keeps a settled directory listing, validated by one stat, and sees entries another process adds or removes', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'berth-listings-'));
+    try {
+      const writer = new FilesystemDriver({ rootdirectory: dir }); // another replica
+      const reader = new CountingFs({ rootdirectory: dir });
+      const cache = new LinkCache(reader);
+      for (const tag of ['b', 'a', 'c']) await writer.putContent(`${TAGS}/${tag}/current/link`, Buffer.from(A));
+      // Just written: the directory's version is too young to trust, so each read lists.
+      assert.deepEqual(await cache.sortedNames(TAGS, byCode), ['a', 'b', 'c']);
+      assert.deepEqual(await cache.sortedNames(TAGS, byCode), ['a', 'b', 'c']);
+      assert.equal(reader.lists, 2);
+      // Settled (last changed longer than RACY_MS ago): read once more, then served from memory.
+      const past = new Date(Date.now() - RACY_MS - 10_000);
+      await utimes(join(dir, TAGS), past, past);
+      assert.deepEqual(await cache.sortedNames(TAGS, byCode), ['a', 'b', 'c']);
+      assert.deepEqual(await cache.sortedNames(TAGS, byCode), ['a', 'b', 'c']);
+      assert.deepEqual(await cache.sortedNames(TAGS, byCode), ['a', 'b', 'c']);
+      assert.equal(reader.lists, 3, 'a settled listing is not read again');
+      // Entries added and removed through another process show at once.
+      await writer.putContent(`${TAGS}/d/current/link`, Buffer.from(A));
+      assert.deepEqual(await cache.sortedNames(TAGS, byCode), ['a', 'b', 'c', 'd']);
+      await writer.delete(`${TAGS}/a`);
+      assert.deepEqual(await cache.sortedNames(TAGS, byCode), ['b', 'c', 'd']);
+      await writer.delete(TAGS);
+      await assert.rejects(cache.sortedNames(TAGS, byCode), PathNotFoundError);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('lists every time on a driver without directory versions', async () => {
+    const driver = new InMemoryDriver();
+    const cache = new LinkCache(driver, () => Date.now() + 3_600_000);
+    await driver.putContent(`${TAGS}/a/current/link`, Buffer.from(A));
+    assert.deepEqual(await cache.sortedNames(TAGS, byCode), ['a']);
+    await driver.putContent(`${TAGS}/b/current/link`, Buffer.from(A));
+    assert.deepEqual(await cache.sortedNames(TAGS, byCode), ['a', 'b']);
   });
 });

@@ -108,7 +108,8 @@ export interface FileInfo {
   /**
    * Changes whenever the file's content may have changed (inode and nanosecond mtime on a
    * filesystem, an ETag on object stores); absent when the driver cannot tell. Lets callers
-   * validate a cached read with one stat.
+   * validate a cached read with one stat. A directory's version changes when entries are added
+   * or removed, to the file system's timestamp granularity (see LinkCache.sortedNames).
    */
   readonly version?: string;
 }

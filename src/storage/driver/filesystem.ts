@@ -485,7 +485,10 @@ async function renameInto(temp: string, target: string): Promise<void> {
 function toFileInfo(path: string, stats: Stats): FileInfo {
   const isDir = stats.isDirectory();
   // A write renames a new file into place, so the inode changes; the sub-millisecond mtime covers inode reuse.
-  return isDir ? { path, size: 0, modTime: stats.mtime, isDir } : { path, size: stats.size, modTime: stats.mtime, isDir, version: `${stats.ino}:${stats.mtimeMs}:${stats.size}` };
+  // A directory's mtime changes when an entry is added or removed (to the clock tick: see LinkCache.sortedNames).
+  return isDir
+    ? { path, size: 0, modTime: stats.mtime, isDir, version: `${stats.ino}:${stats.mtimeMs}` }
+    : { path, size: stats.size, modTime: stats.mtime, isDir, version: `${stats.ino}:${stats.mtimeMs}:${stats.size}` };
 }
 
 function childPath(parent: string, name: string): string {
