@@ -79,3 +79,11 @@ export function peakRssBytes(pid: number): number {
   }
   return total;
 }
+
+/**
+ * Flushes dirty pages to disk (`sync`) before a timed transfer, so that neither registry pays
+ * for the write-back of what the one before it (or the layout build) wrote.
+ */
+export function settleDisk(): void {
+  execFileSync('sync', [], { stdio: 'ignore', timeout: 120_000 });
+}

@@ -12,7 +12,7 @@ import { figure, type Kind, type RunValues } from '../figures.js';
 import { pullVerified, pushChunked, pushMonolithic } from '../http.js';
 import { timed } from '../pool.js';
 import { formatBytes, megabytesPerSecond } from '../units.js';
-import { clockTicks, cpuSeconds, peakRssBytes } from '../proc.js';
+import { clockTicks, cpuSeconds, peakRssBytes, settleDisk } from '../proc.js';
 import { withTarget, type Target } from '../servers.js';
 import type { Workload, WorkloadContext } from './workload.js';
 import { buildImageLayout, type ImageLayout } from '../../test/helpers/images.js';
@@ -53,15 +53,18 @@ export function bigBlobWorkload(ctx: WorkloadContext): Workload {
   async function httpPushes(target: Target, values: RunValues): Promise<Pushed> {
     const monoBase = randomBase();
     const monoDigest = digestOfBlocks(generatedBlocks(size, monoBase));
+    settleDisk();
     const seconds = await timed(() => pushMonolithic(target.url, 'big/monolithic', generatedBlocks(size, monoBase), size, monoDigest));
     values.set(f.monolithic.id, megabytesPerSecond(size, seconds));
 
     const chunkBase = randomBase();
     const chunkDigest = digestOfBlocks(generatedBlocks(size, chunkBase));
+    settleDisk();
     const chunkSeconds = await timed(() => pushChunked(target.url, 'big/chunked', generatedBlocks(size, chunkBase), sizes.chunkBytes, chunkDigest));
     values.set(f.chunked.id, megabytesPerSecond(size, chunkSeconds));
 
     const pull = async (): Promise<number> => {
+      settleDisk();
       const getSeconds = await timed(() => pullVerified(target.url, 'big/monolithic', monoDigest, size));
       values.set(f.get.id, megabytesPerSecond(size, getSeconds));
       return size;
@@ -75,10 +78,12 @@ export function bigBlobWorkload(ctx: WorkloadContext): Workload {
     const image = layout;
     const layerBytes = image.layers.reduce((sum, l) => sum + l.size, 0);
     const ref = `${target.host}/big/skopeo:latest`;
+    settleDisk();
     const seconds = await timed(() => copyToRegistry(image.layoutDir, ref, { timeoutMs: 600_000 }));
     values.set(f.skopeoPush.id, megabytesPerSecond(layerBytes, seconds));
     const pull = async (): Promise<number> => {
       const dest = join(scratch, 'pulled');
+      settleDisk();
       const pullSeconds = await timed(() => copyFromRegistry(ref, dest, { timeoutMs: 600_000 }));
       values.set(f.skopeoPull.id, megabytesPerSecond(layerBytes, pullSeconds));
       await rm(dest, { recursive: true, force: true });

@@ -10,6 +10,7 @@ import { figure, type Kind, type RunValues } from '../figures.js';
 import { forEachConcurrently, timed } from '../pool.js';
 import { formatBytes } from '../units.js';
 import { withTarget } from '../servers.js';
+import { settleDisk } from '../proc.js';
 import type { Workload, WorkloadContext } from './workload.js';
 import { buildImageLayout } from '../../test/helpers/images.js';
 import { copyToRegistry } from '../../test/helpers/skopeo.js';
@@ -40,6 +41,7 @@ export function smallImagesWorkload(ctx: WorkloadContext): Workload {
           layouts.push(layoutDir);
         }
         await withTarget(kind, { dataDir: join(scratch, 'data'), cpuProfDir: ctx.options.cpuProfDir }, async (target) => {
+          settleDisk();
           const seconds = await timed(() =>
             forEachConcurrently(layouts, sizes.smallConcurrency, async (layoutDir, i) => {
               await copyToRegistry(layoutDir, `${target.host}/small/img-${i}:latest`);
