@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { request } from 'node:https';
 import { connect as http2Connect } from 'node:http2';
 import { spawnSync } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
 import { copyFileSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { freePort } from '../helpers/ports.js';
@@ -100,6 +101,44 @@ describe('TLS', { timeout: 120_000 }, () => {
         });
         assert.equal(status, 200);
         assert.equal(session.alpnProtocol, 'h2');
+      } finally {
+        session.close();
+      }
+    });
+
+    it('serves a multi-MiB blob over HTTP/2, whole (to a slow reader) and by range, byte for byte', async () => {
+      const blob = randomBytes(5 * 1024 * 1024 + 123);
+      const digest = `sha256:${createHash('sha256').update(blob).digest('hex')}`;
+      const session = http2Connect(berth.httpsUrl, { ca: readFileSync(pki.caCert), servername: 'localhost' });
+      const exchange = (headers: Record<string, string>, body?: Buffer, slow = false): Promise<{ status: number; body: Buffer }> =>
+        new Promise((resolve, reject) => {
+          const stream = session.request(headers);
+          const parts: Buffer[] = [];
+          let status = 0;
+          stream.on('response', (h) => {
+            status = Number(h[':status']);
+            if (slow) {
+              // Let the server fill the flow-control window and wait for it to open again.
+              stream.pause();
+              setTimeout(() => stream.resume(), 300);
+            }
+          });
+          stream.on('data', (chunk: Buffer) => parts.push(chunk));
+          stream.on('end', () => resolve({ status, body: Buffer.concat(parts) }));
+          stream.on('error', reject);
+          stream.end(body);
+        });
+      try {
+        const pushed = await exchange({ ':method': 'POST', ':path': `/v2/h2/blob/blobs/uploads/?digest=${digest}`, 'content-type': 'application/octet-stream' }, blob);
+        assert.equal(pushed.status, 201);
+        const whole = await exchange({ ':method': 'GET', ':path': `/v2/h2/blob/blobs/${digest}` }, undefined, true);
+        assert.equal(whole.status, 200);
+        assert.ok(whole.body.equals(blob), 'the whole blob arrives intact');
+        const start = 1024 * 1024 - 10;
+        const end = 3 * 1024 * 1024 + 5;
+        const part = await exchange({ ':method': 'GET', ':path': `/v2/h2/blob/blobs/${digest}`, range: `bytes=${start}-${end}` });
+        assert.equal(part.status, 206);
+        assert.ok(part.body.equals(blob.subarray(start, end + 1)), 'the range arrives intact');
       } finally {
         session.close();
       }

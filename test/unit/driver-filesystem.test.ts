@@ -247,6 +247,24 @@ describe('FilesystemDriver openRange / sendTo (pulls through reused buffers)', (
     });
   }
 
+  it('waits for drain on destinations that only emit events (HTTP/2 responses have no writableNeedDrain)', async () => {
+    await driver.putContent('/blob/eight', randomBytes(8 * 1024 * 1024));
+    let most = 0;
+    const sink = new Writable({
+      highWaterMark: 1,
+      write(_chunk: Buffer, _enc, callback) {
+        most = Math.max(most, this.writableLength);
+        setTimeout(callback, 25); // far slower than reading the file
+      },
+    });
+    Object.defineProperty(sink, 'writableNeedDrain', { value: undefined });
+    const range = await driver.openRange('/blob/eight', 0, 8 * 1024 * 1024);
+    await range.sendTo(sink);
+    // Without waiting for drain, sendTo would finish at once with the whole file queued in the sink.
+    assert.ok(sink.writableLength <= 2 * 1024 * 1024, `${sink.writableLength} bytes still queued when sendTo finished`);
+    assert.ok(most <= 2 * 1024 * 1024, `at most two chunks may wait in the destination, saw ${most} bytes`);
+  });
+
   it('refuses ranges outside the file, absent files and directories before sending anything', async () => {
     await assert.rejects(driver.openRange('/blob/data', data.length - 10, 11), InvalidOffsetError);
     await assert.rejects(driver.openRange('/blob/data', -1, 1), InvalidOffsetError);

@@ -516,15 +516,20 @@ function prematureClose(): Error {
   return Object.assign(new Error('the destination closed before the whole range was sent'), { code: 'ERR_STREAM_PREMATURE_CLOSE' });
 }
 
-/** Resolves when `dest` wants more data; rejects when it closes or fails first. */
-function drained(dest: Writable): Promise<void> {
-  if (dest.destroyed) return Promise.reject(prematureClose());
-  if (!dest.writableNeedDrain) return Promise.resolve();
+/**
+ * Resolves when `dest`, whose write() just returned false, wants more data; rejects when it
+ * closes or fails first, or when `signal` aborts (the request's signal aborts when the client
+ * goes away: a response that is already closed emits nothing more). Only events are used:
+ * HTTP/2's compatibility response has neither `writableNeedDrain` nor `destroyed`.
+ */
+function drained(dest: Writable, signal: AbortSignal | undefined): Promise<void> {
+  if (signal?.aborted === true) return Promise.reject(prematureClose());
   return new Promise((resolve, reject) => {
     const done = (err?: Error): void => {
       dest.off('drain', onDrain);
       dest.off('close', onClose);
       dest.off('error', onError);
+      signal?.removeEventListener('abort', onClose);
       if (err === undefined) resolve();
       else reject(err);
     };
@@ -534,6 +539,7 @@ function drained(dest: Writable): Promise<void> {
     dest.once('drain', onDrain);
     dest.once('close', onClose);
     dest.once('error', onError);
+    signal?.addEventListener('abort', onClose, { once: true });
   });
 }
 
@@ -605,8 +611,7 @@ class FileRange implements RangeSource {
         position += chunk.length;
         // Read the next chunk while the destination takes this one.
         next = position < end ? readAhead(position) : undefined;
-        signal?.throwIfAborted();
-        if (dest.destroyed) {
+        if (signal?.aborted === true || dest.destroyed === true || dest.writableEnded) {
           transferBuffers.give(chunk.buf);
           throw prematureClose();
         }
@@ -615,7 +620,7 @@ class FileRange implements RangeSource {
           if (err === undefined || err === null) transferBuffers.give(chunk.buf);
         });
         onBytes?.(chunk.length);
-        if (!more) await drained(dest);
+        if (!more) await drained(dest, signal);
       }
     } finally {
       // A read still in flight must finish before the file is closed under it.
