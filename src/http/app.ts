@@ -63,9 +63,21 @@ export function buildApp(options: AppOptions): App {
     const q = rawUrl.indexOf('?');
     const pathname = q === -1 ? rawUrl : rawUrl.slice(0, q);
     const query = new URLSearchParams(q === -1 ? '' : rawUrl.slice(q + 1));
-    const abort = new AbortController();
+    // The request's signal aborts when the client goes away before the response is complete.
+    // Made on first use: most requests (a manifest GET, a blob HEAD) never ask for it.
+    let abort: AbortController | undefined;
+    let gone = false;
     const onClose = (): void => {
-      if (!res.writableFinished) abort.abort();
+      if (res.writableFinished) return;
+      gone = true;
+      abort?.abort();
+    };
+    const signal = (): AbortSignal => {
+      if (abort === undefined) {
+        abort = new AbortController();
+        if (gone) abort.abort();
+      }
+      return abort.signal;
     };
     res.once('close', onClose);
     const log = options.logger;
@@ -80,7 +92,19 @@ export function buildApp(options: AppOptions): App {
       if (!allowed.includes(method)) {
         throw new OciError('UNSUPPORTED', { message: `method ${method.slice(0, 16)} not allowed`, headers: { Allow: allowed.join(', ') } });
       }
-      ctx = { req, res, route, query, method, app, log, signal: abort.signal, grant: {} };
+      ctx = {
+        req,
+        res,
+        route,
+        query,
+        method,
+        app,
+        log,
+        get signal() {
+          return signal();
+        },
+        grant: {},
+      };
       log.debug({ route: route.kind, method, name: route.name }, 'handling request');
       // `/` answers load-balancer probes without credentials, as Distribution does.
       if (route.kind !== 'root') {
