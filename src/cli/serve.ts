@@ -82,6 +82,7 @@ export async function startRegistry(config: Config): Promise<RunningRegistry> {
       onRun: (summary) => {
         if (summary.ran) metrics.gcRun({ blobsDeleted: summary.blobs.deleted, manifestsDeleted: summary.manifests.deleted, bytesFreed: summary.bytesFreed, seconds: summary.durationMs / 1000, ok: true });
       },
+      onFailure: (_err, durationMs) => metrics.gcRun({ blobsDeleted: 0, manifestsDeleted: 0, bytesFreed: 0, seconds: durationMs / 1000, ok: false }),
     },
   );
   const notifier = Notifier.fromConfig(config.notifications, { logger, metrics, userAgent: `berth/${VERSION}` });

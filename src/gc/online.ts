@@ -59,6 +59,8 @@ export interface OnlineGcOptions {
   readonly firstRunDelayMs?: number;
   /** Called after every run (metrics, tests). */
   readonly onRun?: (summary: OnlineSummary) => void;
+  /** Called when a scheduled run fails (not when it is interrupted by stop()), with how long it ran. */
+  readonly onFailure?: (err: unknown, durationMs: number) => void;
 }
 
 /** A started online GC. */
@@ -107,11 +109,16 @@ export function startOnlineGc(registry: Registry, settings: OnlineGcSettings, lo
   const schedule = (delayMs: number): void => {
     if (stopped) return;
     timer = setTimeout(() => {
+      const started = Date.now();
       runOnce()
         .then((summary) => options.onRun?.(summary))
         .catch((err: unknown) => {
-          if (err instanceof RunInterrupted) logger.info(err.message);
-          else logger.error({ err }, 'online garbage collection failed');
+          if (err instanceof RunInterrupted) {
+            logger.info(err.message);
+            return;
+          }
+          logger.error({ err }, 'online garbage collection failed');
+          options.onFailure?.(err, Date.now() - started);
         })
         .finally(() => schedule(settings.interval));
     }, delayMs);

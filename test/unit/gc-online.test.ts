@@ -11,6 +11,7 @@ import { startOnlineGc, type OnlineGc, type OnlineGcOptions, type OnlineGcSettin
 import { StorageGcLock } from '../../src/gc/lock.js';
 import { snapshotTtlFor } from '../../src/gc/guard.js';
 import { OciError } from '../../src/oci/errors.js';
+import { StorageDriverError } from '../../src/storage/driver/errors.js';
 import { digestOf, type Digest } from '../../src/oci/digest.js';
 import type { Tag } from '../../src/oci/reference.js';
 import { MediaType } from '../../src/oci/media-types.js';
@@ -462,6 +463,39 @@ describe('online garbage collection', () => {
     assert.ok(count >= 2, `ran ${count} times`);
     await new Promise((resolve) => setTimeout(resolve, 50));
     assert.equal(runs.length, count, 'no run after stop()');
+  });
+
+  it('reports a scheduled run that fails (for the failure metric) and keeps its schedule', async () => {
+    /** Storage whose listings fail while `broken` is set, as an unreachable object store's would. */
+    class FlakyDriver extends InMemoryDriver {
+      broken = true;
+      override async list(path: string, signal?: AbortSignal): Promise<string[]> {
+        if (this.broken) throw new StorageDriverError('inmemory', 'inmemory: list: storage unreachable');
+        return super.list(path, signal);
+      }
+    }
+    const driver = new FlakyDriver();
+    const registry = new Registry({ driver });
+    await pushImage(registry, repo('flaky'), { tag: 'v1' });
+    const failures: number[] = [];
+    let runs = 0;
+    const gc = startOnlineGc(registry, { enabled: true, interval: 10, delay: DELAY }, silent, {
+      lockSettleMs: 0,
+      firstRunDelayMs: 0,
+      onRun: () => runs++,
+      onFailure: (_err, durationMs) => failures.push(durationMs),
+    });
+    try {
+      await new Promise((resolve) => setTimeout(resolve, 80));
+      assert.ok(failures.length >= 1, 'a failed run is reported');
+      assert.ok(failures.every((ms) => ms >= 0));
+      assert.equal(runs, 0);
+      driver.broken = false;
+      await new Promise((resolve) => setTimeout(resolve, 80));
+      assert.ok(runs >= 1, 'the schedule goes on after a failure');
+    } finally {
+      await gc.stop();
+    }
   });
 
   // Real time on the other drivers; a longer delay where timestamps have one-second resolution (S3).
