@@ -29,5 +29,5 @@ export class BufferPool {
   }
 }
 
-/** 1 MiB buffers for reads of local files and for coalescing upload chunks before they are written. */
-export const transferBuffers = new BufferPool(1024 * 1024, 32);
+/** 1 MiB buffers for reads of local files and for coalescing upload chunks before they are written; at most 16 MiB idle. */
+export const transferBuffers = new BufferPool(1024 * 1024, 16);
