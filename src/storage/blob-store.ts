@@ -8,7 +8,6 @@ import type { RepositoryName } from '../oci/reference.js';
 import { blobDataPath } from './paths.js';
 import { Lru } from './lru.js';
 
-/** What the registry knows of a stored blob. */
 /** Options of BlobStore.send. */
 export interface SendOptions {
   readonly signal?: AbortSignal;
@@ -16,6 +15,7 @@ export interface SendOptions {
   readonly onBytes?: (bytes: number) => void;
 }
 
+/** What the registry knows of a stored blob. */
 export interface BlobDescriptor {
   readonly digest: Digest;
   readonly size: number;
