@@ -1,7 +1,7 @@
-import { serveCommand } from './serve.js';
-import { htpasswdCommand } from './htpasswd.js';
-import { garbageCollectCommand } from './garbage-collect.js';
 import { VERSION } from './version.js';
+
+// Each command's modules load when it runs: the registry process does not carry the htpasswd
+// editor or the collector, and `berth --version` loads almost nothing.
 
 const USAGE = `berth ${VERSION}: a container image registry compatible with CNCF Distribution
 
@@ -25,11 +25,11 @@ export async function main(argv: readonly string[]): Promise<number> {
   const [command, ...rest] = argv;
   switch (command) {
     case 'serve':
-      return serveCommand(rest, process.env);
+      return (await import('./serve.js')).serveCommand(rest, process.env);
     case 'htpasswd':
-      return htpasswdCommand(rest);
+      return (await import('./htpasswd.js')).htpasswdCommand(rest);
     case 'garbage-collect':
-      return garbageCollectCommand(rest, process.env);
+      return (await import('./garbage-collect.js')).garbageCollectCommand(rest, process.env);
     case '--version':
     case '-v':
     case 'version':

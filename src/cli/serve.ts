@@ -10,8 +10,6 @@ import { connectRedis } from '../cache/redis-client.js';
 import { RedisBlobDescriptorCache } from '../cache/redis-blob-descriptor-cache.js';
 import { buildApp } from '../http/app.js';
 import { AllowAll, type AccessController } from '../auth/access.js';
-import { HtpasswdAccessController } from '../auth/htpasswd/controller.js';
-import { createTokenAccessController } from '../auth/token/controller.js';
 import { formatListenAddress, parseListenAddress } from '../http/listen-address.js';
 import { createRegistryServer } from '../http/server.js';
 import { startUploadPurging } from '../storage/purge.js';
@@ -159,16 +157,21 @@ export async function startRegistry(config: Config): Promise<RunningRegistry> {
   };
 }
 
-/** The configured access controller: htpasswd (with policies), token, or none. */
+/**
+ * The configured access controller: htpasswd (with policies), token, or none. Each is loaded only
+ * when configured (bcrypt and JOSE are a few MiB of memory a registry without them does not need).
+ */
 async function createAccessController(config: Config, logger: Logger): Promise<{ access: AccessController; close(): void }> {
   const htpasswd = config.auth?.htpasswd;
   if (htpasswd !== undefined) {
+    const { HtpasswdAccessController } = await import('../auth/htpasswd/controller.js');
     const controller = await HtpasswdAccessController.create({ realm: htpasswd.realm, path: htpasswd.path, policies: config.auth?.policies, logger });
     logger.info({ path: htpasswd.path }, 'using htpasswd authentication');
     return { access: controller, close: () => controller.close() };
   }
   const token = config.auth?.token;
   if (token !== undefined) {
+    const { createTokenAccessController } = await import('../auth/token/controller.js');
     const controller = await createTokenAccessController(token, { logger });
     logger.info({ realm: token.realm, service: token.service }, 'using token authentication');
     return { access: controller, close: () => undefined };
