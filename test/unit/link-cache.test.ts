@@ -91,6 +91,22 @@ describe('LinkCache', () => {
     }
   });
 
+  it('lists every time on a network file system (syncmetadata off: no directory versions)', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'berth-listings-nfs-'));
+    try {
+      const reader = new CountingFs({ rootdirectory: dir, syncmetadata: false });
+      const cache = new LinkCache(reader);
+      await reader.putContent(`${TAGS}/a/current/link`, Buffer.from(A));
+      const past = new Date(Date.now() - RACY_MS - 10_000);
+      await utimes(join(dir, TAGS), past, past);
+      assert.deepEqual(await cache.sortedNames(TAGS, byCode), ['a']);
+      assert.deepEqual(await cache.sortedNames(TAGS, byCode), ['a']);
+      assert.equal(reader.lists, 2);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
   it('lists every time on a driver without directory versions', async () => {
     const driver = new InMemoryDriver();
     const cache = new LinkCache(driver, () => Date.now() + 3_600_000);

@@ -181,7 +181,7 @@ export class FilesystemDriver implements StorageDriver, OpensRanges {
       }
       throw this.#translate(err, 'stat', path);
     }
-    return toFileInfo(path, stats);
+    return toFileInfo(path, stats, this.#syncMetadata);
   }
 
   async list(path: string, signal?: AbortSignal): Promise<string[]> {
@@ -305,7 +305,7 @@ export class FilesystemDriver implements StorageDriver, OpensRanges {
         const entry = stats[index];
         if (entry === undefined) continue;
         const child = childPath(path, name);
-        yield toFileInfo(child, entry);
+        yield toFileInfo(child, entry, this.#syncMetadata);
         if (!entry.isDirectory()) continue;
         const childFull = join(full, name);
         let children: string[];
@@ -482,13 +482,19 @@ async function renameInto(temp: string, target: string): Promise<void> {
   await fsp.rm(temp, { force: true }).catch(() => undefined);
 }
 
-function toFileInfo(path: string, stats: Stats): FileInfo {
-  const isDir = stats.isDirectory();
-  // A write renames a new file into place, so the inode changes; the sub-millisecond mtime covers inode reuse.
+/**
+ * `dirVersions`: directories get a version (their inode and mtime) only on local disks
+ * (syncmetadata): a network file system's mtimes come from the server's clock, whose skew would
+ * defeat LinkCache.sortedNames' rule that a version settled 3 s ago is trusted.
+ */
+function toFileInfo(path: string, stats: Stats, dirVersions: boolean): FileInfo {
   // A directory's mtime changes when an entry is added or removed (to the clock tick: see LinkCache.sortedNames).
-  return isDir
-    ? { path, size: 0, modTime: stats.mtime, isDir, version: `${stats.ino}:${stats.mtimeMs}` }
-    : { path, size: stats.size, modTime: stats.mtime, isDir, version: `${stats.ino}:${stats.mtimeMs}:${stats.size}` };
+  if (stats.isDirectory()) {
+    const info = { path, size: 0, modTime: stats.mtime, isDir: true };
+    return dirVersions ? { ...info, version: `${stats.ino}:${stats.mtimeMs}` } : info;
+  }
+  // A write renames a new file into place, so the inode changes; the sub-millisecond mtime covers inode reuse.
+  return { path, size: stats.size, modTime: stats.mtime, isDir: false, version: `${stats.ino}:${stats.mtimeMs}:${stats.size}` };
 }
 
 function childPath(parent: string, name: string): string {
