@@ -179,7 +179,8 @@ describe('real clients against Berth: podman, containerd (ctr), docker manifest'
       const host = hostOf(registry);
       // The layout names its index `latest`: ctr imports it as <base-name>:latest.
       const ref = `${host}/ctr/multi:latest`;
-      await ctr(['images', 'import', '--all-platforms', '--base-name', `${host}/ctr/multi`, archive]);
+      // The native snapshotter (plain copies) unpacks on any file system, overlayfs or not.
+      await ctr(['images', 'import', '--snapshotter', 'native', '--all-platforms', '--base-name', `${host}/ctr/multi`, archive]);
       const creds = user === undefined ? [] : ['--user', user];
       await ctr(['images', 'push', '--plain-http', ...creds, ref]);
       const served = await manifestDigest(host, 'ctr/multi', 'latest', MediaTypes.ociIndex, user);
@@ -188,7 +189,7 @@ describe('real clients against Berth: podman, containerd (ctr), docker manifest'
       assert.equal(parseIndex(served.body).manifests.length, layout.images.length);
 
       await ctr(['images', 'rm', '--sync', ref]);
-      await ctr(['images', 'pull', '--plain-http', '--all-platforms', ...creds, ref]);
+      await ctr(['images', 'pull', '--snapshotter', 'native', '--plain-http', '--all-platforms', ...creds, ref]);
       const listed = (await ctr(['images', 'ls'])).stdout;
       assert.match(listed, new RegExp(`${ref.replace(/[.]/g, '\\.')}\\s+${MediaTypes.ociIndex.replace(/[.+]/g, '\\$&')}\\s+${layout.digest}`));
       await ctr(['images', 'rm', '--sync', ref]);
