@@ -5,6 +5,7 @@ import { createServer } from 'node:net';
 const LOWEST = 20_000;
 /** scripts/ceph.sh's default ports (monitor, OSD, radosgw), kept for the cluster it may start later. */
 const CEPH_PORTS = { from: 26_700, to: 27_599 };
+const SLICES = 8;
 
 /**
  * The first port of Linux's ephemeral range (32768 by default). Ports the kernel hands out by
@@ -36,9 +37,13 @@ const HIGHEST = ephemeralStart() - 1;
  * instead. Rejects after many failed attempts.
  */
 export async function freePort(): Promise<number> {
-  if (HIGHEST - LOWEST < 1_000) return probe(0);
+  if (HIGHEST - LOWEST < 8_000) return probe(0);
+  // Test files run in parallel processes: each draws from its own slice of the range (by pid), so
+  // two of them rarely pick the same port within the moment between probe and bind.
+  const width = Math.floor((HIGHEST - LOWEST + 1) / SLICES);
+  const sliceStart = LOWEST + (process.pid % SLICES) * width;
   for (let attempt = 0; attempt < 50; attempt++) {
-    const candidate = LOWEST + Math.floor(Math.random() * (HIGHEST - LOWEST + 1));
+    const candidate = sliceStart + Math.floor(Math.random() * width);
     if (candidate >= CEPH_PORTS.from && candidate <= CEPH_PORTS.to) continue;
     try {
       return await probe(candidate);
