@@ -58,6 +58,8 @@ export interface BenchOptions {
   readonly out: string | undefined;
   /** When set, Berth runs with `node --cpu-prof` writing its profiles into this directory. */
   readonly cpuProfDir: string | undefined;
+  /** Berth's `http.workers` (default 1, as Berth ships). */
+  readonly berthWorkers: number;
   readonly sizes: Sizes;
 }
 
@@ -131,6 +133,7 @@ Benchmarks Berth against CNCF Distribution (docker-registry) on this machine and
   --only TEXT       only figures whose id or label contains TEXT (repeatable, case-insensitive)
   --out FILE        write the JSON results there (default bench/results/<date>.json)
   --cpu-prof DIR    run Berth under node --cpu-prof, writing .cpuprofile files into DIR
+  --berth-workers N run Berth with http.workers: N (default 1, as it ships)
   --help            this text`;
 
 /** A command line the bench cannot run with; the message says why. */
@@ -160,6 +163,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions | undefined 
         only: { type: 'string', multiple: true },
         out: { type: 'string' },
         'cpu-prof': { type: 'string' },
+        'berth-workers': { type: 'string' },
         help: { type: 'boolean' },
       },
     }));
@@ -174,9 +178,13 @@ export function parseOptions(argv: readonly string[]): BenchOptions | undefined 
     runs = Number(values.runs);
     if (!/^\d+$/.test(values.runs) || runs < 1) throw new UsageError(`--runs must be a positive integer, not "${values.runs}"`);
   }
+  const workers = values['berth-workers'] ?? '1';
+  const berthWorkers = Number(workers);
+  if (!/^\d+$/.test(workers) || berthWorkers < 1 || berthWorkers > 256) throw new UsageError(`--berth-workers must be a whole number from 1 to 256, not "${workers}"`);
   return Object.freeze({
     mode,
     runs,
+    berthWorkers,
     only: Object.freeze((values.only ?? []).map((s) => s.toLowerCase())),
     out: values.out,
     cpuProfDir: values['cpu-prof'],

@@ -115,7 +115,7 @@ async function main(argv: readonly string[]): Promise<number> {
     seconds: (performance.now() - started) / 1000,
     machine: { ...machine, loadBefore, loadAfter: loadAverage() },
     sizes: opts.sizes,
-    notes: NOTES,
+    notes: opts.berthWorkers > 1 ? [...NOTES, `Berth ran with http.workers: ${opts.berthWorkers} (a primary and ${opts.berthWorkers} workers; RSS and CPU are summed over them)`] : NOTES,
     figures: figureResults(allFigures, collected),
   };
   const out = resultsPath(opts, date);

@@ -34,10 +34,12 @@ export interface StartOptions {
   readonly dataDir: string;
   /** When set, Berth runs under `node --cpu-prof` writing its profiles here (ignored for Distribution). */
   readonly cpuProfDir?: string | undefined;
+  /** Berth's http.workers (ignored for Distribution); default 1. */
+  readonly berthWorkers?: number;
 }
 
-/** The configuration both registries get, as YAML. */
-export function benchConfig(port: number, dataDir: string): string {
+/** The configuration both registries get, as YAML (Berth's `http.workers` aside, when asked for). */
+export function benchConfig(port: number, dataDir: string, workers = 1): string {
   return stringify({
     version: 0.1,
     log: { level: 'warn', accesslog: { disabled: true } },
@@ -46,7 +48,7 @@ export function benchConfig(port: number, dataDir: string): string {
       delete: { enabled: true },
       cache: { blobdescriptor: 'inmemory' },
     },
-    http: { addr: `127.0.0.1:${port}`, secret: HTTP_SECRET },
+    http: { addr: `127.0.0.1:${port}`, secret: HTTP_SECRET, ...(workers > 1 ? { workers } : {}) },
   });
 }
 
@@ -101,10 +103,9 @@ export async function startTarget(kind: Kind, options: StartOptions): Promise<Ta
   if (kind === 'distribution') {
     // The whole file, deep-merged over the helper's identical base: the same config as Berth's.
     handle = await startDistribution({ rootdirectory: options.dataDir, port, extraYaml: configYaml });
-  } else if (options.cpuProfDir !== undefined) {
-    handle = await startProfiledBerth(port, configYaml, options.cpuProfDir);
   } else {
-    handle = await startBerth({ port, configYaml });
+    const berthYaml = benchConfig(port, options.dataDir, options.berthWorkers ?? 1);
+    handle = options.cpuProfDir !== undefined ? await startProfiledBerth(port, berthYaml, options.cpuProfDir) : await startBerth({ port, configYaml: berthYaml });
   }
   return {
     kind,

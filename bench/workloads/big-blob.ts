@@ -106,7 +106,7 @@ export function bigBlobWorkload(ctx: WorkloadContext): Workload {
       const scratch = join(dir, `${kind}-${run}`);
       const dataDir = join(scratch, 'data');
       try {
-        await withTarget(kind, { dataDir, cpuProfDir: ctx.options.cpuProfDir }, async (target) => {
+        await withTarget(kind, { dataDir, cpuProfDir: ctx.options.cpuProfDir, berthWorkers: ctx.options.berthWorkers }, async (target) => {
           const cpuStart = cpuSeconds(target.pid, ticks);
           const pushes: Pushed[] = [];
           if (useHttp) pushes.push(await httpPushes(target, values));

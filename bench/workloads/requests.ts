@@ -117,7 +117,7 @@ export function requestsWorkload(ctx: WorkloadContext): Workload {
       const values: RunValues = new Map();
       const scratch = join(dir, `${kind}-${run}`);
       try {
-        await withTarget(kind, { dataDir: join(scratch, 'data'), cpuProfDir: ctx.options.cpuProfDir }, async (target) => {
+        await withTarget(kind, { dataDir: join(scratch, 'data'), cpuProfDir: ctx.options.cpuProfDir, berthWorkers: ctx.options.berthWorkers }, async (target) => {
           await populate(target, img);
           for (const endpoint of endpoints(img)) {
             if (!ctx.wants(endpoint.figures.rps) && !ctx.wants(endpoint.figures.p99)) continue;

@@ -92,7 +92,7 @@ export function scalingWorkload(ctx: WorkloadContext): Workload {
       for (const level of levels.filter(wanted)) {
         const layout = layouts.get(level.repos);
         if (layout === undefined) throw new Error(`storage with ${level.repos} repositories was not prepared`);
-        await withTarget(kind, { dataDir: dataDir(level.repos), cpuProfDir: ctx.options.cpuProfDir }, (target) =>
+        await withTarget(kind, { dataDir: dataDir(level.repos), cpuProfDir: ctx.options.cpuProfDir, berthWorkers: ctx.options.berthWorkers }, (target) =>
           measureLevel(target, level, layout, values),
         );
       }

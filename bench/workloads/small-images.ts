@@ -40,7 +40,7 @@ export function smallImagesWorkload(ctx: WorkloadContext): Workload {
           await buildImageLayout(layoutDir, { layers: sizes.smallLayers, layerSize: sizes.smallLayerBytes });
           layouts.push(layoutDir);
         }
-        await withTarget(kind, { dataDir: join(scratch, 'data'), cpuProfDir: ctx.options.cpuProfDir }, async (target) => {
+        await withTarget(kind, { dataDir: join(scratch, 'data'), cpuProfDir: ctx.options.cpuProfDir, berthWorkers: ctx.options.berthWorkers }, async (target) => {
           settleDisk();
           const seconds = await timed(() =>
             forEachConcurrently(layouts, sizes.smallConcurrency, async (layoutDir, i) => {

@@ -1,4 +1,5 @@
 import type { Server } from 'node:net';
+import cluster from 'node:cluster';
 import { randomBytes } from 'node:crypto';
 import { loadConfig } from '../config/load.js';
 import type { Config } from '../config/schema.js';
@@ -16,6 +17,7 @@ import { startUploadPurging } from '../storage/purge.js';
 import { startOnlineGc } from '../gc/online.js';
 import { onlineGcSettings } from '../gc/schema.js';
 import { VERSION } from './version.js';
+import { joinCluster, runPrimary, workerCount, workerIndex } from './cluster.js';
 import { RegistryMetrics } from '../metrics/metrics.js';
 import { instrumentDriver } from '../metrics/instrument-driver.js';
 import { instrumentBlobDescriptorCache } from '../metrics/instrument-cache.js';
@@ -41,8 +43,17 @@ export interface RunningRegistry {
 export async function serveCommand(args: readonly string[], env: NodeJS.ProcessEnv): Promise<number> {
   const path = args.find((a) => !a.startsWith('-'));
   const config = await loadConfig(path === undefined ? { env } : { path, env });
+  const workers = workerCount(config.http.workers);
+  if (workers > 1 && cluster.isPrimary) {
+    const logger = createLogger({ level: config.log.level, formatter: config.log.formatter, fields: { service: 'registry', version: VERSION, ...config.log.fields } });
+    return runPrimary({ count: workers, secret: config.http.secret, logger });
+  }
   const running = await startRegistry(config);
+  let stopping = false;
   const shutdown = (signal: string): void => {
+    // Once: a worker of `http.workers` gets Ctrl-C's SIGINT from the terminal and SIGTERM from its primary.
+    if (stopping) return;
+    stopping = true;
     running.logger.info({ signal }, 'shutting down');
     running.stop().then(
       () => process.exit(0),
@@ -58,7 +69,13 @@ export async function serveCommand(args: readonly string[], env: NodeJS.ProcessE
 
 /** Starts a registry from a parsed configuration (used by serve and by tests). */
 export async function startRegistry(config: Config): Promise<RunningRegistry> {
-  const logger = createLogger({ level: config.log.level, formatter: config.log.formatter, fields: { service: 'registry', version: VERSION, ...config.log.fields } });
+  // A worker of `http.workers`: worker 0 alone sweeps, purges uploads and serves the debug endpoints.
+  const worker = workerIndex();
+  const logger = createLogger({
+    level: config.log.level,
+    formatter: config.log.formatter,
+    fields: { service: 'registry', version: VERSION, ...(worker !== undefined ? { worker } : {}), ...config.log.fields },
+  });
   let secret = config.http.secret;
   if (secret === '') {
     secret = randomBytes(32).toString('hex');
@@ -71,10 +88,13 @@ export async function startRegistry(config: Config): Promise<RunningRegistry> {
   const driver = instrumentDriver(rawDriver, metrics);
   const cache = await createBlobDescriptorCache(config, logger);
   const registry = new Registry({ driver, blobDescriptorCache: instrumentBlobDescriptorCache(cache.cache, metrics) });
+  const link = worker === undefined ? undefined : await joinCluster({ onRepository: (name) => registry.learnRepository(name), registries: [metrics.registry] });
+  if (link !== undefined) registry.onNewRepository((name) => link.announceRepository(name));
+  const firstWorker = worker === undefined || worker === 0;
   // Always started: a replica that does not sweep still honours what another one condemned.
   const gc = startOnlineGc(
     registry,
-    { ...onlineGcSettings(config.storage.gc), enabled: config.storage.gc.enabled && !config.storage.maintenance.readonly.enabled },
+    { ...onlineGcSettings(config.storage.gc), enabled: config.storage.gc.enabled && !config.storage.maintenance.readonly.enabled && firstWorker },
     logger,
     {
       onRun: (summary) => {
@@ -110,9 +130,11 @@ export async function startRegistry(config: Config): Promise<RunningRegistry> {
   const health = new HealthMonitor(buildHealthChecks(config.health, { name: config.storage.driver, probe: storageDriverProbe(rawDriver) }), { logger });
   void health.start();
   let debug: DebugServer | undefined;
-  if (config.http.debug !== undefined) {
+  if (config.http.debug !== undefined && firstWorker) {
     const { addr, prometheus } = config.http.debug;
-    debug = await startDebugServer({ addr, metrics: { enabled: prometheus.enabled, path: prometheus.path, metrics }, health, notifications: notifier, logger });
+    // With workers, every worker's counters summed (through the primary).
+    const rendered = link === undefined ? metrics : { render: async () => ({ contentType: metrics.registry.contentType, body: await link.clusterMetrics() }) };
+    debug = await startDebugServer({ addr, metrics: { enabled: prometheus.enabled, path: prometheus.path, metrics: rendered }, health, notifications: notifier, logger });
   }
 
   const tls = config.http.tls;
@@ -138,7 +160,12 @@ export async function startRegistry(config: Config): Promise<RunningRegistry> {
   const shown = typeof bound === 'object' && bound !== null && address.kind === 'tcp' ? { ...address, port: bound.port } : address;
   logger.info(`listening on ${formatListenAddress(shown)}${tls !== undefined ? ', tls' : ''}`);
 
-  const purging = startUploadPurging(registry, config.storage.maintenance.uploadpurging, config.storage.maintenance.readonly.enabled, logger);
+  const purging = startUploadPurging(
+    registry,
+    firstWorker ? config.storage.maintenance.uploadpurging : { ...config.storage.maintenance.uploadpurging, enabled: false },
+    config.storage.maintenance.readonly.enabled,
+    logger,
+  );
 
   return {
     server,

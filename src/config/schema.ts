@@ -284,6 +284,16 @@ const httpSchema = section({
     prometheus: section({ enabled: booleanField(false), path: stringField('/metrics', { emptyMeansDefault: true }) }),
   }),
   http2: section({ disabled: booleanField(false) }),
+  /** Berth only: registry processes behind one socket (node:cluster); `auto` is one per core. */
+  workers: z
+    .unknown()
+    .optional()
+    .transform((value, ctx): number | 'auto' => {
+      if (value === undefined) return 1;
+      if (value === 'auto' || (typeof value === 'number' && Number.isInteger(value) && value >= 1 && value <= 256)) return value;
+      ctx.addIssue({ code: 'custom', message: 'must be a whole number from 1 to 256, or auto' });
+      return z.NEVER;
+    }),
   h2c: section({ enabled: booleanField(false) }),
 })
   .check(

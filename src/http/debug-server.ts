@@ -25,7 +25,7 @@ export interface DebugServerOptions {
   /** `http.debug.addr`: `host:port` or `:port` (port 0 picks a free port, for tests). */
   readonly addr: string;
   /** `http.debug.prometheus`, with the metrics to render. */
-  readonly metrics?: { readonly enabled: boolean; readonly path: string; readonly metrics: RegistryMetrics } | undefined;
+  readonly metrics?: { readonly enabled: boolean; readonly path: string; readonly metrics: Pick<RegistryMetrics, 'render'> } | undefined;
   readonly health: HealthMonitor;
   /** Notification endpoints for /debug/vars (the Notifier); omitted: an empty list. */
   readonly notifications?: { stats(): readonly EndpointStats[] } | undefined;

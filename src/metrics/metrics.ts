@@ -125,12 +125,14 @@ export class RegistryMetrics {
       registers,
     });
     this.#gcFreed = new Counter({ name: 'berth_gc_freed_bytes_total', help: 'Bytes of blob data freed by garbage collection.', registers });
-    this.#gcLastSeconds = new Gauge({ name: 'berth_gc_last_run_duration_seconds', help: 'How long the last garbage-collection run took.', registers });
-    this.#gcLastRun = new Gauge({ name: 'berth_gc_last_run_timestamp_seconds', help: 'When the last garbage-collection run ended (Unix time).', registers });
+    // aggregator: how http.workers' per-worker values combine (prom-client sums by default).
+    this.#gcLastSeconds = new Gauge({ name: 'berth_gc_last_run_duration_seconds', help: 'How long the last garbage-collection run took.', registers, aggregator: 'max' });
+    this.#gcLastRun = new Gauge({ name: 'berth_gc_last_run_timestamp_seconds', help: 'When the last garbage-collection run ended (Unix time).', registers, aggregator: 'max' });
     this.#gcLastSuccess = new Gauge({
       name: 'berth_gc_last_success_timestamp_seconds',
       help: 'When the last successful garbage-collection run ended (Unix time).',
       registers,
+      aggregator: 'max',
     });
     this.#storageSeconds = new Histogram({
       name: 'berth_storage_action_duration_seconds',

@@ -100,20 +100,21 @@ export class CatalogIndex {
     return this.names ?? [];
   }
 
-  /** Records a repository this process just wrote to. */
-  add(name: string): void {
+  /** Records a repository this process just wrote to; false when the index already had it. */
+  add(name: string): boolean {
     const names = this.names;
-    if (names === undefined) return;
+    if (names === undefined) return true;
     let lo = 0;
     let hi = names.length;
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
       const c = compareRepositoryNames(names[mid] as string, name);
-      if (c === 0) return;
+      if (c === 0) return false;
       if (c < 0) lo = mid + 1;
       else hi = mid;
     }
     names.splice(lo, 0, name);
+    return true;
   }
 
   /** Rebuilds the index from storage (one walk at a time). */

@@ -53,8 +53,20 @@ export class Registry {
     return this.catalogIndex.page(n, last);
   }
 
-  /** Tells the catalog about a repository written through this process. */
+  /** Tells the catalog about a repository written through this process (and `onNewRepository`, when it is new). */
   noteRepository(name: RepositoryName): void {
+    if (this.catalogIndex.add(name)) this.#onNewRepository?.(name);
+  }
+
+  /** Tells the catalog about a repository another process created (another worker of this host). */
+  learnRepository(name: string): void {
     this.catalogIndex.add(name);
   }
+
+  /** Called with each repository this process creates (cluster workers tell the others). */
+  onNewRepository(listener: (name: string) => void): void {
+    this.#onNewRepository = listener;
+  }
+
+  #onNewRepository: ((name: string) => void) | undefined;
 }

@@ -1,5 +1,8 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { availableParallelism } from 'node:os';
+import { workerCount } from '../../src/cli/cluster.js';
+import { loadConfig } from '../../src/config/load.js';
 import { ConfigError, parseConfig } from '../../src/config/load.js';
 import { configKeyPaths, knownKeysAt, type Config } from '../../src/config/schema.js';
 
@@ -41,6 +44,7 @@ describe('config schema: defaults', () => {
         draintimeout: 0,
         headers: { 'X-Content-Type-Options': ['nosniff'] },
         http2: { disabled: false },
+        workers: 1,
         h2c: { enabled: false },
       },
       notifications: { events: { includereferences: false }, endpoints: [] },
@@ -137,7 +141,7 @@ describe('config schema: errors name the key path', () => {
     ['missing version', { storage: { inmemory: {} } }, 'config: version: required'],
     ['unsupported version', minimal({ version: '0.2' }), 'config: version: unsupported version "0.2" (expected 0.1)'],
     ['http.addr of the wrong type', minimal({ http: { addr: [':5000'] } }), 'config: http.addr: expected string, got list'],
-    ['an unknown key, with a hint', minimal({ http: { adress: ':5000' } }), 'config: http.adress: unknown key (known keys: addr, net, prefix, host, secret, relativeurls, draintimeout, headers, tls, debug, http2, h2c)'],
+    ['an unknown key, with a hint', minimal({ http: { adress: ':5000' } }), 'config: http.adress: unknown key (known keys: addr, net, prefix, host, secret, relativeurls, draintimeout, headers, tls, debug, http2, workers, h2c)'],
     ['a misspelt key', minimal({ http: { secrett: 'x' } }), 'config: http.secrett: unknown key (did you mean "secret"?)'],
     ['an uppercase key', minimal({ http: { Addr: ':1' } }), 'config: http.Addr: unknown key (did you mean "addr"?)'],
     ['an unknown top-level key', minimal({ storge: {} }), 'config: storge: unknown key (did you mean "storage"?)'],
@@ -176,6 +180,8 @@ describe('config schema: errors name the key path', () => {
     ['tls with only letsencrypt', minimal({ http: { tls: { letsencrypt: { cachefile: '/c', email: 'e@x' } } } }), "config: http.tls.certificate: required when http.tls is set (Berth does not obtain certificates from Let's Encrypt)\nconfig: http.tls.key: required when http.tls is set (Berth does not obtain certificates from Let's Encrypt)"],
     ['a bad minimumtls', minimal({ http: { tls: { certificate: '/c', key: '/k', minimumtls: 'ssl3' } } }), 'config: http.tls.minimumtls: expected one of tls1.0, tls1.1, tls1.2, tls1.3, got string "ssl3"'],
     ['an unknown cipher suite', minimal({ http: { tls: { certificate: '/c', key: '/k', ciphersuites: ['TLS_NOPE'] } } }), 'config: http.tls.ciphersuites[0]: expected one of'],
+    ['no workers', minimal({ http: { workers: 0 } }), 'config: http.workers: must be a whole number from 1 to 256, or auto'],
+    ['workers of the wrong kind', minimal({ http: { workers: 'many' } }), 'config: http.workers: must be a whole number from 1 to 256, or auto'],
     ['debug without addr', minimal({ http: { debug: { prometheus: { enabled: true } } } }), 'config: http.debug.addr: required'],
     ['debug with an empty addr', minimal({ http: { debug: { addr: '' } } }), 'config: http.debug.addr: required'],
     ['a loose section of the wrong type', minimal({ redis: ['localhost:6379'] }), 'config: redis: expected mapping, got list'],
@@ -200,7 +206,7 @@ describe('config schema: errors name the key path', () => {
       'config: storage.delete.enabled: expected boolean, got number 3',
       'config: storage: exactly one storage driver must be configured (found: filesystem, inmemory)',
       'config: http.relativeurls: expected boolean, got string "sometimes"',
-      'config: http.adress: unknown key (known keys: addr, net, prefix, host, secret, relativeurls, draintimeout, headers, tls, debug, http2, h2c)',
+      'config: http.adress: unknown key (known keys: addr, net, prefix, host, secret, relativeurls, draintimeout, headers, tls, debug, http2, workers, h2c)',
     ]);
     assert.equal(err.issues.length, 5);
     assert.deepEqual(err.issues[1], { path: 'storage.delete.enabled', message: 'expected boolean, got number 3' });
@@ -230,5 +236,17 @@ describe('config schema: introspection', () => {
       assert.ok(paths.includes(p), p);
     }
     for (const p of ['loglevel', 'storage.gcs', 'http.headers.X-Content-Type-Options']) assert.ok(!paths.includes(p), p);
+  });
+});
+
+describe('http.workers', () => {
+  it('takes a count or auto, from YAML or REGISTRY_HTTP_WORKERS', async () => {
+    assert.equal(parseConfig(minimal({ http: { workers: 4 } })).http.workers, 4);
+    assert.equal(parseConfig(minimal({ http: { workers: 'auto' } })).http.workers, 'auto');
+    assert.equal(parseConfig(minimal()).http.workers, 1);
+    assert.equal((await loadConfig({ env: { REGISTRY_HTTP_WORKERS: 'auto' } })).http.workers, 'auto');
+    assert.equal((await loadConfig({ env: { REGISTRY_HTTP_WORKERS: '3' } })).http.workers, 3);
+    assert.equal(workerCount(3), 3);
+    assert.equal(workerCount('auto'), availableParallelism());
   });
 });
