@@ -27,24 +27,14 @@ interface Reply {
   readonly body: Buffer;
 }
 
-/** One request on a connection of its own (no keep-alive pool), so that it may reach any worker. */
-function fresh(url: string, method = 'GET', body?: Buffer, headers: Record<string, string> = {}): Promise<Reply> {
+/**
+ * One request on a connection of its own (no keep-alive pool), so that it may reach any worker;
+ * or, with `agent`, on that agent's connections.
+ */
+function fresh(url: string, method = 'GET', body?: Buffer, headers: Record<string, string> = {}, agent?: Agent): Promise<Reply> {
+  const connection = agent === undefined ? { connection: 'close' } : {};
   return new Promise((resolve, reject) => {
-    const req = request(url, { method, agent: false, headers: { connection: 'close', ...headers } }, (res) => {
-      const parts: Buffer[] = [];
-      res.on('data', (c: Buffer) => parts.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(parts) }));
-      res.on('error', reject);
-    });
-    req.on('error', reject);
-    req.end(body);
-  });
-}
-
-/** One request through `agent` (a single kept-alive connection). */
-function viaAgent(agent: Agent, url: string, method: string, body: Buffer, headers: Record<string, string>): Promise<Reply> {
-  return new Promise((resolve, reject) => {
-    const req = request(url, { method, agent, headers: { 'content-length': String(body.length), ...headers } }, (res) => {
+    const req = request(url, { method, agent: agent ?? false, headers: { ...connection, ...headers } }, (res) => {
       const parts: Buffer[] = [];
       res.on('data', (c: Buffer) => parts.push(c));
       res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(parts) }));
@@ -142,7 +132,7 @@ describe('http.workers: 2', { timeout: 5 * 60_000 }, () => {
     try {
       const config = Buffer.from('{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[]}}');
       const configDigest = `sha256:${createHash('sha256').update(config).digest('hex')}`;
-      const blob = await viaAgent(agent, `${base}/v2/workers/relayed/blobs/uploads/?digest=${configDigest}`, 'POST', config, { 'content-type': 'application/octet-stream' });
+      const blob = await fresh(`${base}/v2/workers/relayed/blobs/uploads/?digest=${configDigest}`, 'POST', config, { 'content-type': 'application/octet-stream' }, agent);
       assert.equal(blob.status, 201);
       const manifest = Buffer.from(
         JSON.stringify({
@@ -152,7 +142,7 @@ describe('http.workers: 2', { timeout: 5 * 60_000 }, () => {
           layers: [],
         }),
       );
-      const put = await viaAgent(agent, `${base}/v2/workers/relayed/manifests/v1`, 'PUT', manifest, { 'content-type': 'application/vnd.oci.image.manifest.v1+json' });
+      const put = await fresh(`${base}/v2/workers/relayed/manifests/v1`, 'PUT', manifest, { 'content-type': 'application/vnd.oci.image.manifest.v1+json' }, agent);
       assert.equal(put.status, 201);
     } finally {
       agent.destroy();
