@@ -13,6 +13,9 @@ Usage:
                                 storage.gc runs it online instead)
   berth htpasswd [-cimBDv] [-C cost] file user [password]
                                 create and edit htpasswd files (bcrypt), like Apache's htpasswd
+  berth healthcheck [config.yml]
+                                exit 0 when the registry of this configuration answers GET /v2/ on
+                                the loopback interface (the container image's health check)
   berth --version               print the version
   berth help                    print this help
 
@@ -30,6 +33,8 @@ export async function main(argv: readonly string[]): Promise<number> {
       return (await import('./htpasswd.js')).htpasswdCommand(rest);
     case 'garbage-collect':
       return (await import('./garbage-collect.js')).garbageCollectCommand(rest, process.env);
+    case 'healthcheck':
+      return (await import('./healthcheck.js')).healthcheckCommand(rest, process.env);
     case '--version':
     case '-v':
     case 'version':

@@ -1,7 +1,8 @@
 import type { Server } from 'node:net';
 import cluster from 'node:cluster';
 import { randomBytes } from 'node:crypto';
-import { loadConfig } from '../config/load.js';
+import { resolve } from 'node:path';
+import { loadConfig, resolveConfigPath } from '../config/load.js';
 import type { Config } from '../config/schema.js';
 import { createLogger, type Logger } from '../log/logger.js';
 import { createDriver } from '../storage/driver/factory.js';
@@ -11,7 +12,7 @@ import { connectRedis } from '../cache/redis-client.js';
 import { RedisBlobDescriptorCache } from '../cache/redis-blob-descriptor-cache.js';
 import { buildApp } from '../http/app.js';
 import { AllowAll, type AccessController } from '../auth/access.js';
-import { formatListenAddress, parseListenAddress } from '../http/listen-address.js';
+import { effectiveListenAddress, formatListenAddress, parseListenAddress } from '../http/listen-address.js';
 import { createRegistryServer } from '../http/server.js';
 import { startUploadPurging } from '../storage/purge.js';
 import { startOnlineGc } from '../gc/online.js';
@@ -42,13 +43,16 @@ export interface RunningRegistry {
 /** `berth serve [config.yml]`: loads the configuration, builds the registry and listens. */
 export async function serveCommand(args: readonly string[], env: NodeJS.ProcessEnv): Promise<number> {
   const path = args.find((a) => !a.startsWith('-'));
-  const config = await loadConfig(path === undefined ? { env } : { path, env });
+  const options = path === undefined ? { env } : { path, env };
+  const config = await loadConfig(options);
   const workers = workerCount(config.http.workers);
   if (workers > 1 && cluster.isPrimary) {
     const logger = createLogger({ level: config.log.level, formatter: config.log.formatter, fields: { service: 'registry', version: VERSION, ...config.log.fields } });
     return runPrimary({ count: workers, secret: config.http.secret, logger });
   }
   const running = await startRegistry(config);
+  const file = resolveConfigPath(options);
+  running.logger.info(file === undefined ? 'using the built-in default configuration' : `using configuration file ${file}`);
   let stopping = false;
   const shutdown = (signal: string): void => {
     // Once: a worker of `http.workers` gets Ctrl-C's SIGINT from the terminal and SIGTERM from its primary.
@@ -62,9 +66,28 @@ export async function serveCommand(args: readonly string[], env: NodeJS.ProcessE
   };
   process.once('SIGTERM', () => shutdown('SIGTERM'));
   process.once('SIGINT', () => shutdown('SIGINT'));
+  watchParent(() => shutdown('parent exited'));
   return new Promise<number>(() => {
     // Runs until a signal stops the process.
   });
+}
+
+/**
+ * Stops the registry when the process that started it goes away: `npm start` or `npx berth serve` under a
+ * service manager gets SIGTERM and exits without passing it on, which would leave the server running and
+ * listening with nobody to stop it. The parent is gone when this process is handed to another one (init).
+ */
+function watchParent(onGone: () => void): void {
+  const parent = process.ppid;
+  // PID 0 or 1: started by init or as a container's PID 1 (or its init), which outlive us.
+  if (parent <= 1) return;
+  const timer = setInterval(() => {
+    if (process.ppid !== parent) {
+      clearInterval(timer);
+      onGone();
+    }
+  }, 1000);
+  timer.unref();
 }
 
 /** Starts a registry from a parsed configuration (used by serve and by tests). */
@@ -85,6 +108,7 @@ export async function startRegistry(config: Config): Promise<RunningRegistry> {
   }
   const metrics = new RegistryMetrics();
   const rawDriver = await createDriver(config.storage);
+  logger.info(describeStorage(config.storage));
   const driver = instrumentDriver(rawDriver, metrics);
   const cache = await createBlobDescriptorCache(config, logger);
   const registry = new Registry({ driver, blobDescriptorCache: instrumentBlobDescriptorCache(cache.cache, metrics) });
@@ -150,7 +174,7 @@ export async function startRegistry(config: Config): Promise<RunningRegistry> {
     logger,
   );
 
-  const address = parseListenAddress(config.http.addr, config.http.net);
+  const address = parseListenAddress(effectiveListenAddress(config.http.addr, tls !== undefined), config.http.net);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     if (address.kind === 'unix') server.listen(address.path, resolve);
@@ -222,6 +246,18 @@ async function createBlobDescriptorCache(config: Config, logger: Logger): Promis
   const size = config.storage.cache.blobdescriptorsize;
   logger.info('using inmemory blob descriptor cache');
   return { cache: new InMemoryBlobDescriptorCache(size === 0 ? Number.MAX_SAFE_INTEGER : size), close: async () => undefined };
+}
+
+/** Where data lives, for the start-up log: a path for the filesystem driver, the bucket or container otherwise. */
+export function describeStorage(storage: Config['storage']): string {
+  switch (storage.driver) {
+    case 'filesystem':
+      return `storing data under ${resolve(storage.filesystem?.rootdirectory ?? '/var/lib/registry')} (filesystem driver)`;
+    case 'inmemory':
+      return 'storing data in memory (inmemory driver): it is lost when the process stops';
+    default:
+      return `storing data with the ${storage.driver} driver`;
+  }
 }
 
 function catalogMaxEntries(config: Config): number {

@@ -1,6 +1,7 @@
 /**
  * Loading a configuration: choose the file, read its YAML, apply REGISTRY_* overrides, validate once, freeze.
  */
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { parseDocument } from 'yaml';
 import { ConfigError, type ConfigIssue } from './config-error.js';
@@ -39,11 +40,21 @@ export interface LoadConfigOptions {
   readonly env: Readonly<Record<string, string | undefined>>;
 }
 
+/**
+ * Colon-separated configuration files tried in order when neither a path nor REGISTRY_CONFIGURATION_PATH is
+ * given; the first that exists is used. The container image sets it to registry:2's path, then its own
+ * (`/etc/docker/registry/config.yml:/etc/distribution/config.yml`), so a file mounted at either works.
+ */
+export const CONFIG_SEARCH_VARIABLE = 'BERTH_CONFIG_SEARCH';
+
 /** The file loadConfig reads for these options, or undefined when it uses the embedded default. */
 export function resolveConfigPath(options: LoadConfigOptions): string | undefined {
   if (options.path !== undefined && options.path !== '') return options.path;
   const fromEnv = options.env[CONFIGURATION_PATH_VARIABLE];
-  return fromEnv !== undefined && fromEnv !== '' ? fromEnv : undefined;
+  if (fromEnv !== undefined && fromEnv !== '') return fromEnv;
+  const search = options.env[CONFIG_SEARCH_VARIABLE];
+  if (search === undefined || search === '') return undefined;
+  return search.split(':').find((candidate) => candidate !== '' && existsSync(candidate));
 }
 
 /**

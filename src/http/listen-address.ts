@@ -18,6 +18,15 @@ export function parseListenAddress(addr: string, net: 'tcp' | 'unix' = 'tcp'): L
   return host === undefined || host === '' ? { kind: 'tcp', port } : { kind: 'tcp', host, port };
 }
 
+/**
+ * The address to listen on: `http.addr`, or when it is empty (`REGISTRY_HTTP_ADDR=`, as registry:2's
+ * users set it for TLS) `:443` with TLS and `:5000` without.
+ */
+export function effectiveListenAddress(addr: string, tls: boolean): string {
+  if (addr !== '') return addr;
+  return tls ? ':443' : ':5000';
+}
+
 export function formatListenAddress(addr: ListenAddress): string {
   if (addr.kind === 'unix') return addr.path;
   const host = addr.host === undefined ? '[::]' : addr.host.includes(':') ? `[${addr.host}]` : addr.host;
