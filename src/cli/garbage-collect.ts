@@ -56,7 +56,9 @@ export async function garbageCollectCommand(args: readonly string[], env: NodeJS
   const options = positional[0] !== undefined ? { path: positional[0], env } : { env };
   // Never fall back to the built-in configuration: collecting ./data by accident is not a default.
   if (resolveConfigPath(options) === undefined) {
-    io.stderr.write(`berth garbage-collect: a configuration file is required\n\n${USAGE}`);
+    io.stderr.write(
+      `berth garbage-collect: a configuration file is required: the one your registry runs with (an argument or REGISTRY_CONFIGURATION_PATH); for the built-in default's ./data, printf "version: 0.1\\nstorage: {filesystem: {rootdirectory: ./data}}\\n" > config.yml\n\n${USAGE}`,
+    );
     return 2;
   }
 

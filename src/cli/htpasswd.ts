@@ -38,6 +38,13 @@ export const HTPASSWD_EXIT = {
   INVALID_FILE: 7,
 } as const;
 
+/** Says which argument is missing or extra (`-Bbn admin`: the password). */
+function missingArguments(got: number, expected: number, o: { display: boolean; batch: boolean }): string {
+  if (got > expected) return `too many arguments (expected ${expected})`;
+  const names = [...(o.display ? [] : ['the password file']), 'a user name', ...(o.batch ? ['the password (-b takes it after the user name)'] : [])];
+  return `missing ${names.slice(got).join(', then ')}`;
+}
+
 /** The usage text, printed with exit 2 on a syntax error. */
 export const HTPASSWD_USAGE = `Usage:
 \tberth htpasswd [-cimBDv] [-C cost] passwordfile username
@@ -174,7 +181,7 @@ function parseHtpasswdArgs(args: readonly string[]): Options {
   if (o.batch && o.stdin) throw new HtpasswdFailure(HTPASSWD_EXIT.SYNTAX, '-b and -i cannot be combined', true);
   const positional = args.slice(i);
   const expected = (o.display ? 1 : 2) + (o.batch ? 1 : 0);
-  if (positional.length !== expected) throw new HtpasswdFailure(HTPASSWD_EXIT.SYNTAX, '', true);
+  if (positional.length !== expected) throw new HtpasswdFailure(HTPASSWD_EXIT.SYNTAX, missingArguments(positional.length, expected, o), true);
   const [first, second, third] = positional as [string, string | undefined, string | undefined];
   const options: Options = o.display ? { ...o, user: first, password: o.batch ? second : undefined } : { ...o, file: first, user: second ?? '', password: o.batch ? third : undefined };
   checkUser(options.user);

@@ -3,6 +3,7 @@ import cluster from 'node:cluster';
 import { randomBytes } from 'node:crypto';
 import { resolve } from 'node:path';
 import { loadConfig, resolveConfigPath } from '../config/load.js';
+import { collectEnvOverrides } from '../config/env.js';
 import type { Config } from '../config/schema.js';
 import { createLogger, type Logger } from '../log/logger.js';
 import { createDriver } from '../storage/driver/factory.js';
@@ -53,6 +54,7 @@ export async function serveCommand(args: readonly string[], env: NodeJS.ProcessE
   const running = await startRegistry(config);
   const file = resolveConfigPath(options);
   running.logger.info(file === undefined ? 'using the built-in default configuration' : `using configuration file ${file}`);
+  warnIgnoredVariables(env, running.logger);
   let stopping = false;
   const shutdown = (signal: string): void => {
     // Once: a worker of `http.workers` gets Ctrl-C's SIGINT from the terminal and SIGTERM from its primary.
@@ -70,6 +72,18 @@ export async function serveCommand(args: readonly string[], env: NodeJS.ProcessE
   return new Promise<number>(() => {
     // Runs until a signal stops the process.
   });
+}
+
+/**
+ * Names each REGISTRY_* variable that configures nothing (`REGISTRY_STORGE=inmemory`), as Distribution
+ * does; Kubernetes' variables for a Service named "registry" (REGISTRY_PORT, REGISTRY_SERVICE_HOST, ...)
+ * only at debug level.
+ */
+function warnIgnoredVariables(env: NodeJS.ProcessEnv, logger: Logger): void {
+  for (const name of collectEnvOverrides(env).ignored) {
+    if (/^REGISTRY_(PORT|SERVICE_HOST|SERVICE_PORT)(_|$)/.test(name)) logger.debug(`Ignoring unrecognized environment variable ${name}`);
+    else logger.warn(`Ignoring unrecognized environment variable ${name}: it names no configuration key`);
+  }
 }
 
 /**

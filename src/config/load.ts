@@ -5,7 +5,7 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { parseDocument } from 'yaml';
 import { ConfigError, type ConfigIssue } from './config-error.js';
-import { applyEnvOverrides, CONFIGURATION_PATH_VARIABLE } from './env.js';
+import { applyEnvOverrides, collectEnvOverrides, CONFIGURATION_PATH_VARIABLE, type EnvOverride } from './env.js';
 import { configIssuesFromZod } from './issues.js';
 import { configSchema, type Config } from './schema.js';
 
@@ -73,7 +73,29 @@ export async function loadConfig(options: LoadConfigOptions): Promise<Config> {
     }
   }
   const tree = parseConfigYaml(text, path ?? '<default configuration>');
-  return parseConfig(applyEnvOverrides(tree, options.env));
+  try {
+    return parseConfig(applyEnvOverrides(tree, options.env));
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    throw new ConfigError(explainIssues(err.issues, collectEnvOverrides(options.env).overrides), { cause: err });
+  }
+}
+
+/**
+ * Issues as a reader should see them: an unknown key (the usual cause: a typo) before what follows from it
+ * ("exactly one storage driver"), and each issue that a REGISTRY_* variable produced naming that variable.
+ */
+export function explainIssues(issues: readonly ConfigIssue[], overrides: readonly EnvOverride[]): ConfigIssue[] {
+  const named = issues.map((issue) => {
+    const path = issue.path.toLowerCase();
+    const from = overrides.find((o) => {
+      const keyPath = o.path.join('.').toLowerCase();
+      return path === keyPath || path.startsWith(`${keyPath}.`) || path.startsWith(`${keyPath}[`) || keyPath.startsWith(`${path}.`);
+    });
+    return from === undefined ? issue : { ...issue, message: `${issue.message} (from the environment variable ${from.name})` };
+  });
+  const cause = (issue: ConfigIssue): number => (issue.message.startsWith('unknown key') ? 0 : 1);
+  return named.map((issue, i) => ({ issue, i })).sort((a, b) => cause(a.issue) - cause(b.issue) || a.i - b.i).map(({ issue }) => issue);
 }
 
 /**

@@ -100,10 +100,18 @@ describe('loadConfig', () => {
     assert.equal(config.http.addr, ':5000');
   });
 
-  it('reports a bad override with its key path', async () => {
+  it('reports a bad override with its key path and the variable it came from, the unknown key first', async () => {
     const err = await rejection(loadConfig({ env: { REGISTRY_HTTP_ADRESS: ':1', REGISTRY_STORAGE_DELETE_ENABLED: 'sometimes' } }));
-    assert.match(err.message, /^config: storage\.delete\.enabled: expected boolean, got string "sometimes"$/m);
-    assert.match(err.message, /^config: http\.adress: unknown key/m);
+    assert.match(err.message, /^config: storage\.delete\.enabled: expected boolean, got string "sometimes" \(from the environment variable REGISTRY_STORAGE_DELETE_ENABLED\)$/m);
+    assert.match(err.message, /^config: http\.adress: unknown key.*\(from the environment variable REGISTRY_HTTP_ADRESS\)$/m);
+  });
+
+  it('puts a mistyped key (the cause) before what follows from it', async () => {
+    const path = await write('typo.yml', 'version: 0.1\nstorge:\n  inmemory: {}\n');
+    const err = await rejection(loadConfig({ path, env: {} }));
+    const lines = err.message.split('\n');
+    assert.match(lines[0] ?? '', /^config: storge: unknown key/);
+    assert.ok(lines.some((l) => /exactly one storage driver/.test(l)));
   });
 
   it('reports a YAML syntax error with the file and line', async () => {

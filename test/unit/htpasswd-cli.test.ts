@@ -194,8 +194,9 @@ describe('berth htpasswd', () => {
   });
 
   const errors: Array<[string, string[], number, RegExp]> = [
-    ['no arguments', [], 2, /^Usage:/],
-    ['too few arguments', ['-b', 'file', 'user'], 2, /Usage:/],
+    ['no arguments', [], 2, /^berth htpasswd: missing the password file, then a user name\nUsage:/],
+    ['too few arguments', ['-b', 'file', 'user'], 2, /missing the password \(-b takes it after the user name\)\nUsage:/],
+    ['-Bbn without the password', ['-Bbn', 'admin'], 2, /missing the password \(-b takes it after the user name\)/],
     ['too many arguments', ['-bn', 'user', 'pw', 'extra'], 2, /Usage:/],
     ['an unknown flag', ['-x', 'f', 'u'], 2, /illegal option -- x/],
     ['MD5', ['-mbn', 'u', 'p'], 2, /-m is not supported: Berth reads bcrypt entries only/],
