@@ -424,8 +424,8 @@ describe('online garbage collection', () => {
     it('lets only one of two replicas sweep at a time', async () => {
       const clock = new Clock();
       const driver = new InMemoryDriver({ now: clock.now });
-      // Real waits for the lock's write-then-read-back settle: both replicas must overlap there to race.
-      // Either interleaving must end with exactly one run, so the outcome does not depend on speed.
+      // Real waits for the lock's write-then-read-back settle. Speed does not matter: both replicas read the
+      // lock before either settle timer fires (the inmemory driver answers in microtasks), so they race.
       const real = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
       const a = replica(driver, clock, {}, { lockSettleMs: 20, sleep: real, snapshotTtlMs: 5 });
       const b = replica(driver, clock, {}, { lockSettleMs: 20, sleep: real, snapshotTtlMs: 5 });
