@@ -8,6 +8,7 @@ import type { Config } from '../config/schema.js';
 import { createLogger, type Logger } from '../log/logger.js';
 import { createDriver } from '../storage/driver/factory.js';
 import { Registry } from '../storage/registry.js';
+import { compileManifestRules } from '../storage/manifest-rules.js';
 import { InMemoryBlobDescriptorCache, type BlobDescriptorCache } from '../storage/blob-store.js';
 import { connectRedis } from '../cache/redis-client.js';
 import { RedisBlobDescriptorCache } from '../cache/redis-blob-descriptor-cache.js';
@@ -125,7 +126,10 @@ export async function startRegistry(config: Config): Promise<RunningRegistry> {
   logger.info(describeStorage(config.storage));
   const driver = instrumentDriver(rawDriver, metrics);
   const cache = await createBlobDescriptorCache(config, logger);
-  const registry = new Registry({ driver, blobDescriptorCache: instrumentBlobDescriptorCache(cache.cache, metrics) });
+  const registry = new Registry({ driver, blobDescriptorCache: instrumentBlobDescriptorCache(cache.cache, metrics), manifestRules: compileManifestRules(config.validation) });
+  if (config.validation.manifests.indexes.platforms !== 'all') {
+    logger.warn('image index completeness validation is disabled (validation.manifests.indexes.platforms); other tools may expect every image of an index to be present');
+  }
   const link = worker === undefined ? undefined : await joinCluster({ onRepository: (name) => registry.learnRepository(name), registries: [metrics.registry] });
   if (link !== undefined) registry.onNewRepository((name) => link.announceRepository(name));
   const firstWorker = worker === undefined || worker === 0;

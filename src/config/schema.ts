@@ -21,6 +21,7 @@ import { htpasswdSchema } from '../auth/htpasswd/schema.js';
 import { policiesSchema } from '../auth/policy/schema.js';
 import { tokenConfigSchema } from '../auth/token/schema.js';
 import { gcSchema } from '../gc/schema.js';
+import { compilePattern } from '../storage/manifest-rules.js';
 
 // ---------------------------------------------------------------------------------------------------------------
 // Field helpers
@@ -352,6 +353,63 @@ const redisSchema = optionalSection({
 );
 
 // ---------------------------------------------------------------------------------------------------------------
+// validation, policy, and the sections Berth does not implement
+
+/** A list of regular expressions (Go syntax as far as JavaScript shares it; see compilePattern). */
+function patternListField() {
+  return z.preprocess(
+    toStringList,
+    z
+      .array(
+        z.string().check(
+          z.superRefine((pattern, ctx) => {
+            try {
+              compilePattern(pattern);
+            } catch (err) {
+              ctx.addIssue({ code: 'custom', message: `invalid regular expression: ${(err as Error).message}`, input: pattern });
+            }
+          }),
+        ),
+      )
+      .default(() => []),
+  );
+}
+
+/** Distribution's `validation`: what pushed manifests must satisfy (see src/storage/manifest-rules.ts). */
+const validationSchema = section({
+  /** Deprecated in Distribution in favour of `disabled`; `true` wins over `disabled: true`. */
+  enabled: booleanField(false),
+  disabled: booleanField(false),
+  manifests: section({
+    urls: section({ allow: patternListField(), deny: patternListField() }),
+    indexes: section({
+      platforms: enumField(['all', 'none', 'list'], 'all'),
+      platformlist: z.preprocess(unsetIfNull, z.array(z.strictObject({ os: requiredString(), architecture: requiredString() })).default(() => [])),
+    }),
+  }),
+});
+
+/**
+ * Distribution's `policy.repository.classes` restricts pushes by manifest class (image, plugin) and the class
+ * of the token scope (`repository(plugin):name:push`); Berth does not implement it, so a non-empty list is refused.
+ */
+const policySchema = section({
+  repository: section({
+    classes: stringListField().refine((classes) => classes.length === 0, {
+      message: 'repository classes are not implemented by Berth; remove policy.repository.classes (an empty list is accepted)',
+    }),
+  }),
+});
+
+/** A Distribution section Berth does not implement: absent, null or an empty mapping is fine, anything else is refused. */
+function unimplementedSection(what: string) {
+  return z.preprocess(
+    (value) => (value === null || value === '' || (isPlainObject(value) && Object.keys(value).length === 0) ? undefined : value),
+    z.never({ error: `${what} is not implemented by Berth; remove this section` }).optional(),
+  );
+}
+
+// ---------------------------------------------------------------------------------------------------------------
 // The root
 
 /** The only configuration version Distribution (and so Berth) defines. */
@@ -371,13 +429,13 @@ const rootShape = {
   notifications: notificationsSchema,
   redis: redisSchema,
   health: healthSchema,
-  proxy: looseSection(),
-  validation: looseSection(),
-  compatibility: looseSection(),
-  reporting: looseSection(),
-  middleware: looseSection(),
+  proxy: unimplementedSection('the pull-through cache (proxy)'),
+  validation: validationSchema,
+  compatibility: unimplementedSection('compatibility (schema 1 manifests are always refused)'),
+  reporting: unimplementedSection('error reporting (bugsnag, newrelic)'),
+  middleware: unimplementedSection('middleware (registry, repository and storage hooks)'),
   catalog: looseSection(),
-  policy: looseSection(),
+  policy: policySchema,
 };
 
 /** The keys allowed at the top level of a configuration (what `REGISTRY_<KEY>_...` variables may start with). */

@@ -49,6 +49,11 @@ export interface OnlineGcOptions {
   /** Default: a StorageGcLock in the registry's storage. */
   readonly lock?: GcLock;
   readonly sleep?: (ms: number) => Promise<void>;
+  /**
+   * Calls `run` after `delayMs` and returns a function that cancels it: how runs are scheduled (default: an
+   * unref'd setTimeout). Tests inject one they fire by hand, so a schedule is checked without waiting.
+   */
+  readonly schedule?: (run: () => void, delayMs: number) => () => void;
   /** Lifetime of the guard's snapshot of condemned digests (default: snapshotTtlFor(delay)). */
   readonly snapshotTtlMs?: number;
   /** How long a lock lasts without renewal (default 60 s; renewed every third of it). */
@@ -98,7 +103,14 @@ export function startOnlineGc(registry: Registry, settings: OnlineGcSettings, lo
   });
 
   let current: Promise<OnlineSummary> | undefined;
-  let timer: NodeJS.Timeout | undefined;
+  const setTimer =
+    options.schedule ??
+    ((run: () => void, delayMs: number): (() => void) => {
+      const timer = setTimeout(run, delayMs);
+      timer.unref();
+      return () => clearTimeout(timer);
+    });
+  let cancelTimer: (() => void) | undefined;
   let stopped = false;
   const runOnce = (): Promise<OnlineSummary> => {
     current ??= collector.run().finally(() => {
@@ -108,8 +120,9 @@ export function startOnlineGc(registry: Registry, settings: OnlineGcSettings, lo
   };
   const schedule = (delayMs: number): void => {
     if (stopped) return;
-    timer = setTimeout(() => {
-      const started = Date.now();
+    cancelTimer = setTimer(() => {
+      cancelTimer = undefined;
+      const started = clock().getTime();
       runOnce()
         .then((summary) => options.onRun?.(summary))
         .catch((err: unknown) => {
@@ -118,11 +131,10 @@ export function startOnlineGc(registry: Registry, settings: OnlineGcSettings, lo
             return;
           }
           logger.error({ err }, 'online garbage collection failed');
-          options.onFailure?.(err, Date.now() - started);
+          options.onFailure?.(err, clock().getTime() - started);
         })
         .finally(() => schedule(settings.interval));
     }, delayMs);
-    timer.unref();
   };
   if (settings.enabled) {
     const first = options.firstRunDelayMs ?? Math.floor(Math.random() * Math.min(settings.interval, 30 * 60_000));
@@ -134,7 +146,8 @@ export function startOnlineGc(registry: Registry, settings: OnlineGcSettings, lo
     runOnce,
     async stop(): Promise<void> {
       stopped = true;
-      if (timer !== undefined) clearTimeout(timer);
+      cancelTimer?.();
+      cancelTimer = undefined;
       collector.stopping = true;
       await current?.catch(() => undefined);
       collector.stopping = false; // runOnce() still works, e.g. for a last sweep by hand

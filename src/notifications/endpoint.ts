@@ -305,9 +305,7 @@ export class Endpoint {
    * up to the cap. Up to 20% jitter is added (never less than the wait) so replicas spread out.
    */
   #retryDelay(): number {
-    const beyond = this.#consecutiveFailures - this.#threshold + 1;
-    const base = beyond <= 0 ? this.#backoffMs : Math.min(this.#maxBackoffMs, this.#backoffMs * 2 ** Math.min(beyond, 30));
-    return base * (1 + Math.random() * 0.2);
+    return retryDelayMs(this.#consecutiveFailures, this.#threshold, this.#backoffMs, this.#maxBackoffMs) * (1 + Math.random() * 0.2);
   }
 
   /** Waits `ms`, or less when close() wakes it. The timer does not keep the process alive. */
@@ -348,4 +346,13 @@ export class Endpoint {
 
 function positiveOr(value: number | undefined, fallback: number): number {
   return value !== undefined && Number.isFinite(value) && value > 0 ? value : fallback;
+}
+
+/**
+ * The wait before the next retry, without jitter: `backoffMs` while `consecutiveFailures` is below
+ * `threshold`; from the threshold on, doubling at each further failure up to `maxBackoffMs`.
+ */
+export function retryDelayMs(consecutiveFailures: number, threshold: number, backoffMs: number, maxBackoffMs: number): number {
+  const beyond = consecutiveFailures - threshold + 1;
+  return beyond <= 0 ? backoffMs : Math.min(maxBackoffMs, backoffMs * 2 ** Math.min(beyond, 30));
 }

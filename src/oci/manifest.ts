@@ -19,6 +19,8 @@ export interface ParsedManifest {
   readonly mediaType: ManifestMediaType;
   /** Blobs that must exist in the repository (config and layers; foreign layers excluded). */
   readonly blobs: readonly Descriptor[];
+  /** Every layer of an image manifest, foreign ones included ([] for an index): what carries `urls`. */
+  readonly layers: readonly Descriptor[];
   /** Manifests that must exist in the repository (children of an index). */
   readonly manifests: readonly Descriptor[];
   readonly subject?: Descriptor;
@@ -123,6 +125,7 @@ export function parseManifest(body: Buffer, contentType: string): ParsedManifest
       const parsed: { -readonly [K in keyof ParsedManifest]: ParsedManifest[K] } = {
         mediaType,
         blobs: [config, ...layers.filter((l) => !isForeign(l))],
+        layers,
         manifests: [],
         artifactType: m.artifactType ?? config.mediaType,
       };
@@ -138,6 +141,7 @@ export function parseManifest(body: Buffer, contentType: string): ParsedManifest
       const parsed: { -readonly [K in keyof ParsedManifest]: ParsedManifest[K] } = {
         mediaType,
         blobs: [],
+        layers: [],
         manifests: m.manifests.map(toDescriptor),
       };
       if (m.artifactType !== undefined) parsed.artifactType = m.artifactType;

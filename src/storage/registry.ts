@@ -5,6 +5,7 @@ import { UploadStore } from './upload.js';
 import { ManifestCache, Repository } from './repository.js';
 import { CatalogIndex, findRepositories, type SortedPage } from './catalog.js';
 import { LinkCache } from './link-cache.js';
+import { DEFAULT_MANIFEST_RULES, type ManifestRules } from './manifest-rules.js';
 
 export interface RegistryOptions {
   readonly driver: StorageDriver;
@@ -12,6 +13,8 @@ export interface RegistryOptions {
   readonly clock?: () => Date;
   /** How old the in-memory catalog may get before a background refresh (default 10 s). */
   readonly catalogRefreshMs?: number;
+  /** What pushed manifests must satisfy (default: Distribution's, see manifest-rules.ts). */
+  readonly manifestRules?: ManifestRules;
 }
 
 /**
@@ -25,6 +28,7 @@ export class Registry {
   private readonly manifestCache = new ManifestCache();
   private readonly catalogIndex: CatalogIndex;
   private readonly links: LinkCache;
+  private readonly manifestRules: ManifestRules;
 
   constructor(options: RegistryOptions) {
     this.driver = options.driver;
@@ -32,10 +36,11 @@ export class Registry {
     this.uploads = new UploadStore(options.driver, this.blobs, options.clock);
     this.catalogIndex = new CatalogIndex(options.driver, options.catalogRefreshMs);
     this.links = new LinkCache(options.driver);
+    this.manifestRules = options.manifestRules ?? DEFAULT_MANIFEST_RULES;
   }
 
   repository(name: RepositoryName): Repository {
-    return new Repository(name, this.driver, this.blobs, this.uploads, this.manifestCache, this.links);
+    return new Repository(name, this.driver, this.blobs, this.uploads, this.manifestCache, this.links, this.manifestRules);
   }
 
   /** Every repository name, in catalog order. A repository is a directory holding `_layers` or `_manifests`. */

@@ -13,6 +13,7 @@ import { readManifestInfo, type ManifestInfo } from './manifest-info.js';
 import { Lru } from './lru.js';
 import type { LinkCache } from './link-cache.js';
 import { pageAfter, type SortedPage } from './catalog.js';
+import { checkLayerUrls, childMustExist, DEFAULT_MANIFEST_RULES, type ManifestRules } from './manifest-rules.js';
 
 /** A manifest as served: its bytes, digest and media type. */
 export interface StoredManifest {
@@ -63,6 +64,7 @@ export class Repository {
     readonly uploads: UploadStore,
     private readonly manifestCache: ManifestCache,
     private readonly links: LinkCache,
+    private readonly rules: ManifestRules = DEFAULT_MANIFEST_RULES,
   ) {}
 
   // ---- blobs ----
@@ -145,7 +147,8 @@ export class Repository {
   /**
    * Stores a manifest under a tag or its digest. Verifies the body parses as `contentType`, that
    * a digest reference matches the content, and that every referenced blob and child manifest is
-   * in this repository (MANIFEST_BLOB_UNKNOWN otherwise). The tag moves last, so a reader never
+   * in this repository (MANIFEST_BLOB_UNKNOWN otherwise; which children of an index must be there, and
+   * which layer URLs are acceptable (MANIFEST_INVALID otherwise), follow the ManifestRules). The tag moves last, so a reader never
    * sees a tag pointing at a manifest that is not fully stored.
    */
   async putManifest(ref: ManifestReference, body: Buffer, contentType: string): Promise<{ digest: Digest; manifest: ParsedManifest }> {
@@ -156,6 +159,7 @@ export class Repository {
     if (ref.kind === 'digest' && ref.digest !== digest) {
       throw new OciError('DIGEST_INVALID', { message: 'manifest digest does not match the content', detail: { expected: ref.digest, actual: digest } });
     }
+    checkLayerUrls(manifest, this.rules);
     await this.verifyReferences(manifest);
     await this.blobs.putContent(digest, body);
     this.manifestCache.set(digest, body, readManifestInfo(body));
@@ -183,6 +187,7 @@ export class Repository {
       });
     }
     for (const d of manifest.manifests) {
+      if (!childMustExist(d, this.rules)) continue;
       checks.push(async () => {
         if (!(await this.links.exists(paths.revisionLinkPath(this.name, d.digest))) || (await this.isRevisionCondemned(d.digest))) {
           missing.push({ digest: d.digest, mediaType: d.mediaType });

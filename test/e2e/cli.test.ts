@@ -8,6 +8,7 @@ import { runCommand, startServer, type CommandResult } from '../helpers/processe
 import { repoRoot, startBerth } from '../helpers/registries.js';
 import { streamRequest } from '../helpers/streams.js';
 import { pushImage } from '../helpers/oci-client.js';
+import { until, uploadedBytes } from '../helpers/wait.js';
 
 const BERTH = join(repoRoot, 'bin', 'berth.js');
 
@@ -65,7 +66,8 @@ describe('the berth command', { timeout: 120_000 }, () => {
     try {
       await pushImage(server.url, 'env/only', 'v1');
       assert.equal((await fetch(`${server.url}/v2/env/only/manifests/v1`)).status, 200);
-      await new Promise((r) => setTimeout(r, 100));
+      // The access log line is written as the response completes, and may reach the pipe a moment later.
+      await until('the access log line of the manifest request', () => server.output().includes('/v2/env/only/manifests/v1'));
       const lines = server.output().trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
       assert.ok(lines.some((l) => typeof l['msg'] === 'string' && (l['msg'] as string).startsWith('listening on 127.0.0.1:')));
       const access = lines.find((l) => l['msg'] === 'response completed' && JSON.stringify(l).includes('/v2/env/only/manifests/v1'));
@@ -131,7 +133,8 @@ describe('the berth command', { timeout: 120_000 }, () => {
         req.end();
       })();
     });
-    await new Promise((r) => setTimeout(r, 250));
+    // SIGTERM once the server has stored part of the upload: in flight for certain, whatever the speed.
+    await until('the first MiB of the upload to be stored', async () => (await uploadedBytes(dir, 'drain')) >= 1024 * 1024);
     const stopped = berth.stop('SIGTERM', 20_000);
     assert.equal(await upload, 201);
     assert.equal(await stopped, 0);

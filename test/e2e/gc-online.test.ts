@@ -160,7 +160,7 @@ async function verifyPull(url: string, image: PushedImage): Promise<void> {
   }
 }
 
-describe('online garbage collection under load (two replicas, filesystem)', { timeout: 180_000 }, () => {
+describe('online garbage collection under load (two replicas, filesystem)', { timeout: 360_000 }, () => {
   const dirs: string[] = [];
   after(async () => {
     for (const d of dirs) await rm(d, { recursive: true, force: true });
@@ -171,6 +171,10 @@ describe('online garbage collection under load (two replicas, filesystem)', { ti
       const dir = await mkdtemp(join(tmpdir(), 'berth-gc-stress-'));
       dirs.push(dir);
       const DELAY = 300;
+      // What the load must have done before it stops (counted, not timed).
+      const PUSHES = 25;
+      const ORPHANS = 6;
+      const RUNS = 5;
       const replicas: TestRegistry[] = [
         await startTestRegistry({ driver: new FilesystemDriver({ rootdirectory: dir }) }),
         await startTestRegistry({ driver: new FilesystemDriver({ rootdirectory: dir }) }),
@@ -303,10 +307,22 @@ describe('online garbage collection under load (two replicas, filesystem)', { ti
         return ops[0]![1];
       };
 
-      const deadline = Date.now() + 5000;
+      // The load runs until it has done enough work for the assertions below, however fast this machine is;
+      // the deadline only bounds a machine so slow (or a registry so broken) that it never gets there.
+      const enough = (): boolean => {
+        const ran = summaries.filter((s) => s.ran);
+        return (
+          pushed >= PUSHES &&
+          orphans.length >= ORPHANS &&
+          ran.length >= RUNS &&
+          ran.some((s) => s.blobs.deleted > 0) &&
+          (!deleteUntagged || ran.some((s) => s.manifests.deleted > 0))
+        );
+      };
+      const deadline = Date.now() + 100_000;
       await Promise.all(
         Array.from({ length: 6 }, async () => {
-          while (Date.now() < deadline) await pick()();
+          while (!enough() && Date.now() < deadline) await pick()();
         }),
       );
       const during = summaries.filter((s) => s.ran);
@@ -321,6 +337,8 @@ describe('online garbage collection under load (two replicas, filesystem)', { ti
       // Sweep twice more (condemn, then delete) so the last orphans are collected too.
       const finals: OnlineSummary[] = [];
       for (let i = 0; i < 3; i++) {
+        // Not a wait for background work: the grace period is measured on the real clock, so after this
+        // much real time every condemnation is old enough, however slow the machine.
         await sleep(DELAY + 50);
         finals.push(await (gcs[i % 2] as OnlineGc).runOnce());
       }
@@ -352,9 +370,9 @@ describe('online garbage collection under load (two replicas, filesystem)', { ti
         durations: during.map((s) => s.durationMs),
       };
       t.diagnostic(`gc stress (deleteUntagged: ${deleteUntagged}): ${JSON.stringify(report)}`);
-      assert.ok(pushed > 20, 'the load was real');
-      assert.ok(orphans.length > 5);
-      assert.ok(report.runs >= 5, 'GC swept many times during the load');
+      assert.ok(pushed >= PUSHES, 'the load was real');
+      assert.ok(orphans.length >= ORPHANS);
+      assert.ok(report.runs >= RUNS, 'GC swept many times during the load');
       assert.ok(report.deletedBlobs > 0, 'GC deleted blobs while pushes ran');
       if (deleteUntagged) assert.ok(report.deletedManifests > 0, 'and manifests');
       } finally {
@@ -373,7 +391,7 @@ describe('online garbage collection under load (two replicas, filesystem)', { ti
       const blob = blobOf(randomBytes(4096));
       assert.equal((await pushBlob(reg.url, 'again/app', blob.data, blob.digest)).status, 201);
       assert.equal((await fetch(`${reg.url}/v2/again/app/blobs/${blob.digest}`, { method: 'HEAD' })).status, 200, 'cached now');
-      await sleep(250);
+      await sleep(250); // the blob's age passes the 200 ms delay on the real clock (not a wait for background work)
       assert.equal((await gc.runOnce()).condemned.blobs, 1);
       assert.equal((await fetch(`${reg.url}/v2/again/app/blobs/${blob.digest}`, { method: 'HEAD' })).status, 404, 'condemned: unknown');
       await sleep(250);
@@ -416,7 +434,7 @@ describe('online garbage collection under load (two replicas, filesystem)', { ti
       };
       await upload(other);
       assert.equal((await other.repository(name).statBlob(digest)).size, 1000, 'in the shared cache');
-      await sleep(250);
+      await sleep(250); // ages past the 200 ms delay on the real clock; runOnce does the work, nothing runs behind
       await gc.runOnce();
       await sleep(250);
       assert.equal((await gc.runOnce()).blobs.deleted, 1);

@@ -19,7 +19,7 @@ function sample(text: string, series: string): number | undefined {
   return line === undefined ? undefined : Number(line.slice(series.length + 1));
 }
 
-async function eventually(predicate: () => Promise<boolean>, ms = 10_000): Promise<void> {
+async function eventually(predicate: () => Promise<boolean>, ms = 30_000): Promise<void> {
   const deadline = Date.now() + ms;
   while (!(await predicate())) {
     if (Date.now() > deadline) throw new Error(`condition not met within ${ms} ms`);
@@ -93,7 +93,7 @@ describe('debug listener of berth serve', { timeout: 120_000 }, () => {
     let chunks = 0;
     const body = new ReadableStream<Uint8Array>({
       async pull(controller) {
-        await new Promise((r) => setTimeout(r, 200));
+        await new Promise((r) => setTimeout(r, 200)); // pacing, so the upload outlasts the readiness checks
         if (++chunks > 50 || abort.signal.aborted) controller.close();
         else controller.enqueue(new Uint8Array(16));
       },

@@ -48,7 +48,8 @@ describe('the seed tutorial, step by step', { timeout: 180_000 }, () => {
     });
     try {
       await fetch(`http://127.0.0.1:${port}/v2/`);
-      await new Promise((r) => setTimeout(r, 100));
+      // The log lines may reach the pipe a moment after the socket accepts connections: poll, bounded.
+      for (const deadline = Date.now() + 30_000; !/listening on/.test(server.output()) && Date.now() < deadline; ) await new Promise((r) => setTimeout(r, 20));
       const out = server.output();
       assert.match(out, /level=debug/);
       assert.match(out, /level=info msg="listening on 127\.0\.0\.1:\d+"/);
@@ -78,7 +79,7 @@ describe('the seed tutorial, step by step', { timeout: 180_000 }, () => {
     try {
       assert.equal(curlInsecure(`https://localhost:${port}/`).status, 200);
       // The log line may reach the pipe a moment after the socket accepts connections.
-      for (let i = 0; i < 40 && !/listening on/.test(tlsServer.output()); i++) await new Promise((r) => setTimeout(r, 50));
+      for (const deadline = Date.now() + 30_000; !/listening on/.test(tlsServer.output()) && Date.now() < deadline; ) await new Promise((r) => setTimeout(r, 20));
       assert.match(tlsServer.output(), /listening on 127\.0\.0\.1:\d+, tls/);
       assert.match(tlsServer.output(), /No HTTP secret provided - generated random secret/);
     } finally {

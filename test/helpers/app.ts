@@ -5,6 +5,7 @@ import type { AppOptions } from '../../src/http/context.js';
 import { Registry } from '../../src/storage/registry.js';
 import { InMemoryDriver } from '../../src/storage/driver/inmemory.js';
 import type { StorageDriver } from '../../src/storage/driver/driver.js';
+import type { ManifestRules } from '../../src/storage/manifest-rules.js';
 import { AllowAll } from '../../src/auth/access.js';
 import { createLogger } from '../../src/log/logger.js';
 
@@ -18,12 +19,12 @@ export interface TestRegistry {
   close(): Promise<void>;
 }
 
-export async function startTestRegistry(overrides: Partial<Omit<AppOptions, 'registry' | 'logger'>> & { driver?: StorageDriver } = {}): Promise<TestRegistry> {
+export async function startTestRegistry(overrides: Partial<Omit<AppOptions, 'registry' | 'logger'>> & { driver?: StorageDriver; manifestRules?: ManifestRules } = {}): Promise<TestRegistry> {
   const driver = overrides.driver ?? new InMemoryDriver();
-  const registry = new Registry({ driver });
+  const registry = new Registry({ driver, ...(overrides.manifestRules !== undefined ? { manifestRules: overrides.manifestRules } : {}) });
   const logs: string[] = [];
   const logger = createLogger({ level: 'debug', formatter: 'json', destination: { write: (l: string) => logs.push(l) } });
-  const { driver: _unused, ...rest } = overrides;
+  const { driver: _unused, manifestRules: _rules, ...rest } = overrides;
   const app = buildApp({
     registry,
     logger,

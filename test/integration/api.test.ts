@@ -3,6 +3,8 @@ import assert from 'node:assert/strict';
 import { startTestRegistry, type TestRegistry } from '../helpers/app.js';
 import { compareRepositoryNames } from '../../src/storage/catalog.js';
 import { assertStatus, errorCode, pushBlob, pushImage, randomBlob, resolve, sha256 } from '../helpers/oci-client.js';
+import { compileManifestRules } from '../../src/storage/manifest-rules.js';
+import { parseConfig } from '../../src/config/load.js';
 
 describe('registry API over HTTP', () => {
   let r: TestRegistry;
@@ -472,6 +474,72 @@ describe('behaviour switches', () => {
       assert.equal(res.status, 202);
       assert.match(res.headers.get('location') ?? '', /^\/registry\/v2\/pre\/blobs\/uploads\//);
       assert.equal((await fetch(`${r.url}/v2/`)).status, 404);
+    } finally {
+      await r.close();
+    }
+  });
+});
+
+describe('validation.manifests', () => {
+  const rulesOf = (validation: unknown) => compileManifestRules(parseConfig({ version: '0.1', storage: { inmemory: {} }, validation }).validation);
+
+  /** Pushes a config blob and PUTs an OCI manifest whose one layer is non-distributable, fetched from `url`. */
+  async function putForeign(base: string, name: string, url: string): Promise<Response> {
+    const config = Buffer.from('{"os":"linux","architecture":"amd64"}');
+    assertStatus(await pushBlob(base, name, config), 201);
+    const layer = { mediaType: 'application/vnd.oci.image.layer.nondistributable.v1.tar+gzip', digest: sha256(url), size: 100, urls: [url] };
+    const body = JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json', config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: sha256(config), size: config.byteLength }, layers: [layer] });
+    return fetch(`${base}/v2/${name}/manifests/v1`, { method: 'PUT', headers: { 'Content-Type': 'application/vnd.oci.image.manifest.v1+json' }, body });
+  }
+
+  it('by default (as Distribution) refuses layer URLs with MANIFEST_INVALID', async () => {
+    const r = await startTestRegistry();
+    try {
+      const res = await putForeign(r.url, 'foreign/x', 'https://cdn.example.com/layer');
+      assert.equal(res.status, 400);
+      assert.equal(await errorCode(res), 'MANIFEST_INVALID');
+      assert.equal((await fetch(`${r.url}/v2/foreign/x/manifests/v1`)).status, 404);
+    } finally {
+      await r.close();
+    }
+  });
+
+  it('accepts URLs that allow matches and deny does not', async () => {
+    const r = await startTestRegistry({ manifestRules: rulesOf({ manifests: { urls: { allow: ['^https://([^/]+\\.)*example\\.com/'], deny: ['^https://www\\.example\\.com/'] } } }) });
+    try {
+      assert.equal((await putForeign(r.url, 'foreign/x', 'https://cdn.example.com/layer')).status, 201);
+      const denied = await putForeign(r.url, 'foreign/y', 'https://www.example.com/layer');
+      assert.equal(denied.status, 400);
+      assert.equal(await errorCode(denied), 'MANIFEST_INVALID');
+      assert.equal((await putForeign(r.url, 'foreign/z', 'https://cdn.example.org/layer')).status, 400);
+    } finally {
+      await r.close();
+    }
+  });
+
+  it('indexes.platforms: list requires only the listed platforms\' images', async () => {
+    const r = await startTestRegistry({ manifestRules: rulesOf({ manifests: { indexes: { platforms: 'list', platformlist: [{ os: 'linux', architecture: 'amd64' }] } } }) });
+    try {
+      const amd64 = await pushImage(r.url, 'multi/x', 'amd64');
+      const absent = (architecture: string) => ({ mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: sha256(`absent ${architecture}`), size: 10, platform: { os: 'linux', architecture } });
+      const index = (children: unknown[]) => ({ method: 'PUT', headers: { 'Content-Type': 'application/vnd.oci.image.index.v1+json' }, body: JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.index.v1+json', manifests: children }) });
+      const present = { mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: amd64.digest, size: amd64.body.byteLength, platform: { os: 'linux', architecture: 'amd64' } };
+      assert.equal((await fetch(`${r.url}/v2/multi/x/manifests/partial`, index([present, absent('arm64')]))).status, 201);
+      const missing = await fetch(`${r.url}/v2/multi/x/manifests/broken`, index([absent('amd64'), absent('arm64')]));
+      assert.equal(missing.status, 400);
+      assert.equal(await errorCode(missing), 'MANIFEST_BLOB_UNKNOWN');
+    } finally {
+      await r.close();
+    }
+  });
+
+  it('by default every image of an index must be present', async () => {
+    const r = await startTestRegistry();
+    try {
+      const child = { mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: sha256('absent'), size: 10, platform: { os: 'linux', architecture: 'arm64' } };
+      const res = await fetch(`${r.url}/v2/multi/y/manifests/v1`, { method: 'PUT', headers: { 'Content-Type': 'application/vnd.oci.image.index.v1+json' }, body: JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.index.v1+json', manifests: [child] }) });
+      assert.equal(res.status, 400);
+      assert.equal(await errorCode(res), 'MANIFEST_BLOB_UNKNOWN');
     } finally {
       await r.close();
     }

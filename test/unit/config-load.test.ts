@@ -71,6 +71,15 @@ describe('loadConfig', () => {
     assert.deepEqual(config.http.headers, { 'X-Content-Type-Options': ['nosniff'] });
   });
 
+  it('refuses a section Berth does not implement, also from the environment, naming it', async () => {
+    await assert.rejects(loadConfig({ env: { REGISTRY_PROXY_REMOTEURL: 'https://registry-1.docker.io' } }), (err: unknown) => err instanceof ConfigError && err.message === 'config: proxy: the pull-through cache (proxy) is not implemented by Berth; remove this section');
+  });
+
+  it('reads validation.manifests.urls.allow from the environment as a YAML list', async () => {
+    const config = await loadConfig({ env: { REGISTRY_VALIDATION_MANIFESTS_URLS_ALLOW: "['^https://cdn\\.example\\.com/']" } });
+    assert.deepEqual(config.validation.manifests.urls.allow, ['^https://cdn\\.example\\.com/']);
+  });
+
   it('treats an empty REGISTRY_CONFIGURATION_PATH as unset', async () => {
     const config = await loadConfig({ env: { REGISTRY_CONFIGURATION_PATH: '' } });
     assert.equal(config.storage.filesystem?.rootdirectory, './data');

@@ -49,6 +49,8 @@ describe('config schema: defaults', () => {
       },
       notifications: { events: { includereferences: false }, endpoints: [] },
       health: { storagedriver: { enabled: false, interval: 10_000, threshold: 0 }, file: [], http: [], tcp: [] },
+      validation: { enabled: false, disabled: false, manifests: { urls: { allow: [], deny: [] }, indexes: { platforms: 'all', platformlist: [] } } },
+      policy: { repository: { classes: [] } },
     };
     assert.deepEqual(config, want);
   });
@@ -97,6 +99,9 @@ describe('config schema: values', () => {
     { name: 'formatter logstash is json', tree: minimal({ log: { formatter: 'logstash' } }), check: (c) => c.log.formatter, want: 'json' },
     { name: 'log field keys keep their case', tree: minimal({ log: { fields: { Service: 'registry', n: 1, b: true } } }), check: (c) => c.log.fields, want: { Service: 'registry', n: 1, b: true } },
     { name: 'yes is a boolean', tree: minimal({ storage: { inmemory: null, delete: { enabled: 'yes' } } }), check: (c) => c.storage.delete.enabled, want: true },
+    { name: 'url patterns, one or a list', tree: minimal({ validation: { manifests: { urls: { allow: '^https://a/', deny: ['^https://a/x', '(?i)secret'] } } } }), check: (c) => c.validation.manifests.urls, want: { allow: ['^https://a/'], deny: ['^https://a/x', '(?i)secret'] } },
+    { name: 'index platforms, case-insensitive', tree: minimal({ validation: { manifests: { indexes: { platforms: 'List', platformlist: [{ os: 'linux', architecture: 'amd64' }] } } } }), check: (c) => c.validation.manifests.indexes, want: { platforms: 'list', platformlist: [{ os: 'linux', architecture: 'amd64' }] } },
+    { name: 'an empty unimplemented section is accepted', tree: minimal({ proxy: null, middleware: {}, compatibility: '', policy: { repository: { classes: [] } } }), check: (c) => [c.proxy, c.middleware, c.compatibility], want: [undefined, undefined, undefined] },
     { name: 'off is a boolean', tree: minimal({ http: { relativeurls: 'off' } }), check: (c) => c.http.relativeurls, want: false },
     { name: 'a number where a string is expected is its text', tree: minimal({ http: { secret: 12345 } }), check: (c) => c.http.secret, want: '12345' },
     { name: 'durations become milliseconds', tree: minimal({ storage: { inmemory: {}, maintenance: { uploadpurging: { age: '1h30m', interval: '10s' } } } }), check: (c) => [c.storage.maintenance.uploadpurging.age, c.storage.maintenance.uploadpurging.interval], want: [5_400_000, 10_000] },
@@ -184,12 +189,21 @@ describe('config schema: errors name the key path', () => {
     ['workers of the wrong kind', minimal({ http: { workers: 'many' } }), 'config: http.workers: must be a whole number from 1 to 256, or auto'],
     ['debug without addr', minimal({ http: { debug: { prometheus: { enabled: true } } } }), 'config: http.debug.addr: required'],
     ['debug with an empty addr', minimal({ http: { debug: { addr: '' } } }), 'config: http.debug.addr: required'],
+    ['proxy, which Berth does not implement', minimal({ proxy: { remoteurl: 'https://registry-1.docker.io' } }), 'config: proxy: the pull-through cache (proxy) is not implemented by Berth; remove this section'],
+    ['middleware, which Berth does not implement', minimal({ middleware: { storage: [{ name: 'redirect' }] } }), 'config: middleware: middleware (registry, repository and storage hooks) is not implemented by Berth; remove this section'],
+    ['reporting, which Berth does not implement', minimal({ reporting: { bugsnag: { apikey: 'k' } } }), 'config: reporting: error reporting (bugsnag, newrelic) is not implemented by Berth; remove this section'],
+    ['compatibility, which Berth does not implement', minimal({ compatibility: { schema1: { enabled: true } } }), 'config: compatibility: compatibility (schema 1 manifests are always refused) is not implemented by Berth; remove this section'],
+    ['repository classes', minimal({ policy: { repository: { classes: ['image'] } } }), 'config: policy.repository.classes: repository classes are not implemented by Berth; remove policy.repository.classes (an empty list is accepted)'],
+    ['an unknown policy key', minimal({ policy: { repo: {} } }), 'config: policy.repo: unknown key (known keys: repository)'],
+    ['a url pattern that does not compile', minimal({ validation: { manifests: { urls: { allow: ['^https://(a'] } } } }), 'config: validation.manifests.urls.allow[0]: invalid regular expression:'],
+    ['a bad index platforms value', minimal({ validation: { manifests: { indexes: { platforms: 'some' } } } }), 'config: validation.manifests.indexes.platforms: expected one of all, none, list, got string "some"'],
+    ['a platform without architecture', minimal({ validation: { manifests: { indexes: { platformlist: [{ os: 'linux' }] } } } }), 'config: validation.manifests.indexes.platformlist[0].architecture: required'],
     ['a loose section of the wrong type', minimal({ redis: ['localhost:6379'] }), 'config: redis: expected mapping, got list'],
   ];
   for (const [name, tree, message] of cases) {
     it(name, () => {
       const err = configError(tree);
-      if (message.endsWith('expected one of')) assert.ok(err.message.startsWith(message), err.message);
+      if (message.endsWith('expected one of') || message.endsWith('invalid regular expression:')) assert.ok(err.message.startsWith(message), err.message);
       else assert.equal(err.message, message);
     });
   }

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { ERROR_CODES } from '../../src/oci/errors.js';
+import { knownKeysAt, STORAGE_DRIVERS } from '../../src/config/schema.js';
 
 const readme = readFileSync(fileURLToPath(new URL('../../../README.md', import.meta.url)), 'utf8');
 
@@ -24,6 +25,16 @@ describe('README stays true', () => {
       assert.match(documented.get(code) ?? '', new RegExp(`\\b${status}\\b`), `${code} is documented with the wrong status`);
     }
     for (const code of documented.keys()) assert.ok(code in ERROR_CODES, `README documents unknown code ${code}`);
+  });
+  it('names every storage driver Berth implements', () => {
+    const section = readme.slice(readme.indexOf('## Storage'), readme.indexOf('## Running several replicas'));
+    for (const driver of STORAGE_DRIVERS) assert.ok(section.includes(`\`${driver}\``), `README's Storage section lacks ${driver}`);
+  });
+  it('names the configuration sections Berth refuses', () => {
+    for (const key of ['proxy', 'middleware', 'reporting', 'compatibility']) {
+      assert.ok(knownKeysAt([]).includes(key), key);
+      assert.ok(readme.includes(`\`${key}\``), `README does not name ${key}`);
+    }
   });
   it('states the set-up contract', () => {
     assert.match(readme, /npm install && npm start/);

@@ -32,6 +32,29 @@ class Clock {
   }
 }
 
+/** A scheduler for startOnlineGc that fires timers only when told, so a schedule is checked without waiting. */
+class ManualTimers {
+  private readonly pending = new Set<{ run: () => void; delayMs: number }>();
+  private waiter: (() => void) | undefined;
+  readonly schedule = (run: () => void, delayMs: number): (() => void) => {
+    const timer = { run, delayMs };
+    this.pending.add(timer);
+    this.waiter?.();
+    return () => this.pending.delete(timer);
+  };
+  get size(): number {
+    return this.pending.size;
+  }
+  /** The next scheduled timer (waiting until one is), taken off the list. */
+  async next(): Promise<{ delayMs: number; fire: () => void }> {
+    while (this.pending.size === 0) await new Promise<void>((resolve) => (this.waiter = resolve));
+    const [timer] = this.pending;
+    if (timer === undefined) throw new Error('unreachable');
+    this.pending.delete(timer);
+    return { delayMs: timer.delayMs, fire: timer.run };
+  }
+}
+
 function isCode(code: string): (e: unknown) => boolean {
   return (e: unknown) => e instanceof OciError && e.code === code;
 }
@@ -401,6 +424,8 @@ describe('online garbage collection', () => {
     it('lets only one of two replicas sweep at a time', async () => {
       const clock = new Clock();
       const driver = new InMemoryDriver({ now: clock.now });
+      // Real waits for the lock's write-then-read-back settle. Speed does not matter: both replicas read the
+      // lock before either settle timer fires (the inmemory driver answers in microtasks), so they race.
       const real = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
       const a = replica(driver, clock, {}, { lockSettleMs: 20, sleep: real, snapshotTtlMs: 5 });
       const b = replica(driver, clock, {}, { lockSettleMs: 20, sleep: real, snapshotTtlMs: 5 });
@@ -451,18 +476,27 @@ describe('online garbage collection', () => {
     const driver = new InMemoryDriver({ now: clock.now });
     const registry = new Registry({ driver, clock: clock.now });
     const runs: number[] = [];
+    const timers = new ManualTimers();
     const gc = startOnlineGc(registry, { enabled: true, interval: 10, delay: DELAY }, silent, {
       clock: clock.now,
       lockSettleMs: 0,
       firstRunDelayMs: 0,
+      schedule: timers.schedule,
       onRun: (s) => runs.push(s.repositories),
     });
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    const first = await timers.next();
+    assert.equal(first.delayMs, 0, 'the first run after firstRunDelayMs');
+    assert.equal(runs.length, 0, 'nothing runs before its timer');
+    first.fire();
+    const second = await timers.next(); // scheduled once the first run ended
+    assert.equal(second.delayMs, 10, 'then every interval');
+    assert.equal(runs.length, 1);
+    second.fire();
+    await timers.next();
+    assert.equal(runs.length, 2);
     await gc.stop();
-    const count = runs.length;
-    assert.ok(count >= 2, `ran ${count} times`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-    assert.equal(runs.length, count, 'no run after stop()');
+    assert.equal(timers.size, 0, 'stop() cancels the scheduled run');
+    assert.equal(runs.length, 2, 'no run after stop()');
   });
 
   it('reports a scheduled run that fails (for the failure metric) and keeps its schedule', async () => {
@@ -479,20 +513,25 @@ describe('online garbage collection', () => {
     await pushImage(registry, repo('flaky'), { tag: 'v1' });
     const failures: number[] = [];
     let runs = 0;
+    const timers = new ManualTimers();
     const gc = startOnlineGc(registry, { enabled: true, interval: 10, delay: DELAY }, silent, {
       lockSettleMs: 0,
       firstRunDelayMs: 0,
+      schedule: timers.schedule,
       onRun: () => runs++,
       onFailure: (_err, durationMs) => failures.push(durationMs),
     });
     try {
-      await new Promise((resolve) => setTimeout(resolve, 80));
-      assert.ok(failures.length >= 1, 'a failed run is reported');
+      (await timers.next()).fire();
+      const after = await timers.next(); // rescheduled once the failed run was reported
+      assert.equal(failures.length, 1, 'a failed run is reported');
       assert.ok(failures.every((ms) => ms >= 0));
       assert.equal(runs, 0);
+      assert.equal(after.delayMs, 10, 'on the same schedule');
       driver.broken = false;
-      await new Promise((resolve) => setTimeout(resolve, 80));
-      assert.ok(runs >= 1, 'the schedule goes on after a failure');
+      after.fire();
+      await timers.next();
+      assert.equal(runs, 1, 'the schedule goes on after a failure');
     } finally {
       await gc.stop();
     }
@@ -510,6 +549,8 @@ describe('online garbage collection', () => {
         const image = await pushImage(registry, name, { tag: 'v1' });
         const data = Buffer.from(`an orphan on ${kind}`);
         const orphan = await uploadBlob(registry, name, data);
+        // Not a wait for background work: the orphan must age past the delay on the storage's real clock
+        // (one-second timestamps on S3, hence the extra second); runOnce() then does the work itself.
         await new Promise((resolve) => setTimeout(resolve, delay + 1100));
         assert.equal((await gc.runOnce()).condemned.blobs, 1);
         await assert.rejects(registry.repository(name).statBlob(orphan.digest), isCode('BLOB_UNKNOWN'));

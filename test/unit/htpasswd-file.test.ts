@@ -27,7 +27,7 @@ function testLogger(): { logs: string[]; logger: ReturnType<typeof createLogger>
   return { logs, logger: createLogger({ level: 'debug', formatter: 'json', destination: { write: (l: string) => logs.push(l) } }) };
 }
 
-async function until(condition: () => boolean | Promise<boolean>, what: string, timeoutMs = 5000): Promise<void> {
+async function until(condition: () => boolean | Promise<boolean>, what: string, timeoutMs = 30_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await condition())) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
@@ -180,6 +180,7 @@ describe('HtpasswdFile', () => {
     const file = await openFile({ path, debounceMs: 10, recheckMs: 0 });
     file.close();
     await writeFile(path, `carol:${alice}\n`);
+    // Proves a reload does NOT happen, and a closed file has no event to wait on: 20 debounce periods.
     await sleep(200);
     assert.equal(file.has('carol'), false);
     assert.equal(await file.verify('alice', 'alice-pw'), true, 'verify keeps working after close');
