@@ -124,11 +124,17 @@ describe('the seed tutorial, step by step', { timeout: 180_000 }, () => {
           req.end();
         }),
     });
-    const certDir = join(root, 'client-certs');
+    // README step 4, verbatim: `mkdir -p trust && cp certs/domain.crt trust/ca.crt`.
+    const certDir = join(root, 'trust');
     mkdirSync(certDir, { recursive: true });
-    copyFileSync(cert, join(certDir, 'domain.crt'));
+    copyFileSync(cert, join(certDir, 'ca.crt'));
     const authFile = join(root, 'auth.json');
     const host = `localhost:${port}`;
+
+    // The trap README step 4 warns about: certs/ holds domain.key, so skopeo wants a client certificate.
+    const keyFolder = spawnSync('skopeo', ['login', '--authfile', authFile, '--cert-dir', join(root, 'certs'), '-u', 'admin', '-p', 'password', host], { encoding: 'utf8', timeout: 30_000 });
+    assert.notEqual(keyFolder.status, 0);
+    assert.match(keyFolder.stderr, /missing client certificate domain\.cert for key domain\.key/);
 
     // Without trusting the certificate: x509 error, as the tutorial shows.
     const untrusted = spawnSync('skopeo', ['login', '--authfile', authFile, '-u', 'admin', '-p', 'password', host], { encoding: 'utf8', timeout: 30_000 });
