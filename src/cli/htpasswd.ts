@@ -47,11 +47,11 @@ function missingArguments(got: number, expected: number, o: { display: boolean; 
 
 /** The usage text, printed with exit 2 on a syntax error. */
 export const HTPASSWD_USAGE = `Usage:
-\tberth htpasswd [-cimBDv] [-C cost] passwordfile username
-\tberth htpasswd -b[cmBDv] [-C cost] passwordfile username password
+\tberth htpasswd [-ciBDv] [-C cost] passwordfile username
+\tberth htpasswd -b[cBDv] [-C cost] passwordfile username password
 
-\tberth htpasswd -n[imB] [-C cost] username
-\tberth htpasswd -nb[mB] [-C cost] username password
+\tberth htpasswd -n[iB] [-C cost] username
+\tberth htpasswd -nb[B] [-C cost] username password
  -c  Create a new file (replacing an existing one).
  -n  Don't update file; display results on stdout.
  -b  Use the password from the command line rather than prompting for it.

@@ -11,7 +11,7 @@ Usage:
   berth garbage-collect [--dry-run] [--delete-untagged] [--quiet] config.yml
                                 delete unreferenced blobs and manifests (registry stopped or read-only;
                                 storage.gc runs it online instead)
-  berth htpasswd [-cimBDv] [-C cost] file user [password]
+  berth htpasswd [-ciBDv] [-C cost] file user [password]
                                 create and edit htpasswd files (bcrypt), like Apache's htpasswd
   berth healthcheck [config.yml]
                                 exit 0 when the registry of this configuration answers GET /v2/ on
