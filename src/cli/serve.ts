@@ -261,6 +261,7 @@ async function createBlobDescriptorCache(config: Config, logger: Logger): Promis
       },
     };
   }
+  if (config.redis === undefined) logger.info('redis not configured');
   const size = config.storage.cache.blobdescriptorsize;
   logger.info('using inmemory blob descriptor cache');
   return { cache: new InMemoryBlobDescriptorCache(size === 0 ? Number.MAX_SAFE_INTEGER : size), close: async () => undefined };
