@@ -72,7 +72,7 @@ describe('loadConfig', () => {
   });
 
   it('refuses a section Berth does not implement, also from the environment, naming it', async () => {
-    await assert.rejects(loadConfig({ env: { REGISTRY_PROXY_REMOTEURL: 'https://registry-1.docker.io' } }), (err: unknown) => err instanceof ConfigError && err.message === 'config: proxy: the pull-through cache (proxy) is not implemented by Berth; remove this section');
+    await assert.rejects(loadConfig({ env: { REGISTRY_PROXY_REMOTEURL: 'https://registry-1.docker.io' } }), (err: unknown) => err instanceof ConfigError && err.message === 'config: proxy: the pull-through cache (proxy) is not implemented by Berth; remove this section (from the environment variable REGISTRY_PROXY_REMOTEURL)');
   });
 
   it('reads validation.manifests.urls.allow from the environment as a YAML list', async () => {
