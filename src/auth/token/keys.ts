@@ -11,6 +11,10 @@
  *    Distribution 2.x uses), its RFC 7638 JWK thumbprint, and the thumbprint Distribution 3 computes
  *    (which for EC and Ed25519 keys differs from RFC 7638); a JWKS key by its `kid`.
  *
+ * A JWKS key is used as it is declared (RFC 7517): one with `use` other than `sig`, `key_ops`
+ * without `verify`, or an `alg` that is not a signature algorithm Berth verifies is not a signing
+ * key and is left out; one with `alg` verifies only tokens of that algorithm.
+ *
  * Signature checking itself is the controller's: this module only says which keys are candidates.
  */
 import { createECDH, createHash, createPublicKey, X509Certificate, type JsonWebKey, type KeyObject } from 'node:crypto';
@@ -50,6 +54,15 @@ export interface TrustedKeys {
   readonly byKid: ReadonlyMap<string, readonly KeyObject[]>;
   /** Trusted keys by the sha256 of their DER SubjectPublicKeyInfo, to match an embedded `jwk`. */
   readonly bySpki: ReadonlyMap<string, KeyObject>;
+  /** The one algorithm a key may verify, for JWKS keys that declare `alg`; absent: any accepted one. */
+  readonly algorithmOf: ReadonlyMap<KeyObject, SigningAlgorithm>;
+}
+
+/** A JWKS key: its `kid`, public key, and declared `alg` when it has one. */
+export interface JwksKey {
+  readonly kid: string;
+  readonly key: KeyObject;
+  readonly alg?: SigningAlgorithm | undefined;
 }
 
 /** Where the trusted keys come from (`auth.token.rootcertbundle`, `auth.token.jwks`). */
@@ -65,7 +78,7 @@ export interface KeySources {
  */
 export async function loadTrustedKeys(sources: KeySources): Promise<TrustedKeys> {
   let roots: X509Certificate[] = [];
-  let jwks: Array<{ kid: string; key: KeyObject }> = [];
+  let jwks: JwksKey[] = [];
   if (sources.rootcertbundle !== undefined && sources.rootcertbundle !== '') {
     const path = sources.rootcertbundle;
     const text = await readFile(path, 'utf8').catch((err: unknown) => {
@@ -85,9 +98,10 @@ export async function loadTrustedKeys(sources: KeySources): Promise<TrustedKeys>
 }
 
 /** Builds the key index from root certificates and JWKS keys (exported for tests and callers that hold keys in memory). */
-export function buildTrustedKeys(roots: readonly X509Certificate[], jwks: ReadonlyArray<{ kid: string; key: KeyObject }>): TrustedKeys {
+export function buildTrustedKeys(roots: readonly X509Certificate[], jwks: readonly JwksKey[]): TrustedKeys {
   const byKid = new Map<string, KeyObject[]>();
   const bySpki = new Map<string, KeyObject>();
+  const algorithmOf = new Map<KeyObject, SigningAlgorithm>();
   const add = (kid: string, key: KeyObject): void => {
     if (kid === '') return;
     const list = byKid.get(kid) ?? [];
@@ -99,11 +113,12 @@ export function buildTrustedKeys(roots: readonly X509Certificate[], jwks: Readon
     for (const kid of new Set([libtrustKeyId(key), jwkThumbprint(key), distributionThumbprint(key)])) add(kid, key);
     bySpki.set(spkiDigest(key), key);
   }
-  for (const { kid, key } of jwks) {
+  for (const { kid, key, alg } of jwks) {
     add(kid, key);
     bySpki.set(spkiDigest(key), key);
+    if (alg !== undefined) algorithmOf.set(key, alg);
   }
-  return { roots: [...roots], byKid, bySpki };
+  return { roots: [...roots], byKid, bySpki, algorithmOf };
 }
 
 /** Parses the CERTIFICATE blocks of a PEM bundle; a bad certificate fails with the file named. */
@@ -122,11 +137,12 @@ export function parseCertificateBundle(pem: string, source = 'rootcertbundle'): 
 }
 
 /**
- * Parses a JWKS document into public keys with their `kid`. Private members are dropped (only the
- * public half is kept). Symmetric (`oct`) keys are refused: a shared secret has no place in a key
- * set, and HMAC tokens are not accepted.
+ * Parses a JWKS document into public keys with their `kid` and declared `alg`. Private members are
+ * dropped (only the public half is kept). Symmetric (`oct`) keys are refused: a shared secret has
+ * no place in a key set, and HMAC tokens are not accepted. Keys not meant for verifying signatures
+ * (see {@link signingUse}) are left out, so a key set may also hold encryption keys.
  */
-export function parseJwks(text: string, source = 'jwks'): Array<{ kid: string; key: KeyObject }> {
+export function parseJwks(text: string, source = 'jwks'): JwksKey[] {
   let doc: unknown;
   try {
     doc = JSON.parse(text);
@@ -135,17 +151,34 @@ export function parseJwks(text: string, source = 'jwks'): Array<{ kid: string; k
   }
   const keys = typeof doc === 'object' && doc !== null && !Array.isArray(doc) ? (doc as Record<string, unknown>)['keys'] : undefined;
   if (!Array.isArray(keys)) throw new TokenKeyError(`failed to parse jwks "${source}": expected an object with a "keys" list`);
-  return keys.map((jwk: unknown, i) => {
+  return keys.flatMap((jwk: unknown, i): JwksKey[] => {
     if (typeof jwk !== 'object' || jwk === null || Array.isArray(jwk)) throw new TokenKeyError(`jwks "${source}": key ${i} is not an object`);
     const record = jwk as Record<string, unknown>;
     const kid = typeof record['kid'] === 'string' ? record['kid'] : '';
     if (record['kty'] === 'oct') throw new TokenKeyError(`jwks "${source}": key ${i}${kid !== '' ? ` (${kid})` : ''} is a symmetric (oct) key, which is not accepted`);
+    const use = signingUse(record);
+    if (use === undefined) return [];
     try {
-      return { kid, key: publicKeyFromJwk(record) };
+      return [{ kid, key: publicKeyFromJwk(record), ...(use.alg === undefined ? {} : { alg: use.alg }) }];
     } catch (err) {
       throw new TokenKeyError(`jwks "${source}": key ${i}${kid !== '' ? ` (${kid})` : ''}: ${errorMessage(err)}`);
     }
   });
+}
+
+/**
+ * Whether a JWK may verify signatures, and with which algorithm: undefined (not a signing key) when
+ * `use` is present and not `sig`, when `key_ops` is present and lacks `verify`, or when `alg` is
+ * present and is not one of {@link SIGNING_ALGORITHMS} (an encryption or HMAC algorithm).
+ */
+export function signingUse(jwk: Readonly<Record<string, unknown>>): { alg?: SigningAlgorithm } | undefined {
+  const use = jwk['use'];
+  if (use !== undefined && use !== 'sig') return undefined;
+  const ops = jwk['key_ops'];
+  if (ops !== undefined && !(Array.isArray(ops) && ops.includes('verify'))) return undefined;
+  const alg = jwk['alg'];
+  if (alg === undefined) return {};
+  return typeof alg === 'string' && isSigningAlgorithm(alg) ? { alg } : undefined;
 }
 
 /**
