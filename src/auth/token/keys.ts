@@ -3,8 +3,8 @@
  * (Distribution's registry/auth/token/token.go, VerifySigningKey):
  *
  * 1. `x5c`: a certificate chain whose leaf signed the token; it must chain up to a certificate of
- *    `rootcertbundle` (each link's signature checked, every certificate within its validity dates,
- *    intermediates must be CAs). A chain that fails is final: no fallback to `kid`.
+ *    `rootcertbundle` by X.509 path validation (see {@link verifyCertificateChain}). A chain that
+ *    fails is final: no fallback to `kid`.
  * 2. `jwk`: an embedded key. With its own `x5c`, that chain is verified as above; without, the key
  *    must be a trusted one (named by its `kid`, or the same key material as a trusted key).
  * 3. `kid`: a trusted key id. A root certificate's key is known by its libtrust key id (what
@@ -19,6 +19,7 @@
  */
 import { createECDH, createHash, createPublicKey, X509Certificate, type JsonWebKey, type KeyObject } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
+import { certificateConstraints, KEY_USAGE, type CertificateConstraints } from './x509-constraints.js';
 
 /** Algorithms Distribution knows by name (registry/auth/token/token.go), minus the HMAC ones. */
 export const SIGNING_ALGORITHMS = ['EdDSA', 'RS256', 'RS384', 'RS512', 'ES256', 'ES384', 'ES512', 'PS256', 'PS384', 'PS512'] as const;
@@ -283,9 +284,18 @@ interface VerifiedChain {
 
 /**
  * Verifies an `x5c` chain (base64 DER, leaf first, then intermediates in any order) up to one of
- * `roots`, and returns the leaf's public key. Each link must name and be signed by its issuer,
- * every certificate must be valid at `now`, and intermediates must be CAs. A leaf that is itself a
- * root certificate is trusted as is (a self-signed token certificate listed in the bundle).
+ * `roots`, and returns the leaf's public key. This is X.509 path validation (RFC 5280 section 6, as
+ * Go's crypto/x509 and `openssl verify` do it), searching every path the certificates allow:
+ *
+ * - each link must name and be signed by its issuer;
+ * - every certificate of the path, the root included, must be valid at `now`;
+ * - an intermediate must be a CA (BasicConstraints cA); a root that issues must be one too, or an
+ *   X.509 v1 certificate without BasicConstraints;
+ * - a CA's pathLenConstraint bounds the intermediates below it (`pathlen:0` signs leaves only);
+ * - a CA with KeyUsage must have keyCertSign, and a leaf with KeyUsage digitalSignature.
+ *
+ * A leaf that is itself a root certificate is trusted as is (a self-signed token certificate, or
+ * the CA, listed in the bundle).
  */
 export function verifyCertificateChain(x5c: readonly string[], roots: readonly X509Certificate[], now: number): KeyObject {
   return verifyChain(x5c, roots, now).key;
@@ -303,20 +313,80 @@ function verifyChain(x5c: readonly string[], roots: readonly X509Certificate[], 
   });
   const leaf = certs[0] as X509Certificate;
   const intermediates = certs.slice(1);
-  let window = validity(leaf, now, { validFrom: -Infinity, validTo: Infinity });
-  let current = leaf;
-  const used = new Set<X509Certificate>();
-  for (let depth = 0; depth < MAX_CHAIN; depth++) {
-    if (roots.some((r) => r.raw.equals(current.raw))) return { key: leaf.publicKey, ...window };
-    const root = roots.find((r) => issuedBy(current, r));
-    if (root !== undefined) return { key: leaf.publicKey, ...validity(root, now, window) };
-    const next = intermediates.find((c) => !used.has(c) && c.ca && issuedBy(current, c));
-    if (next === undefined) throw new TokenKeyError('unable to verify certificate chain: certificate signed by unknown authority');
-    window = validity(next, now, window);
-    used.add(next);
-    current = next;
+  const start = validity(leaf, now, { validFrom: -Infinity, validTo: Infinity });
+  // A root of the bundle signing tokens itself is the operator's explicit trust, as in Distribution
+  // (whose CA certificates commonly carry keyCertSign only).
+  if (roots.some((r) => r.raw.equals(leaf.raw))) return { key: leaf.publicKey, ...start };
+  const leafConstraints = constraintsOf(leaf);
+  if (leafConstraints.keyUsage !== undefined && (leafConstraints.keyUsage & KEY_USAGE.digitalSignature) === 0) {
+    throw new TokenKeyError(`unable to verify certificate chain: certificate "${subjectOf(leaf)}" may not sign (KeyUsage without digitalSignature)`);
   }
-  throw new TokenKeyError('unable to verify certificate chain: too long');
+
+  // Depth-first over the possible paths; the first problem met is reported when none works.
+  let problem: string | undefined;
+  const used = new Set<X509Certificate>();
+  const search = (current: X509Certificate, below: number, window: Window): Window | undefined => {
+    for (const root of roots) {
+      if (!issuedBy(current, root)) continue;
+      const refused = issuerProblem(root, below, true) ?? validityProblem(root, now);
+      if (refused === undefined) return narrow(window, root);
+      problem ??= refused;
+    }
+    if (below + 2 >= MAX_CHAIN) return undefined;
+    for (const next of intermediates) {
+      if (used.has(next) || !issuedBy(current, next)) continue;
+      const refused = issuerProblem(next, below, false) ?? validityProblem(next, now);
+      if (refused !== undefined) {
+        problem ??= refused;
+        continue;
+      }
+      used.add(next);
+      const found = search(next, below + 1, narrow(window, next));
+      used.delete(next);
+      if (found !== undefined) return found;
+    }
+    return undefined;
+  };
+  const found = search(leaf, 0, start);
+  if (found === undefined) throw new TokenKeyError(`unable to verify certificate chain: ${problem ?? 'certificate signed by unknown authority'}`);
+  return { key: leaf.publicKey, ...found };
+}
+
+type Window = { validFrom: number; validTo: number };
+
+/** Why `issuer` may not sign the certificate above `below` intermediates, or undefined when it may. */
+function issuerProblem(issuer: X509Certificate, below: number, isRoot: boolean): string | undefined {
+  const c = constraintsOf(issuer);
+  const name = subjectOf(issuer);
+  if (!c.ca && (!isRoot || c.basicConstraints)) return `certificate "${name}" is not a CA`;
+  if (c.pathLen !== undefined && below > c.pathLen) return `certificate "${name}" allows ${c.pathLen} intermediate(s) below it (pathlen), the chain has ${below}`;
+  if (c.keyUsage !== undefined && (c.keyUsage & KEY_USAGE.keyCertSign) === 0) return `certificate "${name}" may not sign certificates (KeyUsage without keyCertSign)`;
+  return undefined;
+}
+
+function validityProblem(cert: X509Certificate, now: number): string | undefined {
+  try {
+    validity(cert, now, { validFrom: -Infinity, validTo: Infinity });
+    return undefined;
+  } catch (err) {
+    return errorMessage(err);
+  }
+}
+
+function narrow(window: Window, cert: X509Certificate): Window {
+  return { validFrom: Math.max(window.validFrom, Date.parse(cert.validFrom)), validTo: Math.min(window.validTo, Date.parse(cert.validTo)) };
+}
+
+function constraintsOf(cert: X509Certificate): CertificateConstraints {
+  try {
+    return certificateConstraints(cert.raw);
+  } catch (err) {
+    throw new TokenKeyError(`unable to read the extensions of certificate "${subjectOf(cert)}": ${errorMessage(err)}`);
+  }
+}
+
+function subjectOf(cert: X509Certificate): string {
+  return cert.subject.replace(/\n/g, ', ');
 }
 
 /**
