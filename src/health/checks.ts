@@ -10,6 +10,7 @@ import { resolve } from 'node:path';
 import type { StorageDriver } from '../storage/driver/driver.js';
 import { isPathNotFound } from '../storage/driver/errors.js';
 import type { HealthCheck } from './monitor.js';
+import { stripUserinfo } from '../log/redact.js';
 import type { HealthConfig } from './schema.js';
 
 /** A check body: resolves when healthy, rejects with what is wrong. */
@@ -40,6 +41,7 @@ export interface HttpCheckOptions {
 /** Sends a HEAD request to `uri` (as Distribution does) and passes when the status is the expected one. */
 export function httpCheck(options: HttpCheckOptions): CheckRun {
   const url = new URL(options.uri);
+  const shown = stripUserinfo(options.uri);
   const expected = options.statusCode ?? 200;
   const headers: Record<string, string | string[]> = {};
   for (const [name, values] of Object.entries(options.headers ?? {})) headers[name] = values.length === 1 ? (values[0] as string) : [...values];
@@ -51,9 +53,9 @@ export function httpCheck(options: HttpCheckOptions): CheckRun {
         res.resume();
         const status = res.statusCode ?? 0;
         if (status === expected) done();
-        else fail(new Error(`${options.uri}: downstream service returned unexpected status: ${status}`));
+        else fail(new Error(`${shown}: downstream service returned unexpected status: ${status}`));
       });
-      req.once('error', (err) => fail(new Error(`${options.uri}: error while checking: ${signal.aborted ? 'timed out' : err.message}`)));
+      req.once('error', (err) => fail(new Error(`${shown}: error while checking: ${signal.aborted ? 'timed out' : err.message}`)));
       req.end();
     });
 }
@@ -119,7 +121,7 @@ export function buildHealthChecks(config: HealthConfig, storage?: StorageCheckIn
   for (const c of config.file) checks.push({ name: c.file, run: fileCheck(c.file), intervalMs: c.interval, threshold: c.threshold });
   for (const c of config.http) {
     checks.push({
-      name: c.uri,
+      name: stripUserinfo(c.uri),
       run: httpCheck({ uri: c.uri, headers: c.headers, statusCode: c.statuscode }),
       intervalMs: c.interval,
       threshold: c.threshold,

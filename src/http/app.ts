@@ -7,6 +7,7 @@ import { matchRoute, ROUTE_METHODS, type Route } from './router.js';
 import { renderError } from './render-error.js';
 import { sendJson, urlFor } from './respond.js';
 import { UploadStateCodec } from './upload-state.js';
+import { redactRequestUri } from '../log/redact.js';
 import { deleteBlob, getBlob } from './handlers/blobs.js';
 import { cancelUpload, getUploadStatus, patchUpload, putUpload, startUpload } from './handlers/uploads.js';
 import { deleteManifest, getManifest, putManifest } from './handlers/manifests.js';
@@ -163,7 +164,7 @@ export function buildApp(options: AppOptions): App {
                 http: {
                   request: {
                     method,
-                    uri: redactQuery(rawUrl).slice(0, 1024),
+                    uri: redactRequestUri(rawUrl).slice(0, 1024),
                     remoteaddr: remoteAddress,
                     useragent: req.headers['user-agent'],
                   },
@@ -192,9 +193,4 @@ function routeOf(pathname: string, prefix: string): Route | undefined {
     return matchRoute(pathname.slice(prefix.length) || '/');
   }
   return matchRoute(pathname);
-}
-
-/** The request URI for logs, without the signed upload state (noise, and not for logs). */
-function redactQuery(uri: string): string {
-  return uri.replace(/([?&]_state=)[^&]*/, '$1…');
 }

@@ -4,7 +4,8 @@ import { createServer as createHttpsServer } from 'node:https';
 import type { Server as NetServer, Socket } from 'node:net';
 import type { Logger } from 'pino';
 import type { App } from './app.js';
-import { readTlsMaterial, tlsServerOptions, watchTlsFiles, type TlsSettings } from './tls.js';
+import type { TLSSocket } from 'node:tls';
+import { readTlsMaterial, refuseUnverifiedClientCert, tlsServerOptions, verifiesGivenClientCert, watchTlsFiles, type TlsSettings } from './tls.js';
 
 export interface ServerSettings {
   readonly tls?: TlsSettings;
@@ -65,6 +66,11 @@ export async function createRegistryServer(app: App, settings: ServerSettings, l
     sockets.add(socket);
     socket.once('close', () => sockets.delete(socket));
   });
+  if (settings.tls !== undefined && verifiesGivenClientCert(settings.tls)) {
+    server.on('secureConnection', (socket: TLSSocket) => {
+      refuseUnverifiedClientCert(socket, logger);
+    });
+  }
   server.on('tlsClientError', (err: Error, socket: Socket) => {
     logger.debug({ err: err.message, remote: socket.remoteAddress }, 'TLS handshake failed');
   });

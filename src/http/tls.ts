@@ -1,5 +1,5 @@
 import { readFile, stat } from 'node:fs/promises';
-import type { SecureContextOptions, SecureVersion } from 'node:tls';
+import type { SecureContextOptions, SecureVersion, TLSSocket } from 'node:tls';
 import type { Logger } from 'pino';
 
 /** The `http.tls` settings Berth serves with. */
@@ -70,6 +70,31 @@ export function tlsServerOptions(settings: TlsSettings): Omit<TlsServerOptions, 
     requestCert: wantsClientCerts,
     rejectUnauthorized: wantsClientCerts && (settings.clientauth === 'require-and-verify-client-cert' || settings.clientauth === 'require-any-client-cert'),
   };
+}
+
+/**
+ * Whether a client certificate that was presented must have verified, although a client without
+ * one is let in: Go's VerifyClientCertIfGiven. Node has no such mode (rejectUnauthorized either
+ * requires a certificate or accepts any), so the server requests one without rejecting and
+ * {@link refuseUnverifiedClientCert} closes connections whose certificate did not verify.
+ */
+export function verifiesGivenClientCert(settings: TlsSettings): boolean {
+  return settings.clientcas.length > 0 && settings.clientauth === 'verify-client-cert-if-given';
+}
+
+/**
+ * The `secureConnection` check of `verify-client-cert-if-given`: destroys a connection that
+ * presented a client certificate which did not verify against `clientcas` (another CA, self-signed,
+ * expired), before any request on it is read. Returns whether it was refused.
+ */
+export function refuseUnverifiedClientCert(socket: TLSSocket, logger: Logger): boolean {
+  if (socket.authorized) return false;
+  const peer = socket.getPeerCertificate();
+  // No certificate: an object without fields (or null once the connection is gone).
+  if (peer === null || peer === undefined || Object.keys(peer).length === 0) return false;
+  logger.info({ remote: socket.remoteAddress, reason: String(socket.authorizationError) }, 'TLS client certificate refused');
+  socket.destroy();
+  return true;
 }
 
 /** Reads the certificate, key and client CAs named by the settings. Throws naming the file that failed. */

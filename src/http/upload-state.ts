@@ -6,6 +6,8 @@ export interface UploadState {
   readonly uuid: string;
   readonly offset: number;
   readonly startedAt: string;
+  /** Who started the upload (the grant's user), '' when anonymous: only they may continue it. */
+  readonly subject: string;
 }
 
 /** Signs and verifies the `_state` query parameter of upload URLs with `http.secret` (HMAC-SHA256). */
@@ -17,7 +19,7 @@ export class UploadStateCodec {
   }
 
   encode(state: UploadState): string {
-    const payload = Buffer.from(JSON.stringify([state.name, state.uuid, state.offset, state.startedAt])).toString('base64url');
+    const payload = Buffer.from(JSON.stringify([state.name, state.uuid, state.offset, state.startedAt, state.subject])).toString('base64url');
     return `${payload}.${this.mac(payload)}`;
   }
 
@@ -31,10 +33,11 @@ export class UploadStateCodec {
     if (given.length !== expected.length || !timingSafeEqual(given, expected)) return undefined;
     try {
       const value: unknown = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8'));
-      if (!Array.isArray(value) || value.length !== 4) return undefined;
-      const [name, uuid, offset, startedAt] = value as unknown[];
-      if (typeof name !== 'string' || typeof uuid !== 'string' || typeof offset !== 'number' || typeof startedAt !== 'string') return undefined;
-      return { name, uuid, offset, startedAt };
+      if (!Array.isArray(value) || value.length !== 5) return undefined;
+      const [name, uuid, offset, startedAt, subject] = value as unknown[];
+      if (typeof name !== 'string' || typeof uuid !== 'string' || typeof startedAt !== 'string' || typeof subject !== 'string') return undefined;
+      if (typeof offset !== 'number' || !Number.isSafeInteger(offset) || offset < 0) return undefined;
+      return { name, uuid, offset, startedAt, subject };
     } catch {
       return undefined;
     }

@@ -1,4 +1,5 @@
 import { pino, type Logger, type DestinationStream } from 'pino';
+import { stripUserinfo, stripUserinfoDeep } from './redact.js';
 
 export type { Logger };
 
@@ -29,7 +30,13 @@ export function createLogger(options: LoggerOptions): Logger {
       base: { ...(options.fields ?? {}) },
       messageKey: 'msg',
       timestamp: pino.stdTimeFunctions.isoTime,
-      formatters: { level: (label) => ({ level: label === 'warn' ? 'warning' : label }) },
+      // URL credentials (a webhook's https://user:pass@host/) never reach a line, in fields or messages.
+      formatters: { level: (label) => ({ level: label === 'warn' ? 'warning' : label }), log: (record) => stripUserinfoDeep(record) },
+      hooks: {
+        logMethod(args, method) {
+          method.apply(this, args.map((a: unknown) => (typeof a === 'string' ? stripUserinfo(a) : a)) as Parameters<typeof method>);
+        },
+      },
       redact: { paths: REDACTED_KEYS.flatMap((k) => [k, `*.${k}`]), censor: '[redacted]' },
     },
     destination,

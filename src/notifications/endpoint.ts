@@ -11,6 +11,7 @@
  * logged), never one already in the batch being sent.
  */
 import type { Logger } from '../log/logger.js';
+import { stripUserinfo } from '../log/redact.js';
 import { BoundedQueue } from './bounded-queue.js';
 import { serializeEnvelope, type RegistryEvent } from './event.js';
 import { DeliveryError, EndpointAgents, postEnvelope, type DeliveryFailure } from './http-post.js';
@@ -139,7 +140,8 @@ export class Endpoint {
 
   constructor(settings: EndpointSettings, limits: DeliveryLimits, deps: EndpointDeps) {
     this.name = settings.name;
-    this.url = settings.url;
+    // What logs and /debug/vars show: the URL without its credentials (they stay in #target).
+    this.url = stripUserinfo(settings.url);
     this.#target = new URL(settings.url);
     this.#headers = settings.headers ?? {};
     this.#timeoutMs = positiveOr(settings.timeoutMs, ENDPOINT_DEFAULTS.timeoutMs);

@@ -1,4 +1,5 @@
 import type { Logger } from '../log/logger.js';
+import { stripUserinfo } from '../log/redact.js';
 import type { RegistryEvent } from './event.js';
 import type { EventSink } from './sink.js';
 import type { NotificationsConfig } from './schema.js';
@@ -62,7 +63,7 @@ export class Notifier implements EventSink {
       deps.logger.info(
         {
           endpoint: endpoint.name,
-          url: endpoint.url,
+          url: stripUserinfo(endpoint.url),
           timeout_ms: endpoint.timeout,
           threshold: endpoint.threshold,
           backoff_ms: endpoint.backoff,

@@ -21,6 +21,8 @@ export interface UploadInfo {
 export interface ChunkExpectation {
   readonly start?: number;
   readonly length?: number;
+  /** The size the client's signed state says the upload has; BLOB_UPLOAD_INVALID (404) when it differs. */
+  readonly at?: number;
 }
 
 const UUID = /^[a-f0-9]{8}-[a-f0-9]{4}-[a-f0-9]{4}-[a-f0-9]{4}-[a-f0-9]{12}$/;
@@ -88,6 +90,10 @@ export class UploadStore {
       const startedAt = await this.startedAt(name, uuid);
       const writer = await this.driver.writer(uploadDataPath(name, uuid), true, signal);
       const initial = writer.size;
+      if (expect.at !== undefined && expect.at !== initial) {
+        await writer.close();
+        throw stateError(initial, expect.at);
+      }
       if (expect.start !== undefined && expect.start !== initial) {
         await writer.close();
         throw rangeError(initial, `chunk starts at ${expect.start}, upload is at ${initial}`);
@@ -156,12 +162,18 @@ export class UploadStore {
   /**
    * Completes the upload as `digest`: commits the data, verifies it hashes to `digest`, moves it
    * into the blob store and removes the session. Throws DIGEST_INVALID (the session is removed)
-   * on mismatch.
+   * on mismatch. With `at`, throws BLOB_UPLOAD_INVALID (404) before committing anything when the
+   * upload's size is not `at` (the client's signed state is stale or not its own).
    */
-  async complete(name: RepositoryName, uuid: string, digest: Digest, signal?: AbortSignal): Promise<BlobDescriptor> {
+  async complete(name: RepositoryName, uuid: string, digest: Digest, signal?: AbortSignal, at?: number): Promise<BlobDescriptor> {
     return this.exclusive(name, uuid, async () => {
       await this.startedAt(name, uuid);
       const writer = await this.driver.writer(uploadDataPath(name, uuid), true, signal);
+      if (at !== undefined && writer.size !== at) {
+        const size = writer.size;
+        await writer.close();
+        throw stateError(size, at);
+      }
       await writer.commit();
       const size = writer.size;
       let start: Digester;
@@ -268,6 +280,11 @@ export class UploadStore {
 
 function key(name: RepositoryName, uuid: string): string {
   return `${name}\u0000${uuid}`;
+}
+
+function stateError(size: number, at: number): OciError {
+  // Distribution answers a state whose offset is not the upload's size with 404 BLOB_UPLOAD_INVALID.
+  return new OciError('BLOB_UPLOAD_INVALID', { status: 404, message: `upload state is at ${at}, upload is at ${size}` });
 }
 
 function rangeError(size: number, message: string): OciError {

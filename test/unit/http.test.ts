@@ -82,7 +82,7 @@ describe('parseListenAddress', () => {
 describe('upload state', () => {
   it('round-trips and rejects tampering or another secret', () => {
     const codec = new UploadStateCodec('s3cret');
-    const state = { name: 'a/b', uuid: 'u', offset: 42, startedAt: '2026-01-01T00:00:00.000Z' };
+    const state = { name: 'a/b', uuid: 'u', offset: 42, startedAt: '2026-01-01T00:00:00.000Z', subject: 'alice' };
     const token = codec.encode(state);
     assert.deepEqual(codec.decode(token), state);
     assert.equal(new UploadStateCodec('other').decode(token), undefined);

@@ -14,7 +14,8 @@ import { join } from 'node:path';
 import type { Access } from '../../src/auth/access.js';
 import { OciError } from '../../src/oci/errors.js';
 import { bearerToken, createTokenAccessController, TokenAccessController, type TokenAccessControllerOptions } from '../../src/auth/token/controller.js';
-import { loadTrustedKeys, type TrustedKeys } from '../../src/auth/token/keys.js';
+import { buildTrustedKeys, loadTrustedKeys, parseJwks, type TrustedKeys } from '../../src/auth/token/keys.js';
+import { CompactSign } from 'jose';
 import { tokenConfigSchema } from '../../src/auth/token/schema.js';
 import { createTokenPki, startTokenIssuer, type TokenIssuer, type TokenPki } from '../helpers/token-issuer.js';
 
@@ -420,6 +421,63 @@ describe('TokenAccessController', () => {
       assert.equal(lines.length, 1);
       assert.match(lines[0] ?? '', /untrusted issuer/);
       assert.ok(!(lines[0] ?? '').includes(token.split('.')[2] ?? '???'));
+    });
+  });
+
+  describe('JWKS keys are used as declared', () => {
+    const pair = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    const publicJwk = pair.publicKey.export({ format: 'jwk' });
+    const withKeys = (declared: ReadonlyArray<Record<string, unknown>>): TokenAccessController =>
+      controller({ keys: buildTrustedKeys([], parseJwks(JSON.stringify({ keys: declared.map((d) => ({ ...publicJwk, ...d })) }))) });
+    const token = (alg: string, kid: string): Promise<string> =>
+      new CompactSign(Buffer.from(JSON.stringify({ iss: issuer.issuer, sub: 'alice', aud: issuer.service, exp: T + 300, nbf: T - 1, iat: T, access: FOO_ALL })))
+        .setProtectedHeader({ typ: 'JWT', alg, kid })
+        .sign(pair.privateKey);
+    const accepted = async (ctl: TokenAccessController, alg: string, kid: string): Promise<boolean> => {
+      try {
+        await ctl.authorized(bearer(await token(alg, kid)), [PULL_FOO]);
+        return true;
+      } catch (err) {
+        assert.ok(err instanceof OciError && err.code === 'UNAUTHORIZED', String(err));
+        return false;
+      }
+    };
+
+    it('a key declared alg RS256 verifies RS256 tokens only, not PS256 ones', async () => {
+      const ctl = withKeys([{ kid: 'rs', alg: 'RS256', use: 'sig' }]);
+      assert.equal(await accepted(ctl, 'RS256', 'rs'), true);
+      assert.equal(await accepted(ctl, 'PS256', 'rs'), false);
+      assert.equal(await accepted(ctl, 'RS512', 'rs'), false);
+    });
+    it('a key without alg verifies any accepted algorithm its type allows', async () => {
+      const ctl = withKeys([{ kid: 'any' }]);
+      assert.equal(await accepted(ctl, 'RS256', 'any'), true);
+      assert.equal(await accepted(ctl, 'PS256', 'any'), true);
+    });
+    it('use: enc, key_ops without verify, or an encryption alg is no signing key', async () => {
+      const ctl = withKeys([
+        { kid: 'enc', use: 'enc' },
+        { kid: 'ops', key_ops: ['encrypt', 'wrapKey'] },
+        { kid: 'oaep', alg: 'RSA-OAEP' },
+        { kid: 'hmac', alg: 'HS256' },
+        { kid: 'ok', use: 'sig', key_ops: ['verify'] },
+      ]);
+      for (const kid of ['enc', 'ops', 'oaep', 'hmac']) assert.equal(await accepted(ctl, 'RS256', kid), false, kid);
+      assert.equal(await accepted(ctl, 'RS256', 'ok'), true);
+    });
+    it('an embedded jwk matching a declared key keeps the declaration', async () => {
+      const ctl = withKeys([{ kid: 'rs', alg: 'RS256' }]);
+      const signed = (alg: string): Promise<string> =>
+        new CompactSign(Buffer.from(JSON.stringify({ iss: issuer.issuer, sub: 'alice', aud: issuer.service, exp: T + 300, access: FOO_ALL })))
+          .setProtectedHeader({ alg, jwk: publicJwk })
+          .sign(pair.privateKey);
+      assert.deepEqual(await ctl.authorized(bearer(await signed('RS256')), [PULL_FOO]), { user: 'alice' });
+      assert.equal((await refusal(ctl.authorized(bearer(await signed('PS256')), [PULL_FOO]))).code, 'UNAUTHORIZED');
+    });
+    it('a key set of encryption keys only has no signing key', async () => {
+      const file = join(work, 'enc.jwks');
+      await writeFile(file, JSON.stringify({ keys: [{ ...publicJwk, kid: 'e', use: 'enc' }] }));
+      await assert.rejects(loadTrustedKeys({ jwks: file }), /requires at least one token signing key/);
     });
   });
 

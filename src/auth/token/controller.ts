@@ -140,6 +140,9 @@ export class TokenAccessController implements AccessController {
     }
     let payload: Uint8Array | undefined;
     for (const key of candidates) {
+      // A JWKS key that declares `alg` verifies that algorithm only (an RS256 key is no PS256 key).
+      const declared = this.#keys.algorithmOf.get(key);
+      if (declared !== undefined && declared !== alg) continue;
       try {
         payload = (await compactVerify(raw, key, { algorithms: [...this.#algorithms] })).payload;
         break;

@@ -3,18 +3,23 @@
  * (Distribution's registry/auth/token/token.go, VerifySigningKey):
  *
  * 1. `x5c`: a certificate chain whose leaf signed the token; it must chain up to a certificate of
- *    `rootcertbundle` (each link's signature checked, every certificate within its validity dates,
- *    intermediates must be CAs). A chain that fails is final: no fallback to `kid`.
+ *    `rootcertbundle` by X.509 path validation (see {@link verifyCertificateChain}). A chain that
+ *    fails is final: no fallback to `kid`.
  * 2. `jwk`: an embedded key. With its own `x5c`, that chain is verified as above; without, the key
  *    must be a trusted one (named by its `kid`, or the same key material as a trusted key).
  * 3. `kid`: a trusted key id. A root certificate's key is known by its libtrust key id (what
  *    Distribution 2.x uses), its RFC 7638 JWK thumbprint, and the thumbprint Distribution 3 computes
  *    (which for EC and Ed25519 keys differs from RFC 7638); a JWKS key by its `kid`.
  *
+ * A JWKS key is used as it is declared (RFC 7517): one with `use` other than `sig`, `key_ops`
+ * without `verify`, or an `alg` that is not a signature algorithm Berth verifies is not a signing
+ * key and is left out; one with `alg` verifies only tokens of that algorithm.
+ *
  * Signature checking itself is the controller's: this module only says which keys are candidates.
  */
 import { createECDH, createHash, createPublicKey, X509Certificate, type JsonWebKey, type KeyObject } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
+import { certificateConstraints, KEY_USAGE, type CertificateConstraints } from './x509-constraints.js';
 
 /** Algorithms Distribution knows by name (registry/auth/token/token.go), minus the HMAC ones. */
 export const SIGNING_ALGORITHMS = ['EdDSA', 'RS256', 'RS384', 'RS512', 'ES256', 'ES384', 'ES512', 'PS256', 'PS384', 'PS512'] as const;
@@ -50,6 +55,15 @@ export interface TrustedKeys {
   readonly byKid: ReadonlyMap<string, readonly KeyObject[]>;
   /** Trusted keys by the sha256 of their DER SubjectPublicKeyInfo, to match an embedded `jwk`. */
   readonly bySpki: ReadonlyMap<string, KeyObject>;
+  /** The one algorithm a key may verify, for JWKS keys that declare `alg`; absent: any accepted one. */
+  readonly algorithmOf: ReadonlyMap<KeyObject, SigningAlgorithm>;
+}
+
+/** A JWKS key: its `kid`, public key, and declared `alg` when it has one. */
+export interface JwksKey {
+  readonly kid: string;
+  readonly key: KeyObject;
+  readonly alg?: SigningAlgorithm | undefined;
 }
 
 /** Where the trusted keys come from (`auth.token.rootcertbundle`, `auth.token.jwks`). */
@@ -65,7 +79,7 @@ export interface KeySources {
  */
 export async function loadTrustedKeys(sources: KeySources): Promise<TrustedKeys> {
   let roots: X509Certificate[] = [];
-  let jwks: Array<{ kid: string; key: KeyObject }> = [];
+  let jwks: JwksKey[] = [];
   if (sources.rootcertbundle !== undefined && sources.rootcertbundle !== '') {
     const path = sources.rootcertbundle;
     const text = await readFile(path, 'utf8').catch((err: unknown) => {
@@ -85,9 +99,10 @@ export async function loadTrustedKeys(sources: KeySources): Promise<TrustedKeys>
 }
 
 /** Builds the key index from root certificates and JWKS keys (exported for tests and callers that hold keys in memory). */
-export function buildTrustedKeys(roots: readonly X509Certificate[], jwks: ReadonlyArray<{ kid: string; key: KeyObject }>): TrustedKeys {
+export function buildTrustedKeys(roots: readonly X509Certificate[], jwks: readonly JwksKey[]): TrustedKeys {
   const byKid = new Map<string, KeyObject[]>();
   const bySpki = new Map<string, KeyObject>();
+  const algorithmOf = new Map<KeyObject, SigningAlgorithm>();
   const add = (kid: string, key: KeyObject): void => {
     if (kid === '') return;
     const list = byKid.get(kid) ?? [];
@@ -99,11 +114,12 @@ export function buildTrustedKeys(roots: readonly X509Certificate[], jwks: Readon
     for (const kid of new Set([libtrustKeyId(key), jwkThumbprint(key), distributionThumbprint(key)])) add(kid, key);
     bySpki.set(spkiDigest(key), key);
   }
-  for (const { kid, key } of jwks) {
+  for (const { kid, key, alg } of jwks) {
     add(kid, key);
     bySpki.set(spkiDigest(key), key);
+    if (alg !== undefined) algorithmOf.set(key, alg);
   }
-  return { roots: [...roots], byKid, bySpki };
+  return { roots: [...roots], byKid, bySpki, algorithmOf };
 }
 
 /** Parses the CERTIFICATE blocks of a PEM bundle; a bad certificate fails with the file named. */
@@ -122,11 +138,12 @@ export function parseCertificateBundle(pem: string, source = 'rootcertbundle'): 
 }
 
 /**
- * Parses a JWKS document into public keys with their `kid`. Private members are dropped (only the
- * public half is kept). Symmetric (`oct`) keys are refused: a shared secret has no place in a key
- * set, and HMAC tokens are not accepted.
+ * Parses a JWKS document into public keys with their `kid` and declared `alg`. Private members are
+ * dropped (only the public half is kept). Symmetric (`oct`) keys are refused: a shared secret has
+ * no place in a key set, and HMAC tokens are not accepted. Keys not meant for verifying signatures
+ * (see {@link signingUse}) are left out, so a key set may also hold encryption keys.
  */
-export function parseJwks(text: string, source = 'jwks'): Array<{ kid: string; key: KeyObject }> {
+export function parseJwks(text: string, source = 'jwks'): JwksKey[] {
   let doc: unknown;
   try {
     doc = JSON.parse(text);
@@ -135,17 +152,34 @@ export function parseJwks(text: string, source = 'jwks'): Array<{ kid: string; k
   }
   const keys = typeof doc === 'object' && doc !== null && !Array.isArray(doc) ? (doc as Record<string, unknown>)['keys'] : undefined;
   if (!Array.isArray(keys)) throw new TokenKeyError(`failed to parse jwks "${source}": expected an object with a "keys" list`);
-  return keys.map((jwk: unknown, i) => {
+  return keys.flatMap((jwk: unknown, i): JwksKey[] => {
     if (typeof jwk !== 'object' || jwk === null || Array.isArray(jwk)) throw new TokenKeyError(`jwks "${source}": key ${i} is not an object`);
     const record = jwk as Record<string, unknown>;
     const kid = typeof record['kid'] === 'string' ? record['kid'] : '';
     if (record['kty'] === 'oct') throw new TokenKeyError(`jwks "${source}": key ${i}${kid !== '' ? ` (${kid})` : ''} is a symmetric (oct) key, which is not accepted`);
+    const use = signingUse(record);
+    if (use === undefined) return [];
     try {
-      return { kid, key: publicKeyFromJwk(record) };
+      return [{ kid, key: publicKeyFromJwk(record), ...(use.alg === undefined ? {} : { alg: use.alg }) }];
     } catch (err) {
       throw new TokenKeyError(`jwks "${source}": key ${i}${kid !== '' ? ` (${kid})` : ''}: ${errorMessage(err)}`);
     }
   });
+}
+
+/**
+ * Whether a JWK may verify signatures, and with which algorithm: undefined (not a signing key) when
+ * `use` is present and not `sig`, when `key_ops` is present and lacks `verify`, or when `alg` is
+ * present and is not one of {@link SIGNING_ALGORITHMS} (an encryption or HMAC algorithm).
+ */
+export function signingUse(jwk: Readonly<Record<string, unknown>>): { alg?: SigningAlgorithm } | undefined {
+  const use = jwk['use'];
+  if (use !== undefined && use !== 'sig') return undefined;
+  const ops = jwk['key_ops'];
+  if (ops !== undefined && !(Array.isArray(ops) && ops.includes('verify'))) return undefined;
+  const alg = jwk['alg'];
+  if (alg === undefined) return {};
+  return typeof alg === 'string' && isSigningAlgorithm(alg) ? { alg } : undefined;
 }
 
 /**
@@ -250,9 +284,18 @@ interface VerifiedChain {
 
 /**
  * Verifies an `x5c` chain (base64 DER, leaf first, then intermediates in any order) up to one of
- * `roots`, and returns the leaf's public key. Each link must name and be signed by its issuer,
- * every certificate must be valid at `now`, and intermediates must be CAs. A leaf that is itself a
- * root certificate is trusted as is (a self-signed token certificate listed in the bundle).
+ * `roots`, and returns the leaf's public key. This is X.509 path validation (RFC 5280 section 6, as
+ * Go's crypto/x509 and `openssl verify` do it), searching every path the certificates allow:
+ *
+ * - each link must name and be signed by its issuer;
+ * - every certificate of the path, the root included, must be valid at `now`;
+ * - an intermediate must be a CA (BasicConstraints cA); a root that issues must be one too, or an
+ *   X.509 v1 certificate without BasicConstraints;
+ * - a CA's pathLenConstraint bounds the intermediates below it (`pathlen:0` signs leaves only);
+ * - a CA with KeyUsage must have keyCertSign, and a leaf with KeyUsage digitalSignature.
+ *
+ * A leaf that is itself a root certificate is trusted as is (a self-signed token certificate, or
+ * the CA, listed in the bundle).
  */
 export function verifyCertificateChain(x5c: readonly string[], roots: readonly X509Certificate[], now: number): KeyObject {
   return verifyChain(x5c, roots, now).key;
@@ -270,20 +313,80 @@ function verifyChain(x5c: readonly string[], roots: readonly X509Certificate[], 
   });
   const leaf = certs[0] as X509Certificate;
   const intermediates = certs.slice(1);
-  let window = validity(leaf, now, { validFrom: -Infinity, validTo: Infinity });
-  let current = leaf;
-  const used = new Set<X509Certificate>();
-  for (let depth = 0; depth < MAX_CHAIN; depth++) {
-    if (roots.some((r) => r.raw.equals(current.raw))) return { key: leaf.publicKey, ...window };
-    const root = roots.find((r) => issuedBy(current, r));
-    if (root !== undefined) return { key: leaf.publicKey, ...validity(root, now, window) };
-    const next = intermediates.find((c) => !used.has(c) && c.ca && issuedBy(current, c));
-    if (next === undefined) throw new TokenKeyError('unable to verify certificate chain: certificate signed by unknown authority');
-    window = validity(next, now, window);
-    used.add(next);
-    current = next;
+  const start = validity(leaf, now, { validFrom: -Infinity, validTo: Infinity });
+  // A root of the bundle signing tokens itself is the operator's explicit trust, as in Distribution
+  // (whose CA certificates commonly carry keyCertSign only).
+  if (roots.some((r) => r.raw.equals(leaf.raw))) return { key: leaf.publicKey, ...start };
+  const leafConstraints = constraintsOf(leaf);
+  if (leafConstraints.keyUsage !== undefined && (leafConstraints.keyUsage & KEY_USAGE.digitalSignature) === 0) {
+    throw new TokenKeyError(`unable to verify certificate chain: certificate "${subjectOf(leaf)}" may not sign (KeyUsage without digitalSignature)`);
   }
-  throw new TokenKeyError('unable to verify certificate chain: too long');
+
+  // Depth-first over the possible paths; the first problem met is reported when none works.
+  let problem: string | undefined;
+  const used = new Set<X509Certificate>();
+  const search = (current: X509Certificate, below: number, window: Window): Window | undefined => {
+    for (const root of roots) {
+      if (!issuedBy(current, root)) continue;
+      const refused = issuerProblem(root, below, true) ?? validityProblem(root, now);
+      if (refused === undefined) return narrow(window, root);
+      problem ??= refused;
+    }
+    if (below + 2 >= MAX_CHAIN) return undefined;
+    for (const next of intermediates) {
+      if (used.has(next) || !issuedBy(current, next)) continue;
+      const refused = issuerProblem(next, below, false) ?? validityProblem(next, now);
+      if (refused !== undefined) {
+        problem ??= refused;
+        continue;
+      }
+      used.add(next);
+      const found = search(next, below + 1, narrow(window, next));
+      used.delete(next);
+      if (found !== undefined) return found;
+    }
+    return undefined;
+  };
+  const found = search(leaf, 0, start);
+  if (found === undefined) throw new TokenKeyError(`unable to verify certificate chain: ${problem ?? 'certificate signed by unknown authority'}`);
+  return { key: leaf.publicKey, ...found };
+}
+
+type Window = { validFrom: number; validTo: number };
+
+/** Why `issuer` may not sign the certificate above `below` intermediates, or undefined when it may. */
+function issuerProblem(issuer: X509Certificate, below: number, isRoot: boolean): string | undefined {
+  const c = constraintsOf(issuer);
+  const name = subjectOf(issuer);
+  if (!c.ca && (!isRoot || c.basicConstraints)) return `certificate "${name}" is not a CA`;
+  if (c.pathLen !== undefined && below > c.pathLen) return `certificate "${name}" allows ${c.pathLen} intermediate(s) below it (pathlen), the chain has ${below}`;
+  if (c.keyUsage !== undefined && (c.keyUsage & KEY_USAGE.keyCertSign) === 0) return `certificate "${name}" may not sign certificates (KeyUsage without keyCertSign)`;
+  return undefined;
+}
+
+function validityProblem(cert: X509Certificate, now: number): string | undefined {
+  try {
+    validity(cert, now, { validFrom: -Infinity, validTo: Infinity });
+    return undefined;
+  } catch (err) {
+    return errorMessage(err);
+  }
+}
+
+function narrow(window: Window, cert: X509Certificate): Window {
+  return { validFrom: Math.max(window.validFrom, Date.parse(cert.validFrom)), validTo: Math.min(window.validTo, Date.parse(cert.validTo)) };
+}
+
+function constraintsOf(cert: X509Certificate): CertificateConstraints {
+  try {
+    return certificateConstraints(cert.raw);
+  } catch (err) {
+    throw new TokenKeyError(`unable to read the extensions of certificate "${subjectOf(cert)}": ${errorMessage(err)}`);
+  }
+}
+
+function subjectOf(cert: X509Certificate): string {
+  return cert.subject.replace(/\n/g, ', ');
 }
 
 /**

@@ -42,46 +42,49 @@ export async function startUpload(ctx: RequestContext): Promise<void> {
 
 /** end-5: PATCH <location> appends a chunk (with Content-Range) or streams the whole blob. */
 export async function patchUpload(ctx: RequestContext): Promise<void> {
-  const repo = repositoryOf(ctx);
-  const uuid = uploadId(ctx);
-  const info = await appendBody(ctx, uuid, true);
+  const { uuid, offset } = uploadState(ctx);
+  const info = await appendBody(ctx, uuid, true, offset);
   sendUploadStatus(ctx, 202, info);
 }
 
 /** end-6: PUT <location>?digest=<digest>, with or without a final chunk, completes the upload. */
 export async function putUpload(ctx: RequestContext): Promise<void> {
-  const repo = repositoryOf(ctx);
-  const uuid = uploadId(ctx);
+  const { uuid, offset } = uploadState(ctx);
   const digestParam = ctx.query.get('digest');
   if (digestParam === null || digestParam === '') {
     throw new OciError('DIGEST_INVALID', { message: 'digest query parameter is required to complete an upload' });
   }
   const digest = parseDigest(digestParam);
   if (hasBody(ctx)) {
-    await appendBody(ctx, uuid, true);
+    await appendBody(ctx, uuid, true, offset);
+    await finish(ctx, uuid, digest);
   } else {
-    await ctx.app.registry.uploads.info(repo.name, uuid);
+    await finish(ctx, uuid, digest, offset);
   }
-  await finish(ctx, uuid, digest);
 }
 
 /** end-13: GET <location> reports how much of the upload the registry has (204 with Range). */
 export async function getUploadStatus(ctx: RequestContext): Promise<void> {
   const repo = repositoryOf(ctx);
-  const info = await ctx.app.registry.uploads.info(repo.name, uploadId(ctx));
+  const { uuid, offset } = uploadState(ctx);
+  const info = await ctx.app.registry.uploads.info(repo.name, uuid);
+  checkNotAhead(offset, info.size);
   sendUploadStatus(ctx, 204, info);
 }
 
 /** DELETE <location> cancels the upload. */
 export async function cancelUpload(ctx: RequestContext): Promise<void> {
   const repo = repositoryOf(ctx);
-  await ctx.app.registry.uploads.cancel(repo.name, uploadId(ctx));
+  const { uuid, offset } = uploadState(ctx);
+  checkNotAhead(offset, (await ctx.app.registry.uploads.info(repo.name, uuid)).size);
+  await ctx.app.registry.uploads.cancel(repo.name, uuid);
   sendEmpty(ctx, 204);
 }
 
-async function finish(ctx: RequestContext, uuid: string, digest: Digest): Promise<void> {
+/** Completes the upload; with `at`, only when the upload still has the size the client's state says. */
+async function finish(ctx: RequestContext, uuid: string, digest: Digest, at?: number): Promise<void> {
   const repo = repositoryOf(ctx);
-  const blob = await ctx.app.registry.uploads.complete(repo.name, uuid, digest, ctx.signal);
+  const blob = await ctx.app.registry.uploads.complete(repo.name, uuid, digest, ctx.signal, at);
   await repo.linkBlob(blob.digest);
   ctx.app.registry.noteRepository(repo.name);
   ctx.log.debug({ digest, size: blob.size }, 'blob pushed');
@@ -90,40 +93,63 @@ async function finish(ctx: RequestContext, uuid: string, digest: Digest): Promis
 }
 
 /** Streams the request body into the upload, counted in the upload and byte metrics. */
-async function appendBody(ctx: RequestContext, uuid: string, allowRange: boolean): Promise<UploadInfo> {
+async function appendBody(ctx: RequestContext, uuid: string, allowRange: boolean, at?: number): Promise<UploadInfo> {
   const repo = repositoryOf(ctx);
   const metrics = ctx.app.metrics;
   const source = metrics === undefined ? ctx.req : countBytes(ctx.req, (n) => metrics.addBytes('pushed', n));
   metrics?.uploadStarted();
   try {
-    return await ctx.app.registry.uploads.append(repo.name, uuid, source, expectation(ctx, allowRange), ctx.signal);
+    return await ctx.app.registry.uploads.append(repo.name, uuid, source, withState(expectation(ctx, allowRange), at), ctx.signal);
   } finally {
     metrics?.uploadEnded();
   }
 }
 
-/** The upload id of the URL, after checking the signed `_state` when the client sent one. */
-function uploadId(ctx: RequestContext): string {
+/**
+ * The upload id of the URL and the offset of its signed `_state`, which every request on an
+ * upload must carry: the id alone (it is in access logs) must not let anyone else with push on
+ * the repository append to, complete or cancel the upload. The state must be signed by us, name
+ * this repository and upload, and have been issued to the subject making this request. As in
+ * Distribution, a missing or bad state is 404 BLOB_UPLOAD_INVALID.
+ */
+function uploadState(ctx: RequestContext): { uuid: string; offset: number } {
   const uuid = ctx.route.reference ?? '';
   const token = ctx.query.get('_state');
-  if (token !== null) {
-    const state = ctx.app.states.decode(token);
-    if (state === undefined || state.uuid !== uuid || state.name !== ctx.name) {
-      throw new OciError('BLOB_UPLOAD_INVALID', { message: 'invalid upload state' });
-    }
+  if (token === null || token === '') throw new OciError('BLOB_UPLOAD_INVALID', { status: 404, message: 'upload state (_state) is missing' });
+  const state = ctx.app.states.decode(token);
+  if (state === undefined || state.uuid !== uuid || state.name !== ctx.name || state.subject !== (ctx.grant.user ?? '')) {
+    throw new OciError('BLOB_UPLOAD_INVALID', { status: 404, message: 'invalid upload state' });
   }
-  return uuid;
+  return { uuid, offset: state.offset };
+}
+
+/**
+ * For requests that do not write (status, cancel): a state behind the upload is an older Location
+ * of the same session (say, from before a PATCH whose response was lost), so the client may still
+ * learn the offset or cancel; a state ahead of the upload was never issued for it.
+ */
+function checkNotAhead(offset: number, size: number): void {
+  if (offset > size) throw new OciError('BLOB_UPLOAD_INVALID', { status: 404, message: `upload state is at ${offset}, upload is at ${size}` });
 }
 
 function sendUploadStatus(ctx: RequestContext, status: number, info: UploadInfo): void {
   const repo = repositoryOf(ctx);
-  const state = ctx.app.states.encode({ name: repo.name, uuid: info.uuid, offset: info.size, startedAt: info.startedAt.toISOString() });
+  const state = ctx.app.states.encode({ name: repo.name, uuid: info.uuid, offset: info.size, startedAt: info.startedAt.toISOString(), subject: ctx.grant.user ?? '' });
   sendEmpty(ctx, status, {
     Location: urlFor(ctx, `/v2/${repo.name}/blobs/uploads/${info.uuid}?_state=${encodeURIComponent(state)}`),
     Range: info.size === 0 ? '0-0' : `0-${info.size - 1}`,
     'Docker-Upload-UUID': info.uuid,
     ...(status === 204 ? {} : { 'Content-Length': 0 }),
   });
+}
+
+/**
+ * A chunk without Content-Range lands where the client's state says the upload ends, so that
+ * offset must be the upload's size. A Content-Range states the position itself: a chunk that does
+ * not start where the upload ends is then the spec's 416 (a retried chunk with an older Location).
+ */
+function withState(expect: ChunkExpectation, at: number | undefined): ChunkExpectation {
+  return at === undefined || expect.start !== undefined ? expect : { ...expect, at };
 }
 
 /** What the request announces of its body: Content-Range start and the body length. */
