@@ -18,7 +18,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { Logger } from '../../log/logger.js';
 import { OciError } from '../../oci/errors.js';
-import type { Access, AccessController, Grant } from '../access.js';
+import { includesAccess, type Access, type AccessController, type AuthorizeOptions, type Grant } from '../access.js';
 import { isBasicAuthorization, parseBasicAuthorization } from '../basic-auth.js';
 import { compilePolicy, decide, DISTRIBUTION_POLICY, evaluate, type Policy, type PolicyConfig } from '../policy/policy.js';
 import { HtpasswdFile, type HtpasswdFileOptions } from './htpasswd-file.js';
@@ -97,7 +97,7 @@ export class HtpasswdAccessController implements AccessController {
     return new HtpasswdAccessController({ realm, verifier: file, policy, logger });
   }
 
-  async authorized(req: IncomingMessage, wanted: readonly Access[]): Promise<Grant> {
+  async authorized(req: IncomingMessage, wanted: readonly Access[], options: AuthorizeOptions = {}): Promise<Grant> {
     const header = req.headers.authorization;
     const credentials = parseBasicAuthorization(header);
     const remote = req.socket?.remoteAddress;
@@ -108,7 +108,8 @@ export class HtpasswdAccessController implements AccessController {
         this.logger.warn({ remote, repositories, reason: 'malformed Basic credentials' }, 'authentication failed');
         throw this.challenge(wanted);
       }
-      if (wanted.length > 0 && wanted.every((a) => evaluate(this.policy, {}, a) === 'allow')) return {};
+      const refused = wanted.filter((a) => evaluate(this.policy, {}, a) !== 'allow');
+      if (wanted.length > 0 && refused.every((a) => includesAccess(options.optional, a))) return refused.length > 0 ? { refused } : {};
       this.logger.debug({ remote, repositories, reason: wanted.length === 0 ? 'no credentials' : 'no credentials, and anonymous access is not allowed' }, 'authentication required');
       throw this.challenge(wanted);
     }
@@ -128,6 +129,7 @@ export class HtpasswdAccessController implements AccessController {
         denied.push(access);
       }
     }
+    if (denied.length > 0 && denied.every((a) => includesAccess(options.optional, a))) return { user, refused: denied };
     if (denied.length > 0) {
       this.logger.warn({ user, remote, repositories, denied: denied.map((a) => `${a.type}:${a.name}:${a.action}`), reason }, 'access denied');
       throw new OciError('DENIED', { detail: accessRecords(denied) });
