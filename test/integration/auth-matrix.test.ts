@@ -35,6 +35,8 @@ describe('every route × every kind of requester (htpasswd + policies)', () => {
       realm: 'Registry Realm',
       path: file,
       logger,
+      // The matrix sends many wrong passwords on purpose: no lockouts here (login-limits has its own tests).
+      limits: { perAddress: 0, perUser: 0 },
       policies: {
         default: 'deny',
         evaluation: 'deny-overrides',

@@ -22,11 +22,17 @@ import { includesAccess, type Access, type AccessController, type AuthorizeOptio
 import { isBasicAuthorization, parseBasicAuthorization } from '../basic-auth.js';
 import { compilePolicy, decide, DISTRIBUTION_POLICY, evaluate, type Policy, type PolicyConfig } from '../policy/policy.js';
 import { HtpasswdFile, type HtpasswdFileOptions } from './htpasswd-file.js';
+import { BcryptPool, defaultBcryptWorkers } from './bcrypt-pool.js';
+import { LOGIN_LIMIT_DEFAULTS, LoginLimits, type LoginLimitsMetrics } from './login-limits.js';
 
 /** What checks a user's password: an HtpasswdFile, or a stand-in in tests. */
 export interface CredentialVerifier {
-  /** Resolves true when the password is right for the user; never rejects. */
-  verify(user: string, password: string): Promise<boolean>;
+  /**
+   * Resolves true when the password is right for the user. `beforeCheck` runs just before a real (bcrypt)
+   * check, never for credentials verified recently, and returns what to call when the check is done; what
+   * it throws rejects verify(), which otherwise never rejects.
+   */
+  verify(user: string, password: string, beforeCheck?: () => () => void): Promise<boolean>;
   /** Releases what the verifier holds (a directory watch). */
   close?(): void;
 }
@@ -39,6 +45,21 @@ export interface HtpasswdAccessControllerOptions {
   /** The compiled access policy; default: Distribution's (every authenticated user may do everything). */
   readonly policy?: Policy;
   readonly logger: Logger;
+  /** Limits on password checks (concurrency, failures per address and user); default: none. */
+  readonly limits?: LoginLimits;
+  /** Released by close() (the bcrypt worker pool). */
+  readonly onClose?: () => Promise<void> | void;
+}
+
+/** `auth.htpasswd`'s limits on password checks; see login-limits.ts. */
+export interface HtpasswdLimitSettings {
+  /** bcrypt worker threads (0: one per core). */
+  readonly workers: number;
+  readonly maxConcurrentChecks: number;
+  readonly windowMs: number;
+  readonly lockoutMs: number;
+  readonly perAddress: number;
+  readonly perUser: number;
 }
 
 /** What {@link HtpasswdAccessController.create} needs: the configuration sections and a logger. */
@@ -49,6 +70,10 @@ export interface CreateHtpasswdAccessControllerOptions extends Omit<HtpasswdFile
   readonly path: string;
   /** `auth.policies`, or undefined for Distribution's behaviour. */
   readonly policies?: PolicyConfig | undefined;
+  /** The limits on password checks (default: LOGIN_LIMIT_DEFAULTS, one worker per core). */
+  readonly limits?: Partial<HtpasswdLimitSettings> | undefined;
+  /** Where refusals, lockouts and checks are counted. */
+  readonly metrics?: LoginLimitsMetrics | undefined;
 }
 
 /** The detail Distribution puts in its 401 body: one record per wanted access, Go field names. */
@@ -70,6 +95,8 @@ export class HtpasswdAccessController implements AccessController {
   private readonly verifier: CredentialVerifier;
   private readonly policy: Policy;
   private readonly logger: Logger;
+  private readonly limits: LoginLimits | undefined;
+  private readonly onClose: (() => Promise<void> | void) | undefined;
 
   /** Throws a TypeError when the realm cannot go in a header (control characters). */
   constructor(options: HtpasswdAccessControllerOptions) {
@@ -78,6 +105,8 @@ export class HtpasswdAccessController implements AccessController {
     this.verifier = options.verifier;
     this.policy = options.policy ?? compilePolicy(DISTRIBUTION_POLICY);
     this.logger = options.logger;
+    this.limits = options.limits;
+    this.onClose = options.onClose;
   }
 
   /**
@@ -85,16 +114,27 @@ export class HtpasswdAccessController implements AccessController {
    * is missing or unreadable, so start-up fails with a clear message.
    */
   static async create(options: CreateHtpasswdAccessControllerOptions): Promise<HtpasswdAccessController> {
-    const { realm, policies, logger, ...fileOptions } = options;
+    const { realm, policies, logger, limits: settings = {}, metrics, ...fileOptions } = options;
     const policy = compilePolicy(policies ?? DISTRIBUTION_POLICY);
-    const file = await HtpasswdFile.open({ ...fileOptions, logger });
+    // bcrypt on worker threads (started on the first check) unless a test injects its own compare.
+    const pool = fileOptions.compare === undefined ? new BcryptPool(settings.workers !== undefined && settings.workers > 0 ? settings.workers : defaultBcryptWorkers()) : undefined;
+    const file = await HtpasswdFile.open({ ...fileOptions, ...(pool !== undefined ? { compare: pool.compare } : {}), logger });
+    const limits = new LoginLimits({
+      maxConcurrentChecks: settings.maxConcurrentChecks ?? LOGIN_LIMIT_DEFAULTS.maxConcurrentChecks,
+      windowMs: settings.windowMs ?? LOGIN_LIMIT_DEFAULTS.windowMs,
+      lockoutMs: settings.lockoutMs ?? LOGIN_LIMIT_DEFAULTS.lockoutMs,
+      perAddress: settings.perAddress ?? LOGIN_LIMIT_DEFAULTS.perAddress,
+      perUser: settings.perUser ?? LOGIN_LIMIT_DEFAULTS.perUser,
+      logger,
+      metrics,
+    });
     logger.info(
       policies === undefined
         ? { realm }
         : { realm, rules: policies.rules.length, groups: Object.keys(policies.groups).length, default: policies.default, evaluation: policies.evaluation },
       policies === undefined ? 'htpasswd authentication: every authenticated user may do everything' : 'htpasswd authentication with access policies',
     );
-    return new HtpasswdAccessController({ realm, verifier: file, policy, logger });
+    return new HtpasswdAccessController({ realm, verifier: file, policy, logger, limits, ...(pool !== undefined ? { onClose: () => pool.close() } : {}) });
   }
 
   async authorized(req: IncomingMessage, wanted: readonly Access[], options: AuthorizeOptions = {}): Promise<Grant> {
@@ -115,7 +155,21 @@ export class HtpasswdAccessController implements AccessController {
     }
 
     const user = credentials.user;
-    if (!(await this.verifier.verify(user, credentials.password))) {
+    const limits = this.limits;
+    let checked = false;
+    const ok = await this.verifier.verify(
+      user,
+      credentials.password,
+      limits === undefined
+        ? undefined
+        : () => {
+            const release = limits.admit(remote, user);
+            checked = true;
+            return release;
+          },
+    );
+    if (checked) limits?.checked(remote, user, ok);
+    if (!ok) {
       this.logger.warn({ user: user.slice(0, 256), remote, repositories, reason: 'wrong user name or password' }, 'authentication failed');
       throw this.challenge(wanted);
     }
@@ -137,9 +191,10 @@ export class HtpasswdAccessController implements AccessController {
     return { user };
   }
 
-  /** Stops watching the htpasswd file. */
+  /** Stops watching the htpasswd file and terminates the bcrypt workers. */
   close(): void {
     this.verifier.close?.();
+    void this.onClose?.();
   }
 
   private challenge(wanted: readonly Access[]): OciError {
