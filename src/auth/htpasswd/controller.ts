@@ -9,7 +9,11 @@
  * - Wrong user or password, or a malformed Basic header: 401 with the same challenge, even where anonymous
  *   access would be allowed, so a client with stale credentials hears about it instead of being silently
  *   downgraded.
- * - A valid user the policy refuses any wanted access: 403 DENIED.
+ * - A valid user the policy refuses any wanted access: 403 DENIED (an optional access, the source of a
+ *   mount, is listed in the grant's `refused` instead).
+ * - Too many password checks in flight, or a client address or user name locked out after repeated
+ *   failures: 429 TOOMANYREQUESTS with Retry-After, before any bcrypt work (login-limits.ts). bcrypt runs on
+ *   worker threads (bcrypt-pool.ts), so checks never block the event loop.
  *
  * The 401/403 body's detail lists the access as Distribution does: `[{"Type","Class","Name","Action"}]`
  * (null for the base endpoint). Failures are logged with the user, the remote address, the repositories
