@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import type { Server } from 'node:net';
 import cluster from 'node:cluster';
 import { randomBytes } from 'node:crypto';
@@ -200,6 +201,7 @@ async function createAccessController(config: Config, logger: Logger, metrics: R
       metrics,
       limits: {
         workers: htpasswd.workers,
+        processes: config.http.workers === 'auto' ? availableParallelism() : config.http.workers,
         maxConcurrentChecks: htpasswd.maxconcurrentchecks,
         windowMs: htpasswd.failures.window,
         lockoutMs: htpasswd.failures.lockout,

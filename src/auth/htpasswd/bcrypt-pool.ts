@@ -23,9 +23,12 @@ interface Slot {
   job: Job | undefined;
 }
 
-/** The number of workers a pool uses when none is configured: one per core. */
-export function defaultBcryptWorkers(): number {
-  return Math.max(1, availableParallelism());
+/**
+ * The number of workers a pool uses when none is configured: one per core, shared among `processes`
+ * registry processes (`http.workers`), at least one each.
+ */
+export function defaultBcryptWorkers(processes = 1): number {
+  return Math.max(1, Math.floor(availableParallelism() / Math.max(1, processes)));
 }
 
 /** A fixed-size pool of bcrypt worker threads. */

@@ -57,8 +57,10 @@ export interface HtpasswdAccessControllerOptions {
 
 /** `auth.htpasswd`'s limits on password checks; see login-limits.ts. */
 export interface HtpasswdLimitSettings {
-  /** bcrypt worker threads (0: one per core). */
+  /** bcrypt worker threads (0: one per core, shared among `processes`). */
   readonly workers: number;
+  /** Registry processes on this host (`http.workers`), sharing the cores when `workers` is 0. */
+  readonly processes: number;
   readonly maxConcurrentChecks: number;
   readonly windowMs: number;
   readonly lockoutMs: number;
@@ -121,7 +123,7 @@ export class HtpasswdAccessController implements AccessController {
     const { realm, policies, logger, limits: settings = {}, metrics, ...fileOptions } = options;
     const policy = compilePolicy(policies ?? DISTRIBUTION_POLICY);
     // bcrypt on worker threads (started on the first check) unless a test injects its own compare.
-    const pool = fileOptions.compare === undefined ? new BcryptPool(settings.workers !== undefined && settings.workers > 0 ? settings.workers : defaultBcryptWorkers()) : undefined;
+    const pool = fileOptions.compare === undefined ? new BcryptPool(settings.workers !== undefined && settings.workers > 0 ? settings.workers : defaultBcryptWorkers(settings.processes)) : undefined;
     const file = await HtpasswdFile.open({ ...fileOptions, ...(pool !== undefined ? { compare: pool.compare } : {}), logger });
     const limits = new LoginLimits({
       maxConcurrentChecks: settings.maxConcurrentChecks ?? LOGIN_LIMIT_DEFAULTS.maxConcurrentChecks,
