@@ -12,6 +12,18 @@ export interface Access {
 /** Who a request was authorized as. */
 export interface Grant {
   readonly user?: string;
+  /** The optional accesses (see AuthorizeOptions) that were refused; absent or empty when none was. */
+  readonly refused?: readonly Access[];
+}
+
+/** How a request may be authorized. */
+export interface AuthorizeOptions {
+  /**
+   * Wanted accesses the request can do without (the source of a cross-repository mount): refusing one of
+   * them does not refuse the request; the grant lists it in `refused`. Bad or missing credentials still
+   * refuse the whole request, so a failed login costs one check and one log line.
+   */
+  readonly optional?: readonly Access[];
 }
 
 /**
@@ -19,7 +31,12 @@ export interface Grant {
  * rejects with an OciError (UNAUTHORIZED with a WWW-Authenticate challenge, or DENIED).
  */
 export interface AccessController {
-  authorized(req: IncomingMessage, wanted: readonly Access[]): Promise<Grant>;
+  authorized(req: IncomingMessage, wanted: readonly Access[], options?: AuthorizeOptions): Promise<Grant>;
+}
+
+/** True when `a` is one of `list` (same type, name and action). */
+export function includesAccess(list: readonly Access[] | undefined, a: Access): boolean {
+  return list?.some((b) => b.type === a.type && b.name === a.name && b.action === a.action) === true;
 }
 
 /** The controller used when `auth` is not configured: everything is allowed, anonymously. */

@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import type { Server } from 'node:net';
 import cluster from 'node:cluster';
 import { randomBytes } from 'node:crypto';
@@ -149,7 +150,7 @@ export async function startRegistry(config: Config): Promise<RunningRegistry> {
   const events = notifier.enabled
     ? new EventBridge({ sink: notifier, source: sourceRecord(config.http.addr), includeReferences: config.notifications.events.includereferences })
     : undefined;
-  const auth = await createAccessController(config, logger);
+  const auth = await createAccessController(config, logger, metrics);
   const app = buildApp({
     registry,
     logger,
@@ -230,11 +231,26 @@ export async function startRegistry(config: Config): Promise<RunningRegistry> {
  * The configured access controller: htpasswd (with policies), token, or none. Each is loaded only
  * when configured (bcrypt and JOSE are a few MiB of memory a registry without them does not need).
  */
-async function createAccessController(config: Config, logger: Logger): Promise<{ access: AccessController; close(): void }> {
+async function createAccessController(config: Config, logger: Logger, metrics: RegistryMetrics): Promise<{ access: AccessController; close(): void }> {
   const htpasswd = config.auth?.htpasswd;
   if (htpasswd !== undefined) {
     const { HtpasswdAccessController } = await import('../auth/htpasswd/controller.js');
-    const controller = await HtpasswdAccessController.create({ realm: htpasswd.realm, path: htpasswd.path, policies: config.auth?.policies, logger });
+    const controller = await HtpasswdAccessController.create({
+      realm: htpasswd.realm,
+      path: htpasswd.path,
+      policies: config.auth?.policies,
+      logger,
+      metrics,
+      limits: {
+        workers: htpasswd.workers,
+        processes: config.http.workers === 'auto' ? availableParallelism() : config.http.workers,
+        maxConcurrentChecks: htpasswd.maxconcurrentchecks,
+        windowMs: htpasswd.failures.window,
+        lockoutMs: htpasswd.failures.lockout,
+        perAddress: htpasswd.failures.peraddress,
+        perUser: htpasswd.failures.peruser,
+      },
+    });
     logger.info({ path: htpasswd.path }, 'using htpasswd authentication');
     return { access: controller, close: () => controller.close() };
   }

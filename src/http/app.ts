@@ -110,19 +110,12 @@ export function buildApp(options: AppOptions): App {
       // `/` answers load-balancer probes without credentials, as Distribution does.
       if (route.kind !== 'root') {
         const wanted = requiredAccess(route, method, query);
-        try {
-          ctx.grant = await app.access.authorized(req, wanted);
-        } catch (err) {
-          // A cross-repository mount also wants pull on the source. A client allowed to push
-          // here but not to read the source gets an ordinary upload (the spec's fallback)
-          // rather than a refused push; any other refusal stands, with the full challenge.
-          const own = wanted.filter((a) => a.type === 'registry' || a.name === route.name);
-          if (own.length === wanted.length) throw err;
-          try {
-            ctx.grant = await app.access.authorized(req, own);
-          } catch {
-            throw err;
-          }
+        // A cross-repository mount also wants pull on the source. A client allowed to push here but
+        // not to read the source gets an ordinary upload (the spec's fallback) rather than a refused
+        // push; bad credentials, or a refusal of this repository, refuse the request (one check).
+        const optional = wanted.filter((a) => a.type === 'repository' && a.name !== route.name);
+        ctx.grant = await app.access.authorized(req, wanted, optional.length > 0 ? { optional } : undefined);
+        if ((ctx.grant.refused?.length ?? 0) > 0) {
           log.debug({ from: query.get('from') }, 'mount source not readable by this client; uploading instead');
           query.delete('mount');
           query.delete('from');

@@ -72,6 +72,10 @@ export class RegistryMetrics {
   readonly #notifyDelivered: Counter<'endpoint'>;
   readonly #notifyFailed: Counter<'endpoint' | 'reason'>;
   readonly #notifyDropped: Counter<'endpoint' | 'reason'>;
+  readonly #passwordChecks: Counter<'result'>;
+  readonly #passwordRefused: Counter<'reason'>;
+  readonly #lockouts: Counter<'kind'>;
+  readonly #checkSources: Array<() => number> = [];
   readonly #pendingSources: Array<() => Iterable<readonly [string, number]>> = [];
   readonly #inFlightSources: Array<() => number> = [];
 
@@ -146,6 +150,35 @@ export class RegistryMetrics {
       help: 'Storage driver calls that failed, by driver, action and kind (not_found, invalid_path, invalid_offset, aborted, error).',
       labelNames: ['driver', 'action', 'kind'],
       registers,
+    });
+    this.#passwordChecks = new Counter({
+      name: 'berth_auth_password_checks_total',
+      help: 'bcrypt password checks made (cached credentials are not checked), by result (ok, fail).',
+      labelNames: ['result'],
+      registers,
+    });
+    this.#passwordRefused = new Counter({
+      name: 'berth_auth_password_checks_refused_total',
+      help: 'Logins refused with 429 before any password check, by reason (busy, address, user).',
+      labelNames: ['reason'],
+      registers,
+    });
+    this.#lockouts = new Counter({
+      name: 'berth_auth_lockouts_total',
+      help: 'Lockouts started after repeated failed logins, by kind (address, user).',
+      labelNames: ['kind'],
+      registers,
+    });
+    const checkSources = this.#checkSources;
+    new Gauge({
+      name: 'berth_auth_password_checks_in_flight',
+      help: 'Password checks queued or running on the bcrypt workers right now.',
+      registers,
+      collect() {
+        let total = 0;
+        for (const source of checkSources) total += source();
+        this.set(total);
+      },
     });
     const pendingSources = this.#pendingSources;
     new Gauge({
@@ -269,6 +302,26 @@ export class RegistryMetrics {
   /** `count` events for `endpoint` were dropped and will never be delivered. */
   notificationDropped(endpoint: string, reason: NotificationDropReason, count = 1): void {
     if (count > 0) this.#notifyDropped.inc({ endpoint, reason }, count);
+  }
+
+  /** One bcrypt password check ended: the password was right ('ok') or not ('fail'). */
+  passwordCheck(result: 'ok' | 'fail'): void {
+    this.#passwordChecks.inc({ result });
+  }
+
+  /** A login was refused with 429 before its check: too many in flight ('busy'), or a locked-out address or user. */
+  passwordCheckRefused(reason: 'busy' | 'address' | 'user'): void {
+    this.#passwordRefused.inc({ reason });
+  }
+
+  /** A client address or user name was locked out after repeated failures. */
+  loginLockout(kind: 'address' | 'user'): void {
+    this.#lockouts.inc({ kind });
+  }
+
+  /** Reports the password checks in flight at scrape time from `source`. */
+  trackPasswordChecks(source: () => number): void {
+    this.#checkSources.push(source);
   }
 
   /** The Prometheus text exposition of every metric, with its content type. */

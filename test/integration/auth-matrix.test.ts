@@ -35,6 +35,8 @@ describe('every route × every kind of requester (htpasswd + policies)', () => {
       realm: 'Registry Realm',
       path: file,
       logger,
+      // The matrix sends many wrong passwords on purpose: no lockouts here (login-limits has its own tests).
+      limits: { perAddress: 0, perUser: 0 },
       policies: {
         default: 'deny',
         evaluation: 'deny-overrides',
@@ -126,6 +128,22 @@ describe('every route × every kind of requester (htpasswd + policies)', () => {
     assert.equal(allowed.status, 201);
     const noAccess = await fetch(`${r.url}/v2/secret/stuff/blobs/uploads/?mount=${blobDigest}&from=team/app`, { method: 'POST', headers: WHO['with-access'] });
     assert.equal(noAccess.status, 403, 'the target repository still needs push');
+  });
+
+  it('a mount with a wrong password is refused after one check and one log line', async () => {
+    const before = logs.length;
+    const res = await fetch(`${r.url}/v2/team/app/blobs/uploads/?mount=${blobDigest}&from=team/other`, { method: 'POST', headers: WHO['wrong-password'] });
+    assert.equal(res.status, 401);
+    assert.match(res.headers.get('www-authenticate') ?? '', /^Basic /);
+    const failures = logs.slice(before).filter((l) => l.includes('authentication failed'));
+    assert.equal(failures.length, 1, failures.join(''));
+  });
+
+  it('a mount by a user refused push on the target is refused once, not retried without the mount', async () => {
+    const before = logs.length;
+    const res = await fetch(`${r.url}/v2/secret/stuff/blobs/uploads/?mount=${blobDigest}&from=secret/other`, { method: 'POST', headers: WHO['with-access'] });
+    assert.equal(res.status, 403);
+    assert.equal(logs.slice(before).filter((l) => l.includes('access denied')).length, 1);
   });
 
   it('GET / stays open for load-balancer probes', async () => {

@@ -389,6 +389,16 @@ describe('TokenAccessController', () => {
       await assertChallenge(controller().authorized(bearer(token), [PULL_FOO, PUSH_FOO]), challenge('repository:foo:pull,push', 'insufficient_scope'));
     });
 
+    it('a mount source the token does not cover is refused in the grant, not by a challenge; an invalid token still is', async () => {
+      const token = await issuer.issue('bob', [{ type: 'repository', name: 'foo', actions: ['pull', 'push'] }], { exp: T + 300 });
+      const source = { type: 'repository', name: 'bar', action: 'pull' } as const;
+      assert.deepEqual(await controller().authorized(bearer(token), [PULL_FOO, PUSH_FOO, source], { optional: [source] }), { user: 'bob', refused: [source] });
+      await assertChallenge(controller().authorized(bearer(token), [PULL_FOO, PUSH_FOO, source]), challenge('repository:foo:pull,push repository:bar:pull', 'insufficient_scope'));
+      const pullOnly = await issuer.issue('bob', [{ type: 'repository', name: 'foo', actions: ['pull'] }], { exp: T + 300 });
+      await assertChallenge(controller().authorized(bearer(pullOnly), [PULL_FOO, PUSH_FOO, source], { optional: [source] }), challenge('repository:foo:pull,push repository:bar:pull', 'insufficient_scope'));
+      await refusal(controller().authorized(bearer(`${token}x`), [PULL_FOO, PUSH_FOO, source], { optional: [source] }));
+    });
+
     it('a token for another repository', async () => {
       const token = await issuer.issue('bob', [{ type: 'repository', name: 'foobar', actions: ['*'] }], { exp: T + 300 });
       await assertChallenge(controller().authorized(bearer(token), [PULL_FOO]), challenge('repository:foo:pull', 'insufficient_scope'));

@@ -9,7 +9,11 @@
  * - Wrong user or password, or a malformed Basic header: 401 with the same challenge, even where anonymous
  *   access would be allowed, so a client with stale credentials hears about it instead of being silently
  *   downgraded.
- * - A valid user the policy refuses any wanted access: 403 DENIED.
+ * - A valid user the policy refuses any wanted access: 403 DENIED (an optional access, the source of a
+ *   mount, is listed in the grant's `refused` instead).
+ * - Too many password checks in flight, or a client address or user name locked out after repeated
+ *   failures: 429 TOOMANYREQUESTS with Retry-After, before any bcrypt work (login-limits.ts). bcrypt runs on
+ *   worker threads (bcrypt-pool.ts), so checks never block the event loop.
  *
  * The 401/403 body's detail lists the access as Distribution does: `[{"Type","Class","Name","Action"}]`
  * (null for the base endpoint). Failures are logged with the user, the remote address, the repositories
@@ -18,15 +22,21 @@
 import type { IncomingMessage } from 'node:http';
 import type { Logger } from '../../log/logger.js';
 import { OciError } from '../../oci/errors.js';
-import type { Access, AccessController, Grant } from '../access.js';
+import { includesAccess, type Access, type AccessController, type AuthorizeOptions, type Grant } from '../access.js';
 import { isBasicAuthorization, parseBasicAuthorization } from '../basic-auth.js';
 import { compilePolicy, decide, DISTRIBUTION_POLICY, evaluate, type Policy, type PolicyConfig } from '../policy/policy.js';
 import { HtpasswdFile, type HtpasswdFileOptions } from './htpasswd-file.js';
+import { BcryptPool, defaultBcryptWorkers } from './bcrypt-pool.js';
+import { LOGIN_LIMIT_DEFAULTS, LoginLimits, type LoginLimitsMetrics } from './login-limits.js';
 
 /** What checks a user's password: an HtpasswdFile, or a stand-in in tests. */
 export interface CredentialVerifier {
-  /** Resolves true when the password is right for the user; never rejects. */
-  verify(user: string, password: string): Promise<boolean>;
+  /**
+   * Resolves true when the password is right for the user. `beforeCheck` runs just before a real (bcrypt)
+   * check, never for credentials verified recently, and returns what to call when the check is done; what
+   * it throws rejects verify(), which otherwise never rejects.
+   */
+  verify(user: string, password: string, beforeCheck?: () => () => void): Promise<boolean>;
   /** Releases what the verifier holds (a directory watch). */
   close?(): void;
 }
@@ -39,6 +49,23 @@ export interface HtpasswdAccessControllerOptions {
   /** The compiled access policy; default: Distribution's (every authenticated user may do everything). */
   readonly policy?: Policy;
   readonly logger: Logger;
+  /** Limits on password checks (concurrency, failures per address and user); default: none. */
+  readonly limits?: LoginLimits;
+  /** Released by close() (the bcrypt worker pool). */
+  readonly onClose?: () => Promise<void> | void;
+}
+
+/** `auth.htpasswd`'s limits on password checks; see login-limits.ts. */
+export interface HtpasswdLimitSettings {
+  /** bcrypt worker threads (0: one per core, shared among `processes`). */
+  readonly workers: number;
+  /** Registry processes on this host (`http.workers`), sharing the cores when `workers` is 0. */
+  readonly processes: number;
+  readonly maxConcurrentChecks: number;
+  readonly windowMs: number;
+  readonly lockoutMs: number;
+  readonly perAddress: number;
+  readonly perUser: number;
 }
 
 /** What {@link HtpasswdAccessController.create} needs: the configuration sections and a logger. */
@@ -49,6 +76,10 @@ export interface CreateHtpasswdAccessControllerOptions extends Omit<HtpasswdFile
   readonly path: string;
   /** `auth.policies`, or undefined for Distribution's behaviour. */
   readonly policies?: PolicyConfig | undefined;
+  /** The limits on password checks (default: LOGIN_LIMIT_DEFAULTS, one worker per core). */
+  readonly limits?: Partial<HtpasswdLimitSettings> | undefined;
+  /** Where refusals, lockouts and checks are counted. */
+  readonly metrics?: LoginLimitsMetrics | undefined;
 }
 
 /** The detail Distribution puts in its 401 body: one record per wanted access, Go field names. */
@@ -70,6 +101,8 @@ export class HtpasswdAccessController implements AccessController {
   private readonly verifier: CredentialVerifier;
   private readonly policy: Policy;
   private readonly logger: Logger;
+  private readonly limits: LoginLimits | undefined;
+  private readonly onClose: (() => Promise<void> | void) | undefined;
 
   /** Throws a TypeError when the realm cannot go in a header (control characters). */
   constructor(options: HtpasswdAccessControllerOptions) {
@@ -78,6 +111,8 @@ export class HtpasswdAccessController implements AccessController {
     this.verifier = options.verifier;
     this.policy = options.policy ?? compilePolicy(DISTRIBUTION_POLICY);
     this.logger = options.logger;
+    this.limits = options.limits;
+    this.onClose = options.onClose;
   }
 
   /**
@@ -85,19 +120,30 @@ export class HtpasswdAccessController implements AccessController {
    * is missing or unreadable, so start-up fails with a clear message.
    */
   static async create(options: CreateHtpasswdAccessControllerOptions): Promise<HtpasswdAccessController> {
-    const { realm, policies, logger, ...fileOptions } = options;
+    const { realm, policies, logger, limits: settings = {}, metrics, ...fileOptions } = options;
     const policy = compilePolicy(policies ?? DISTRIBUTION_POLICY);
-    const file = await HtpasswdFile.open({ ...fileOptions, logger });
+    // bcrypt on worker threads (started on the first check) unless a test injects its own compare.
+    const pool = fileOptions.compare === undefined ? new BcryptPool(settings.workers !== undefined && settings.workers > 0 ? settings.workers : defaultBcryptWorkers(settings.processes)) : undefined;
+    const file = await HtpasswdFile.open({ ...fileOptions, ...(pool !== undefined ? { compare: pool.compare } : {}), logger });
+    const limits = new LoginLimits({
+      maxConcurrentChecks: settings.maxConcurrentChecks ?? LOGIN_LIMIT_DEFAULTS.maxConcurrentChecks,
+      windowMs: settings.windowMs ?? LOGIN_LIMIT_DEFAULTS.windowMs,
+      lockoutMs: settings.lockoutMs ?? LOGIN_LIMIT_DEFAULTS.lockoutMs,
+      perAddress: settings.perAddress ?? LOGIN_LIMIT_DEFAULTS.perAddress,
+      perUser: settings.perUser ?? LOGIN_LIMIT_DEFAULTS.perUser,
+      logger,
+      metrics,
+    });
     logger.info(
       policies === undefined
         ? { realm }
         : { realm, rules: policies.rules.length, groups: Object.keys(policies.groups).length, default: policies.default, evaluation: policies.evaluation },
       policies === undefined ? 'htpasswd authentication: every authenticated user may do everything' : 'htpasswd authentication with access policies',
     );
-    return new HtpasswdAccessController({ realm, verifier: file, policy, logger });
+    return new HtpasswdAccessController({ realm, verifier: file, policy, logger, limits, ...(pool !== undefined ? { onClose: () => pool.close() } : {}) });
   }
 
-  async authorized(req: IncomingMessage, wanted: readonly Access[]): Promise<Grant> {
+  async authorized(req: IncomingMessage, wanted: readonly Access[], options: AuthorizeOptions = {}): Promise<Grant> {
     const header = req.headers.authorization;
     const credentials = parseBasicAuthorization(header);
     const remote = req.socket?.remoteAddress;
@@ -108,13 +154,28 @@ export class HtpasswdAccessController implements AccessController {
         this.logger.warn({ remote, repositories, reason: 'malformed Basic credentials' }, 'authentication failed');
         throw this.challenge(wanted);
       }
-      if (wanted.length > 0 && wanted.every((a) => evaluate(this.policy, {}, a) === 'allow')) return {};
+      const refused = wanted.filter((a) => evaluate(this.policy, {}, a) !== 'allow');
+      if (wanted.length > 0 && refused.every((a) => includesAccess(options.optional, a))) return refused.length > 0 ? { refused } : {};
       this.logger.debug({ remote, repositories, reason: wanted.length === 0 ? 'no credentials' : 'no credentials, and anonymous access is not allowed' }, 'authentication required');
       throw this.challenge(wanted);
     }
 
     const user = credentials.user;
-    if (!(await this.verifier.verify(user, credentials.password))) {
+    const limits = this.limits;
+    let checked = false;
+    const ok = await this.verifier.verify(
+      user,
+      credentials.password,
+      limits === undefined
+        ? undefined
+        : () => {
+            const release = limits.admit(remote, user);
+            checked = true;
+            return release;
+          },
+    );
+    if (checked) limits?.checked(remote, user, ok);
+    if (!ok) {
       this.logger.warn({ user: user.slice(0, 256), remote, repositories, reason: 'wrong user name or password' }, 'authentication failed');
       throw this.challenge(wanted);
     }
@@ -128,6 +189,7 @@ export class HtpasswdAccessController implements AccessController {
         denied.push(access);
       }
     }
+    if (denied.length > 0 && denied.every((a) => includesAccess(options.optional, a))) return { user, refused: denied };
     if (denied.length > 0) {
       this.logger.warn({ user, remote, repositories, denied: denied.map((a) => `${a.type}:${a.name}:${a.action}`), reason }, 'access denied');
       throw new OciError('DENIED', { detail: accessRecords(denied) });
@@ -135,9 +197,10 @@ export class HtpasswdAccessController implements AccessController {
     return { user };
   }
 
-  /** Stops watching the htpasswd file. */
+  /** Stops watching the htpasswd file and terminates the bcrypt workers. */
   close(): void {
     this.verifier.close?.();
+    void this.onClose?.();
   }
 
   private challenge(wanted: readonly Access[]): OciError {

@@ -111,13 +111,21 @@ export class HtpasswdFile {
   /**
    * Checks a user's password. Always performs one bcrypt comparison unless these exact credentials were
    * verified recently (see CredentialCache): an unknown user is compared against an unmatchable hash of the
-   * file's usual cost, so the answer takes as long whether the user exists or not. Never rejects.
+   * file's usual cost, so the answer takes as long whether the user exists or not. `beforeCheck` runs just
+   * before that comparison (never for cached credentials) and returns what to call after it; what it throws
+   * rejects verify(), which otherwise never rejects.
    */
-  async verify(user: string, password: string): Promise<boolean> {
+  async verify(user: string, password: string, beforeCheck?: () => () => void): Promise<boolean> {
     await this.recheckIfDue();
     const entry = this.loaded.entries.get(user);
     if (entry !== undefined && this.cache?.has(user, entry.hash, password) === true) return true;
-    const ok = await this.compare(password, entry?.hash ?? this.loaded.unknownUserHash);
+    const done = beforeCheck?.();
+    let ok: boolean;
+    try {
+      ok = await this.compare(password, entry?.hash ?? this.loaded.unknownUserHash);
+    } finally {
+      done?.();
+    }
     if (entry === undefined || !ok) return false;
     this.cache?.add(user, entry.hash, password);
     return true;

@@ -1,10 +1,17 @@
 /**
  * The `auth.htpasswd` configuration section, as a zod schema to plug into config/schema.ts. Distribution's
- * keys exactly: `realm` (sent in the Basic challenge) and `path` (the htpasswd file), both required, as
- * Distribution requires them. Unlike Distribution, Berth never creates a missing file (with a random
+ * keys: `realm` (sent in the Basic challenge) and `path` (the htpasswd file), both required, as
+ * Distribution requires them; plus Berth's limits on password checks (`workers`, `maxconcurrentchecks`,
+ * `failures`; docs/hardening.md). Unlike Distribution, Berth never creates a missing file (with a random
  * password printed to the log): a missing file fails start-up.
  */
 import { z } from 'zod';
+import { goDuration, integerField, section } from '../../config/fields.js';
+import { LOGIN_LIMIT_DEFAULTS } from './login-limits.js';
+
+/** A Go duration as milliseconds, positive. */
+const positiveDuration = (defaultMs: number) =>
+  z.preprocess(goDuration('30s, 1m or 15m'), z.number().positive({ message: 'must be a positive duration' }).default(defaultMs));
 
 function scalarToString(value: unknown): unknown {
   if (value === null) return undefined;
@@ -20,6 +27,17 @@ export const htpasswdSchema = z.preprocess(
     .strictObject({
       realm: requiredString().refine((realm) => typeof realm === 'string' && !/[\0-\x1f\x7f]/.test(realm), { message: 'must not contain control characters' }),
       path: requiredString(),
+      /** Berth only: bcrypt worker threads; 0 is one per core. */
+      workers: integerField(0, 0, 256),
+      /** Berth only: password checks queued or running at once; beyond, 429. 0: no limit. */
+      maxconcurrentchecks: integerField(LOGIN_LIMIT_DEFAULTS.maxConcurrentChecks, 0),
+      /** Berth only: lockouts after repeated failed checks. */
+      failures: section({
+        window: positiveDuration(LOGIN_LIMIT_DEFAULTS.windowMs),
+        lockout: positiveDuration(LOGIN_LIMIT_DEFAULTS.lockoutMs),
+        peraddress: integerField(LOGIN_LIMIT_DEFAULTS.perAddress, 0),
+        peruser: integerField(LOGIN_LIMIT_DEFAULTS.perUser, 0),
+      }),
     })
     .optional(),
 );

@@ -16,7 +16,7 @@ import type { KeyObject } from 'node:crypto';
 import { compactVerify, decodeProtectedHeader, type ProtectedHeaderParameters } from 'jose';
 import type { Logger } from '../../log/logger.js';
 import { OciError } from '../../oci/errors.js';
-import type { Access, AccessController, Grant } from '../access.js';
+import { includesAccess, type Access, type AccessController, type AuthorizeOptions, type Grant } from '../access.js';
 import { ChainCache, DEFAULT_SIGNING_ALGORITHMS, loadTrustedKeys, resolveSigningKeys, TokenKeyError, type SigningAlgorithm, type TrustedKeys } from './keys.js';
 import { challengeScope, missingAccess, parseAccessClaim, type ResourceScope } from './scope.js';
 import { DEFAULT_AUTO_REDIRECT_PATH, type TokenConfig } from './schema.js';
@@ -95,7 +95,7 @@ export class TokenAccessController implements AccessController {
    * Resolves with `{ user: sub }` when the request's bearer token grants every wanted access;
    * otherwise rejects with an UNAUTHORIZED OciError (401) carrying the challenge.
    */
-  async authorized(req: IncomingMessage, wanted: readonly Access[]): Promise<Grant> {
+  async authorized(req: IncomingMessage, wanted: readonly Access[], options: AuthorizeOptions = {}): Promise<Grant> {
     const raw = bearerToken(req.headers.authorization);
     if (raw === undefined) throw this.#challenge(req, wanted, undefined);
     let token: VerifiedToken;
@@ -107,11 +107,13 @@ export class TokenAccessController implements AccessController {
       throw this.#challenge(req, wanted, 'invalid_token');
     }
     const missing = missingAccess(token.access, wanted);
+    const user = token.subject !== '' ? { user: token.subject } : {};
+    if (missing.length > 0 && missing.every((a) => includesAccess(options.optional, a))) return { ...user, refused: missing };
     if (missing.length > 0) {
       this.#logger?.info({ auth: { reason: 'insufficient scope', user: token.subject, remote: req.socket?.remoteAddress, missing: challengeScope(missing) } }, 'token refused');
       throw this.#challenge(req, wanted, 'insufficient_scope');
     }
-    return token.subject !== '' ? { user: token.subject } : {};
+    return user;
   }
 
   /**
