@@ -88,10 +88,10 @@ export function buildApp(options: AppOptions): App {
     const run = async (): Promise<void> => {
       const limiter = app.rateLimiter;
       const limited = limiter === undefined ? undefined : { method, pathname, peer: remoteAddress, forwardedFor: req.headers['x-forwarded-for'] };
-      // Before anything else (auth included), so a flood costs one bucket lookup per request.
-      if (limited !== undefined && limiter?.afterAuthorization === false) await limiter.admit(limited);
       const route = routeOf(pathname, app.prefix);
       if (route !== undefined) routeKind = route.kind;
+      // Before authorization, so a flood costs one bucket lookup per request and no password check.
+      if (limited !== undefined && limiter?.afterAuthorization === false) await limiter.admit(limited);
       if (route === undefined) throw new OciError('NAME_UNKNOWN', { status: 404, message: 'no such endpoint', detail: { path: pathname.slice(0, 200) } });
       const allowed = ROUTE_METHODS[route.kind];
       if (!allowed.includes(method)) {
