@@ -92,20 +92,67 @@ function stripPort(hop: string): string {
  * `ipv6PrefixBits` bits (`2001:db8:1:2::/64`); 128 keeps whole IPv6 addresses.
  */
 export function addressKey(address: string, ipv6PrefixBits: number): string {
-  if (isIP(address) !== 6 || ipv6PrefixBits >= 128) return address;
-  const groups = ipv6Groups(address);
+  // Addresses come from the socket or passed isIP in clientAddress: a colon means IPv6.
+  if (ipv6PrefixBits >= 128 || address.indexOf(':') === -1) return address;
+  const sliced = canonicalPrefix(address, ipv6PrefixBits);
+  if (sliced !== undefined) return sliced;
+  const needed = Math.ceil(ipv6PrefixBits / 16);
+  const groups = leadingGroups(address, needed) ?? ipv6Groups(address);
   if (groups === undefined) return address;
-  const out: number[] = [];
-  for (let i = 0; i < 8; i++) {
-    const bits = Math.min(16, Math.max(0, ipv6PrefixBits - i * 16));
-    const mask = bits === 0 ? 0 : (0xffff << (16 - bits)) & 0xffff;
-    out.push((groups[i] ?? 0) & mask);
+  let key = '';
+  let last = 0; // groups written, up to the last non-zero one: the zeros after it become "::"
+  const parts: string[] = [];
+  for (let i = 0; i < needed; i++) {
+    const bits = Math.min(16, ipv6PrefixBits - i * 16);
+    const group = (groups[i] ?? 0) & ((0xffff << (16 - bits)) & 0xffff);
+    parts.push(group.toString(16));
+    if (group !== 0) last = i + 1;
   }
-  // Shortened: the trailing zero groups become "::" (the masked part is always zero).
-  let last = out.length;
-  while (last > 0 && out[last - 1] === 0) last--;
-  const head = out.slice(0, last).map((g) => g.toString(16));
-  return `${head.join(':')}${last < 8 ? '::' : ''}/${ipv6PrefixBits}`;
+  for (let i = 0; i < last; i++) key += i === 0 ? parts[i] : `:${parts[i] ?? '0'}`;
+  return `${key}${last < 8 ? '::' : ''}/${ipv6PrefixBits}`;
+}
+
+/**
+ * The hot path of addressKey: with a prefix of whole groups written canonically before any "::" (lowercase,
+ * no leading zeros: how the socket reports a peer), the key is a slice of the address itself. Undefined
+ * when the address needs the general path.
+ */
+function canonicalPrefix(address: string, bits: number): string | undefined {
+  if (bits % 16 !== 0) return undefined;
+  let pos = 0;
+  let end = 0; // the end of the last non-zero group
+  for (let g = 0; g < bits / 16; g++) {
+    const start = pos;
+    let c = address.charCodeAt(pos);
+    while (pos < address.length && c !== 0x3a) {
+      if (!((c >= 0x30 && c <= 0x39) || (c >= 0x61 && c <= 0x66))) return undefined;
+      c = address.charCodeAt(++pos);
+    }
+    const length = pos - start;
+    if (pos >= address.length || length === 0 || length > 4) return undefined; // the end, "::", or too long
+    if (address.charCodeAt(start) === 0x30) {
+      if (length > 1) return undefined; // a leading zero
+    } else {
+      end = pos;
+    }
+    pos++;
+  }
+  return `${address.slice(0, end)}::/${bits}`;
+}
+
+/** The first `count` groups when they are all written out before any "::" (the usual case), else undefined. */
+function leadingGroups(address: string, count: number): number[] | undefined {
+  const groups: number[] = [];
+  let pos = 0;
+  while (groups.length < count) {
+    const colon = address.indexOf(':', pos);
+    if (colon === -1 || colon === pos || colon - pos > 4) return undefined; // "::", the end, or something odd
+    const group = Number.parseInt(address.slice(pos, colon), 16);
+    if (Number.isNaN(group)) return undefined;
+    groups.push(group);
+    pos = colon + 1;
+  }
+  return groups;
 }
 
 /** The eight 16-bit groups of an IPv6 address (a zone `%eth0` is dropped), or undefined. */

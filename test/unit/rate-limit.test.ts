@@ -121,6 +121,23 @@ describe('client address', () => {
     for (const [address, bits, want] of cases) assert.equal(addressKey(address, bits), want, `${address}/${bits}`);
   });
 
+  it('gives every spelling of an IPv6 address the same key (the canonical fast path and the general one agree)', () => {
+    let seed = 7;
+    const random = (): number => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+    const group = (): number => (random() < 0.3 ? 0 : Math.floor(random() * 0x10000));
+    for (let n = 0; n < 500; n++) {
+      const groups = Array.from({ length: 8 }, group);
+      const full = groups.map((g) => g.toString(16).padStart(4, '0')).join(':').toUpperCase(); // the general path
+      const canonical = groups.map((g) => g.toString(16)).join(':'); // the fast path, when no group is compressed
+      const compressed = canonical.replace(/(^|:)0(:0)+(:|$)/, '::'); // one run of zeros as "::"
+      for (const bits of [16, 48, 64, 80, 56, 60, 127]) {
+        const want = addressKey(full, bits);
+        assert.equal(addressKey(canonical, bits), want, `${canonical}/${bits}`);
+        assert.equal(addressKey(compressed, bits), want, `${compressed}/${bits}`);
+      }
+    }
+  });
+
   it('checks trusted proxy entries', () => {
     for (const ok of ['10.0.0.0/8', '127.0.0.1', '::1', 'fd00::/8', '0.0.0.0/0', '::/0']) assert.equal(checkProxyEntry(ok), undefined, ok);
     for (const bad of ['10.0.0.0/33', 'fd00::/129', 'localhost', '10.0.0.0/', '10.0.0.0/x', '']) assert.ok(checkProxyEntry(bad) !== undefined, bad);
