@@ -31,6 +31,7 @@ import { sourceRecord } from '../notifications/event.js';
 import { HealthMonitor } from '../health/monitor.js';
 import { buildHealthChecks, storageDriverProbe } from '../health/checks.js';
 import { startDebugServer, type DebugServer } from '../http/debug-server.js';
+import { createRateLimiter } from '../ratelimit/from-config.js';
 
 /** The largest manifest Berth accepts (the distribution spec's recommended minimum limit). */
 export const MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
@@ -151,6 +152,7 @@ export async function startRegistry(config: Config): Promise<RunningRegistry> {
     ? new EventBridge({ sink: notifier, source: sourceRecord(config.http.addr), includeReferences: config.notifications.events.includereferences })
     : undefined;
   const auth = await createAccessController(config, logger, metrics);
+  const rateLimiter = await createRateLimiter(config.http.ratelimit, { logger, metrics, prefix: config.http.prefix, redis: config.redis });
   const app = buildApp({
     registry,
     logger,
@@ -167,6 +169,7 @@ export async function startRegistry(config: Config): Promise<RunningRegistry> {
     catalogMaxEntries: catalogMaxEntries(config),
     accessLog: !config.log.accesslog.disabled,
     metrics,
+    rateLimiter,
     ...(events !== undefined ? { events } : {}),
   });
   metrics.trackInFlight(app.inFlight);
@@ -222,6 +225,7 @@ export async function startRegistry(config: Config): Promise<RunningRegistry> {
       health.stop();
       await debug?.close();
       await cache.close();
+      await rateLimiter?.close();
       auth.close();
     },
   };

@@ -21,6 +21,7 @@ import { htpasswdSchema } from '../auth/htpasswd/schema.js';
 import { policiesSchema } from '../auth/policy/schema.js';
 import { tokenConfigSchema } from '../auth/token/schema.js';
 import { gcSchema } from '../gc/schema.js';
+import { rateLimitSchema } from '../ratelimit/schema.js';
 import { compilePattern } from '../storage/manifest-rules.js';
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -296,6 +297,8 @@ const httpSchema = section({
       return z.NEVER;
     }),
   h2c: section({ enabled: booleanField(false) }),
+  /** Berth only: per-client request rate limits (src/ratelimit/schema.ts). */
+  ratelimit: rateLimitSchema,
 })
   .check(
     z.superRefine((http, ctx) => {

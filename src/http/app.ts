@@ -86,8 +86,12 @@ export function buildApp(options: AppOptions): App {
     let routeKind = 'unknown';
 
     const run = async (): Promise<void> => {
+      const limiter = app.rateLimiter;
+      const limited = limiter === undefined ? undefined : { method, pathname, peer: remoteAddress, forwardedFor: req.headers['x-forwarded-for'] };
       const route = routeOf(pathname, app.prefix);
       if (route !== undefined) routeKind = route.kind;
+      // Before authorization, so a flood costs one bucket lookup per request and no password check.
+      if (limited !== undefined && limiter?.afterAuthorization === false) await limiter.admit(limited);
       if (route === undefined) throw new OciError('NAME_UNKNOWN', { status: 404, message: 'no such endpoint', detail: { path: pathname.slice(0, 200) } });
       const allowed = ROUTE_METHODS[route.kind];
       if (!allowed.includes(method)) {
@@ -121,6 +125,7 @@ export function buildApp(options: AppOptions): App {
           query.delete('from');
         }
       }
+      if (limited !== undefined && limiter?.afterAuthorization === true) await limiter.admit(limited, ctx.grant.user);
       if (app.events !== undefined) {
         const c = ctx;
         c.events = app.events.forRequest(req, { actor: c.grant.user, urlFor: (path) => urlFor(c, path) });

@@ -8,6 +8,7 @@ import type { Route } from './router.js';
 import type { UploadStateCodec } from './upload-state.js';
 import type { RegistryMetrics } from '../metrics/metrics.js';
 import type { EventBridge, RequestEvents } from '../notifications/bridge.js';
+import type { RequestRateLimiter } from '../ratelimit/limiter.js';
 
 /** Everything the HTTP layer needs, built once from the configuration. */
 export interface AppOptions {
@@ -35,6 +36,8 @@ export interface AppOptions {
   readonly metrics?: RegistryMetrics | undefined;
   /** Builds webhook events; absent when no notification endpoint is configured. */
   readonly events?: EventBridge | undefined;
+  /** Per-client request rate limits (`http.ratelimit`); absent: no limits, no cost. */
+  readonly rateLimiter?: RequestRateLimiter | undefined;
 }
 
 /** One request on its way through the lifecycle: route → authorize → handle → respond. */

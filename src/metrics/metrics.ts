@@ -75,6 +75,9 @@ export class RegistryMetrics {
   readonly #passwordChecks: Counter<'result'>;
   readonly #passwordRefused: Counter<'reason'>;
   readonly #lockouts: Counter<'kind'>;
+  readonly #rateLimited: Counter<'class'>;
+  readonly #rateLimitRedisFailures: Counter<'reason'>;
+  readonly #rateLimitClientSources: Array<() => number> = [];
   readonly #checkSources: Array<() => number> = [];
   readonly #pendingSources: Array<() => Iterable<readonly [string, number]>> = [];
   readonly #inFlightSources: Array<() => number> = [];
@@ -168,6 +171,29 @@ export class RegistryMetrics {
       help: 'Lockouts started after repeated failed logins, by kind (address, user).',
       labelNames: ['kind'],
       registers,
+    });
+    this.#rateLimited = new Counter({
+      name: 'berth_ratelimit_limited_total',
+      help: 'Requests refused with 429 by the request rate limits (http.ratelimit), by class (reads, writes).',
+      labelNames: ['class'],
+      registers,
+    });
+    this.#rateLimitRedisFailures = new Counter({
+      name: 'berth_ratelimit_redis_failures_total',
+      help: 'Rate-limit decisions Redis did not make, so the request was allowed, by reason (unavailable, timeout, error).',
+      labelNames: ['reason'],
+      registers,
+    });
+    const rateLimitClientSources = this.#rateLimitClientSources;
+    new Gauge({
+      name: 'berth_ratelimit_clients',
+      help: 'Clients whose request buckets this process tracks (in-process rate limiting only).',
+      registers,
+      collect() {
+        let total = 0;
+        for (const source of rateLimitClientSources) total += source();
+        this.set(total);
+      },
     });
     const checkSources = this.#checkSources;
     new Gauge({
@@ -322,6 +348,21 @@ export class RegistryMetrics {
   /** Reports the password checks in flight at scrape time from `source`. */
   trackPasswordChecks(source: () => number): void {
     this.#checkSources.push(source);
+  }
+
+  /** A request was refused with 429 by the request rate limit of its class. */
+  requestLimited(cls: 'reads' | 'writes'): void {
+    this.#rateLimited.inc({ class: cls });
+  }
+
+  /** A rate-limit decision was made without Redis (the request was allowed). */
+  rateLimitRedisFailure(reason: 'unavailable' | 'timeout' | 'error'): void {
+    this.#rateLimitRedisFailures.inc({ reason });
+  }
+
+  /** Reports the clients tracked by the in-process rate limiter at scrape time from `source`. */
+  trackRateLimitClients(source: () => number): void {
+    this.#rateLimitClientSources.push(source);
   }
 
   /** The Prometheus text exposition of every metric, with its content type. */

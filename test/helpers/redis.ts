@@ -13,6 +13,9 @@ export interface RedisServer {
   /** Stops the server but keeps the port, to simulate an outage; start() brings it back. */
   pause(): Promise<void>;
   resume(): Promise<void>;
+  /** Stops the server process (SIGSTOP) with its connections open: a Redis that hangs; thaw() lets it go on. */
+  freeze(): void;
+  thaw(): void;
 }
 
 function ping(port: number): Promise<boolean> {
@@ -65,5 +68,7 @@ export async function startRedis(): Promise<RedisServer> {
     },
     pause: halt,
     resume: launch,
+    freeze: () => child?.kill('SIGSTOP'),
+    thaw: () => child?.kill('SIGCONT'),
   };
 }

@@ -46,6 +46,18 @@ describe('config schema: defaults', () => {
         http2: { disabled: false },
         workers: 1,
         h2c: { enabled: false },
+        ratelimit: {
+          enabled: false,
+          reads: { rate: 50, burst: 300 },
+          writes: { rate: 10, burst: 100 },
+          key: 'address',
+          exempt: ['/', '/v2/'],
+          trustedproxies: [],
+          ipv6prefix: 64,
+          maxclients: 10000,
+          store: 'auto',
+          redistimeout: 50,
+        },
       },
       notifications: { events: { includereferences: false }, endpoints: [] },
       health: { storagedriver: { enabled: false, interval: 10_000, threshold: 0 }, file: [], http: [], tcp: [] },
@@ -152,7 +164,7 @@ describe('config schema: errors name the key path', () => {
     ['missing version', { storage: { inmemory: {} } }, 'config: version: required'],
     ['unsupported version', minimal({ version: '0.2' }), 'config: version: unsupported version "0.2" (expected 0.1)'],
     ['http.addr of the wrong type', minimal({ http: { addr: [':5000'] } }), 'config: http.addr: expected string, got list'],
-    ['an unknown key, with a hint', minimal({ http: { adress: ':5000' } }), 'config: http.adress: unknown key (known keys: addr, net, prefix, host, secret, relativeurls, draintimeout, headers, tls, debug, http2, workers, h2c)'],
+    ['an unknown key, with a hint', minimal({ http: { adress: ':5000' } }), 'config: http.adress: unknown key (known keys: addr, net, prefix, host, secret, relativeurls, draintimeout, headers, tls, debug, http2, workers, h2c, ratelimit)'],
     ['a misspelt key', minimal({ http: { secrett: 'x' } }), 'config: http.secrett: unknown key (did you mean "secret"?)'],
     ['an uppercase key', minimal({ http: { Addr: ':1' } }), 'config: http.Addr: unknown key (did you mean "addr"?)'],
     ['an unknown top-level key', minimal({ storge: {} }), 'config: storge: unknown key (did you mean "storage"?)'],
@@ -226,7 +238,7 @@ describe('config schema: errors name the key path', () => {
       'config: storage.delete.enabled: expected boolean, got number 3',
       'config: storage: exactly one storage driver must be configured (found: filesystem, inmemory)',
       'config: http.relativeurls: expected boolean, got string "sometimes"',
-      'config: http.adress: unknown key (known keys: addr, net, prefix, host, secret, relativeurls, draintimeout, headers, tls, debug, http2, workers, h2c)',
+      'config: http.adress: unknown key (known keys: addr, net, prefix, host, secret, relativeurls, draintimeout, headers, tls, debug, http2, workers, h2c, ratelimit)',
     ]);
     assert.equal(err.issues.length, 5);
     assert.deepEqual(err.issues[1], { path: 'storage.delete.enabled', message: 'expected boolean, got number 3' });
