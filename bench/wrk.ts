@@ -9,7 +9,7 @@
  * `parseWrkOutput` is pure; `runWrk` spawns wrk and fails loudly when it is missing, when any
  * request errs or answers non-2xx/3xx, or when none completes.
  */
-import { execFile } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 /** The wrk executable (Debian's package installs it there; scripts/ensure-test-deps.sh installs it). */
@@ -151,4 +151,17 @@ export async function runWrk(spec: WrkSpec): Promise<WrkResult> {
 /** One line about a finished wrk load, for the progress log. */
 export function describeWrk(label: string, r: WrkResult): string {
   return `  ${label} (wrk): ${Math.round(r.rps)} req/s, p50 ${r.p50.toFixed(2)} ms, p99 ${r.p99.toFixed(2)} ms (${r.requests} requests in ${r.seconds.toFixed(2)} s)`;
+}
+
+/**
+ * wrk's version (`wrk debian/4.1.0-3+b2`, the first words of `wrk --version`, which exits 1).
+ * Throws when wrk is not installed, so a bench that needs it stops before measuring anything.
+ */
+export function wrkVersion(): string {
+  const r = spawnSync(WRK, ['--version'], { encoding: 'utf8', timeout: 10_000 });
+  if (r.error !== undefined) {
+    throw new Error(`${WRK} not found (${r.error.message}): install Debian's wrk (apt-get install wrk; scripts/ensure-test-deps.sh lists it)`);
+  }
+  const m = /^wrk \S+/.exec(`${r.stdout}${r.stderr}`.trim());
+  return m === null ? 'wrk (unknown version)' : m[0];
 }
