@@ -10,7 +10,7 @@
  * no noise measured) and 2 (wrk, ceilings, limits, noise).
  */
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 /** The markers around the generated block in README.md. */
@@ -277,13 +277,18 @@ export function betweenMarkers(readme: string): string {
   return readme.slice(begin + BEGIN.length, end).replace(/^\n/, '').replace(/\n$/, '');
 }
 
-/** The results files git tracks under bench/results/, as repository paths, newest name last. */
+/**
+ * The results files git tracks under bench/results/, as repository paths, newest name last
+ * (the names are dates). Outside a git checkout (an unpacked tarball), every file there.
+ */
 export function committedResultFiles(repoRoot: string): string[] {
-  const out = execFileSync('git', ['ls-files', '--', 'bench/results/*.json'], { cwd: repoRoot, encoding: 'utf8' });
-  return out
-    .split('\n')
-    .filter((p) => p.endsWith('.json'))
-    .sort();
+  let listed: string[];
+  try {
+    listed = execFileSync('git', ['ls-files', '--', 'bench/results/*.json'], { cwd: repoRoot, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).split('\n');
+  } catch {
+    listed = readdirSync(join(repoRoot, 'bench', 'results')).map((name) => `bench/results/${name}`);
+  }
+  return listed.filter((p) => p.endsWith('.json') && !p.endsWith('.tmp.json')).sort();
 }
 
 /**
