@@ -224,9 +224,10 @@ function ratioCell(r: TableResults, spec: RowSpec, ids: readonly string[]): stri
 function limitCell(r: TableResults, ids: readonly string[]): string {
   const limit = r.limits.find((l) => l.figure === ids[0]);
   if (limit === undefined) return '';
-  const against = limit.target.includes('Distribution') ? '' : ' of the ceiling';
+  const value = `${limit.berth === null ? '-' : limit.berth.toFixed(2)}${limit.target.includes('Distribution') ? '× Distribution' : ' of the ceiling'}`;
+  if (limit.target === '') return value;
   const verdict = limit.met === null ? '?' : limit.met ? 'met' : 'not met';
-  return `${limit.berth === null ? '-' : limit.berth.toFixed(2)}${against === '' ? '× Distribution' : against} (target ${limit.target.replace('>=', '≥')}: ${verdict})`;
+  return `${value} (target ${limit.target.replace('>=', '≥')}: ${verdict})`;
 }
 
 /** The Distribution version in `docker-registry github.com/docker/distribution 2.8.2+ds1`. */

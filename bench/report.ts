@@ -152,11 +152,12 @@ export function formatLimits(limits: readonly LimitResult[]): string {
     l.againstLabel,
     fractionText(l.berth),
     fractionText(l.distribution),
+    l.against === 'distribution' ? '' : l.ratio === null ? '-' : `${formatNumber(l.ratio)}x`,
     l.p99 === null ? '' : `${formatNumber(l.p99)} ms`,
-    l.target,
-    metText(l.met),
+    l.target === '' ? '(no target)' : l.target,
+    l.target === '' ? '' : metText(l.met),
   ]);
-  return renderTable(['figure', 'against', 'Berth', 'Dist.', 'Berth p99', 'target', ''], rows, [false, false, true, true, true, false, false]);
+  return renderTable(['figure', 'against', 'Berth', 'Dist.', 'Berth/Dist.', 'Berth p99', 'target', ''], rows, [false, false, true, true, true, true, false, false]);
 }
 
 /** The workers comparison's lines. */

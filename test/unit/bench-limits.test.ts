@@ -39,6 +39,7 @@ describe('computeLimits', () => {
     { figure: 'b.rps', target: { kind: 'ceiling', ceiling: 'ceiling.rps', min: 0.8 } },
     { figure: 'pull', target: { kind: 'distribution', min: 1 } },
     { figure: 'missing.rps', target: { kind: 'ceiling', ceiling: 'ceiling.rps', min: 0.5 } },
+    { figure: 'c.rps', target: { kind: 'ceiling', ceiling: 'ceiling.rps' } },
   ];
   const figures = [
     fig('ceiling.rps', [10_000], [20_000]),
@@ -46,13 +47,14 @@ describe('computeLimits', () => {
     fig('a.p99', [12], [40], 'lower'),
     fig('b.rps', [9_000], [1_000]),
     fig('pull', [900], [1000]),
+    fig('c.rps', [2_500], [500]),
   ];
   const limits = computeLimits(figures, specs);
 
   it('leaves out figures that were not measured', () => {
     assert.deepEqual(
       limits.map((l) => l.figure),
-      ['a.rps', 'b.rps', 'pull'],
+      ['a.rps', 'b.rps', 'pull', 'c.rps'],
     );
   });
   it('divides each registry by the ceiling of its own pass', () => {
@@ -70,6 +72,14 @@ describe('computeLimits', () => {
   it('meets a fraction-only target', () => {
     assert.equal(limits[1]?.berth, 0.9);
     assert.equal(limits[1]?.met, true);
+  });
+  it('reports the fraction and the ratio of a figure without a target, and no verdict', () => {
+    const c = limits[3];
+    assert.equal(c?.berth, 0.25);
+    assert.equal(c?.distribution, 0.025);
+    assert.equal(c?.ratio, 5);
+    assert.equal(c?.target, '');
+    assert.equal(c?.met, null);
   });
   it('holds a Distribution target to the ratio', () => {
     assert.equal(limits[2]?.berth, 0.9);
