@@ -172,7 +172,11 @@ const ROWS: readonly RowSpec[] = [
     ids: (r) => [`scale.catalog-walk@${r.sizes.scaleRepos.at(-1) ?? 0}`],
     kind: 'faster',
   },
-  { label: fixed('tags list, 1,000 tags'), ids: (r) => [`scale.tags-list@${r.sizes.scaleRepos[0] ?? 0}.rps`], kind: 'rate-only' },
+  {
+    label: (r) => `tags list, ${/\(([\d,]+) tags\)/.exec(r.figures.get(`scale.tags-list@${r.sizes.scaleRepos[0] ?? 0}.rps`)?.label ?? '')?.[1] ?? 'many'} tags`,
+    ids: (r) => [`scale.tags-list@${r.sizes.scaleRepos[0] ?? 0}.rps`],
+    kind: 'rate-only',
+  },
   { label: labelOf('disk.dd', 'disk write, dd conv=fdatasync'), ids: () => ['disk.dd'], kind: { unit: 'MB/s' } },
   { label: (r) => (r.figures.get('big.push.monolithic')?.label ?? 'push').replace(/ blob, HTTP /, ', plain HTTP '), ids: () => ['big.push.monolithic'], kind: { unit: 'MB/s' } },
   { label: (r) => (r.figures.get('big.push.chunked')?.label ?? 'push').replace(/ blob, HTTP PATCH (.*) chunks/, ', $1 PATCH chunks'), ids: () => ['big.push.chunked'], kind: { unit: 'MB/s' } },
@@ -211,7 +215,9 @@ function cell(r: TableResults, spec: RowSpec, ids: readonly string[], side: Side
 function ratioCell(r: TableResults, spec: RowSpec, ids: readonly string[]): string {
   const kind = spec.kind;
   if (typeof kind === 'object' && 'noRatio' in kind) return '';
-  if (ids[0] === 'ceiling.rps' || ids[0] === 'ceiling-head.rps' || ids[0] === 'disk.dd') return '(the same server, twice)';
+  // A ceiling is measured in each registry's pass: its columns are the two passes, not two registries.
+  if (ids[0] === 'ceiling.rps' || ids[0] === 'ceiling-head.rps') return '(the same server, in each pass)';
+  if (ids[0] === 'disk.dd') return '(the same disk, in each pass)';
   const ratios = ids.map((id) => {
     const f = r.figures.get(id);
     if (f === undefined || f.berth === null || f.distribution === null || f.berth === 0 || f.distribution === 0) return null;
@@ -227,7 +233,7 @@ function limitCell(r: TableResults, ids: readonly string[]): string {
   const value = `${limit.berth === null ? '-' : limit.berth.toFixed(2)}${limit.target.includes('Distribution') ? '× Distribution' : ' of the ceiling'}`;
   if (limit.target === '') return value;
   const verdict = limit.met === null ? '?' : limit.met ? 'met' : 'not met';
-  return `${value} (target ${limit.target.replace('>=', '≥')}: ${verdict})`;
+  return `${value} (target ${limit.target.replace('>=', '≥').replace(/(\d)x /, '$1× ')}: ${verdict})`;
 }
 
 /** The Distribution version in `docker-registry github.com/docker/distribution 2.8.2+ds1`. */
@@ -256,7 +262,7 @@ export function renderReadmeTable(r: TableResults, file: string): string {
   const how =
     r.schema === 1
       ? 'request rates by autocannon in the bench process; this results file predates the wrk loads, the ceilings and the noise check, so it has no fractions and its noise was not measured'
-      : `request rates by ${r.wrk ?? 'wrk'} (HEAD by autocannon), each also a fraction of the trivial Node server's rate in the same run; noise ${r.noise?.meanCores.toFixed(2) ?? '?'} cores on average (quiet: at most ${r.noise?.thresholdCores ?? '?'})`;
+      : `request rates by ${r.wrk ?? 'wrk'} (HEAD by autocannon), each also a fraction of the trivial Node server's rate in the same run (a ceiling's two columns are its rates in Berth's and in Distribution's pass); noise ${r.noise?.meanCores.toFixed(2) ?? '?'} cores on average (quiet: at most ${r.noise?.thresholdCores ?? '?'})`;
   return [`A recent run (\`${file}\`, ${runsText}), on ${machine}; ${how}:`, '', ...lines].join('\n');
 }
 
