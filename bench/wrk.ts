@@ -15,6 +15,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 /** The wrk executable (Debian's package installs it there; scripts/ensure-test-deps.sh installs it). */
 export const WRK = 'wrk';
 
+/** wrk's `--timeout`: an answer slower than this counts as a socket error, which fails the load. */
+const REQUEST_TIMEOUT_SECONDS = 10;
+
 /** One wrk load. */
 export interface WrkSpec {
   readonly url: string;
@@ -104,7 +107,8 @@ export function parseWrkOutput(output: string): WrkResult {
 /** The command line of one wrk run (`taskset -c CPUS wrk ...` when pinned). */
 export function wrkCommand(spec: WrkSpec, seconds: number): { command: string; args: string[] } {
   const threads = spec.threads ?? 2;
-  const args = [`-t${threads}`, `-c${Math.max(threads, spec.connections)}`, `-d${Math.max(1, Math.ceil(seconds))}s`, '--latency'];
+  // wrk's default 2 s request timeout would fail a whole run on one slow answer of a loaded machine.
+  const args = [`-t${threads}`, `-c${Math.max(threads, spec.connections)}`, `-d${Math.max(1, Math.ceil(seconds))}s`, `--timeout`, `${REQUEST_TIMEOUT_SECONDS}s`, '--latency'];
   for (const [name, value] of Object.entries(spec.headers ?? {})) args.push('-H', `${name}: ${value}`);
   args.push(spec.url);
   return spec.cpus === undefined ? { command: WRK, args } : { command: 'taskset', args: ['-c', spec.cpus, WRK, ...args] };
@@ -113,7 +117,7 @@ export function wrkCommand(spec: WrkSpec, seconds: number): { command: string; a
 function execWrk(spec: WrkSpec, seconds: number): Promise<string> {
   const { command, args } = wrkCommand(spec, seconds);
   return new Promise((resolve, reject) => {
-    execFile(command, args, { timeout: (Math.ceil(seconds) + 30) * 1000, killSignal: 'SIGKILL', maxBuffer: 1024 * 1024 }, (err, stdout, stderr) => {
+    execFile(command, args, { timeout: (Math.ceil(seconds) + REQUEST_TIMEOUT_SECONDS + 30) * 1000, killSignal: 'SIGKILL', maxBuffer: 1024 * 1024 }, (err, stdout, stderr) => {
       if (err !== null) {
         const missing = 'code' in err && err.code === 'ENOENT';
         reject(

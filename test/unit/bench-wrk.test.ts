@@ -76,12 +76,12 @@ describe('wrkCommand', () => {
   it('passes threads, connections, whole seconds, --latency and headers', () => {
     const { command, args } = wrkCommand({ url: 'http://h/v2/', connections: 32, seconds: 1.2, warmupSeconds: 0, headers: { Accept: 'a/b, c/d' } }, 1.2);
     assert.equal(command, 'wrk');
-    assert.deepEqual(args, ['-t2', '-c32', '-d2s', '--latency', '-H', 'Accept: a/b, c/d', 'http://h/v2/']);
+    assert.deepEqual(args, ['-t2', '-c32', '-d2s', '--timeout', '10s', '--latency', '-H', 'Accept: a/b, c/d', 'http://h/v2/']);
   });
 
   it('pins wrk with taskset, and never asks for fewer connections than threads', () => {
     const { command, args } = wrkCommand({ url: 'http://h/', connections: 1, threads: 2, seconds: 0.2, warmupSeconds: 0, cpus: '0' }, 0.2);
     assert.equal(command, 'taskset');
-    assert.deepEqual(args, ['-c', '0', 'wrk', '-t2', '-c2', '-d1s', '--latency', 'http://h/']);
+    assert.deepEqual(args, ['-c', '0', 'wrk', '-t2', '-c2', '-d1s', '--timeout', '10s', '--latency', 'http://h/']);
   });
 });
