@@ -21,18 +21,26 @@ export interface Figure {
   /** Unit of the value, e.g. `req/s`, `MB/s` (10^6 bytes), `ms`, `s`, `MiB`, `CPU s/GiB`. */
   readonly unit: string;
   readonly better: Better;
+  /** The client that measured it, when that matters to read it (the load generator of a rate). */
+  readonly tool?: LoadTool;
 }
+
+/** The load generators: wrk (a C client, own process) and autocannon (in the bench process). */
+export type LoadTool = 'wrk' | 'autocannon';
 
 /** Builds a figure (a shorthand for the workloads' figure lists). */
-export function figure(id: string, label: string, unit: string, better: Better): Figure {
-  return Object.freeze({ id, label, unit, better });
+export function figure(id: string, label: string, unit: string, better: Better, tool?: LoadTool): Figure {
+  return Object.freeze(tool === undefined ? { id, label, unit, better } : { id, label, unit, better, tool });
 }
 
-/** A load's two figures: requests per second (higher is better) and p99 latency (lower is better). */
-export function rateFigures(id: string, label: string): { rps: Figure; p99: Figure } {
+/**
+ * A load's two figures: requests per second (higher is better) and p99 latency (lower is
+ * better), measured with `tool` (autocannon unless said).
+ */
+export function rateFigures(id: string, label: string, tool: LoadTool = 'autocannon'): { rps: Figure; p99: Figure } {
   return {
-    rps: figure(`${id}.rps`, `${label}`, 'req/s', 'higher'),
-    p99: figure(`${id}.p99`, `${label}, p99`, 'ms', 'lower'),
+    rps: figure(`${id}.rps`, `${label}`, 'req/s', 'higher', tool),
+    p99: figure(`${id}.p99`, `${label}, p99`, 'ms', 'lower', tool),
   };
 }
 

@@ -33,6 +33,12 @@ export interface Sizes {
   readonly loadSeconds: number;
   /** Seconds of load thrown away before each measured load. */
   readonly warmupSeconds: number;
+  /** Whole seconds of each wrk load (after its warm-up). */
+  readonly wrkSeconds: number;
+  /** Whole seconds of wrk load thrown away before each measured wrk load (0 for none). */
+  readonly wrkWarmupSeconds: number;
+  /** wrk threads (`-t`). */
+  readonly wrkThreads: number;
   /** Repository counts the catalog scaling figures compare (smaller first). */
   readonly scaleRepos: readonly [number, number];
   /** Tags of the repository the scaling tags list reads. */
@@ -60,6 +66,11 @@ export interface BenchOptions {
   readonly cpuProfDir: string | undefined;
   /** Berth's `http.workers` (default 1, as Berth ships). */
   readonly berthWorkers: number;
+  /**
+   * When set, the run is only the workers comparison: manifest GET by tag with wrk pinned to
+   * one core, against Berth with `http.workers` 1 and each count up to this one.
+   */
+  readonly workersScaling: number | undefined;
   readonly sizes: Sizes;
 }
 
@@ -78,6 +89,9 @@ const DEFAULT_SIZES: Sizes = {
   connections: 32,
   loadSeconds: 5,
   warmupSeconds: 0.5,
+  wrkSeconds: 5,
+  wrkWarmupSeconds: 1,
+  wrkThreads: 2,
   scaleRepos: [1_000, 10_000],
   scaleTags: 1_000,
   scaleLoadSeconds: 2,
@@ -95,6 +109,7 @@ export const SIZES: Readonly<Record<BenchMode, Sizes>> = {
     smallImages: 20,
     loadSeconds: 2,
     warmupSeconds: 0.25,
+    wrkSeconds: 2,
     scaleRepos: [1_000, 10_000],
     scaleLoadSeconds: 1,
   },
@@ -110,6 +125,8 @@ export const SIZES: Readonly<Record<BenchMode, Sizes>> = {
     connections: 4,
     loadSeconds: 0.5,
     warmupSeconds: 0.1,
+    wrkSeconds: 1,
+    wrkWarmupSeconds: 0,
     scaleRepos: [10, 20],
     scaleTags: 20,
     scaleLoadSeconds: 0.5,
@@ -134,6 +151,9 @@ Benchmarks Berth against CNCF Distribution (docker-registry) on this machine and
   --out FILE        write the JSON results there (default bench/results/<date>.json)
   --cpu-prof DIR    run Berth under node --cpu-prof, writing .cpuprofile files into DIR
   --berth-workers N run Berth with http.workers: N (default 1, as it ships)
+  --workers-scaling N
+                    only compare Berth with http.workers 1 .. N (N >= 2) on manifest GET by tag,
+                    wrk pinned to core 0 with taskset (see bench/README.md)
   --help            this text`;
 
 /** A command line the bench cannot run with; the message says why. */
@@ -164,6 +184,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions | undefined 
         out: { type: 'string' },
         'cpu-prof': { type: 'string' },
         'berth-workers': { type: 'string' },
+        'workers-scaling': { type: 'string' },
         help: { type: 'boolean' },
       },
     }));
@@ -181,10 +202,17 @@ export function parseOptions(argv: readonly string[]): BenchOptions | undefined 
   const workers = values['berth-workers'] ?? '1';
   const berthWorkers = Number(workers);
   if (!/^\d+$/.test(workers) || berthWorkers < 1 || berthWorkers > 256) throw new UsageError(`--berth-workers must be a whole number from 1 to 256, not "${workers}"`);
+  let workersScaling: number | undefined;
+  if (values['workers-scaling'] !== undefined) {
+    const text = values['workers-scaling'];
+    workersScaling = Number(text);
+    if (!/^\d+$/.test(text) || workersScaling < 2 || workersScaling > 64) throw new UsageError(`--workers-scaling must be a whole number from 2 to 64, not "${text}"`);
+  }
   return Object.freeze({
     mode,
     runs,
     berthWorkers,
+    workersScaling,
     only: Object.freeze((values.only ?? []).map((s) => s.toLowerCase())),
     out: values.out,
     cpuProfDir: values['cpu-prof'],

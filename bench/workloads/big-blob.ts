@@ -1,7 +1,9 @@
 /**
  * The big layer: push and pull of one large blob with skopeo (from an OCI layout built once)
- * and with a plain HTTP client (monolithic PUT, chunked PATCH, GET hashed on arrival), plus the
- * server's peak RSS during the pushes and its CPU seconds per GiB pushed and pulled.
+ * and with a plain HTTP client (monolithic PUT, chunked PATCH, GET hashed on arrival), a pull
+ * with curl, plus the server's peak RSS during the pushes and its CPU seconds per GiB pushed
+ * and pulled. Right before the monolithic push, `dd conv=fdatasync` writes as many bytes into
+ * the registry's storage directory: the disk's ceiling for that push (`disk.dd`), in the same run.
  *
  * Every measurement starts the registry on fresh storage, and every HTTP push sends new
  * content, so nothing is ever already there (skopeo would otherwise skip or mount the blob).
@@ -11,6 +13,7 @@ import { join } from 'node:path';
 import { figure, type Kind, type RunValues } from '../figures.js';
 import { pullVerified, pushChunked, pushMonolithic } from '../http.js';
 import { timed } from '../pool.js';
+import { curlPull, ddWrite } from '../transfer-tools.js';
 import { formatBytes, megabytesPerSecond } from '../units.js';
 import { clockTicks, cpuSeconds, peakRssBytes, settleDisk } from '../proc.js';
 import { withTarget, type Target } from '../servers.js';
@@ -32,6 +35,8 @@ export function bigBlobWorkload(ctx: WorkloadContext): Workload {
     monolithic: figure('big.push.monolithic', `push ${what} blob, HTTP POST + PUT`, 'MB/s', 'higher'),
     chunked: figure('big.push.chunked', `push ${what} blob, HTTP PATCH ${formatBytes(sizes.chunkBytes)} chunks`, 'MB/s', 'higher'),
     get: figure('big.pull.get', `pull ${what} blob, HTTP GET`, 'MB/s', 'higher'),
+    curl: figure('big.pull.curl', `pull ${what} blob, curl`, 'MB/s', 'higher'),
+    dd: figure('disk.dd', `disk write ${what}, dd conv=fdatasync (ceiling)`, 'MB/s', 'higher'),
     rss: figure('big.rss', 'server peak RSS during big pushes', 'MiB', 'lower'),
     cpuPush: figure('big.cpu.push', 'server CPU per GiB pushed', 'CPU s/GiB', 'lower'),
     cpuPull: figure('big.cpu.pull', 'server CPU per GiB pulled', 'CPU s/GiB', 'lower'),
@@ -39,7 +44,7 @@ export function bigBlobWorkload(ctx: WorkloadContext): Workload {
   const dir = join(ctx.workDir, 'big');
   const ticks = clockTicks();
   const resources = ctx.wants(f.rss) || ctx.wants(f.cpuPush) || ctx.wants(f.cpuPull);
-  const useHttp = resources || ctx.wants(f.monolithic) || ctx.wants(f.chunked) || ctx.wants(f.get);
+  const useHttp = resources || [f.monolithic, f.chunked, f.get, f.curl, f.dd].some((x) => ctx.wants(x));
   const useSkopeo = resources || ctx.wants(f.skopeoPush) || ctx.wants(f.skopeoPull);
   let layout: ImageLayout | undefined;
 
@@ -49,10 +54,16 @@ export function bigBlobWorkload(ctx: WorkloadContext): Workload {
     pull(): Promise<number>;
   }
 
-  /** Pushes by HTTP both ways (monolithic, chunked); the pull GETs the monolithic blob back. */
+  /**
+   * Pushes by HTTP both ways (monolithic, chunked; dd first); the pull GETs the monolithic blob
+   * back, hashed, then once more with curl.
+   */
   async function httpPushes(target: Target, values: RunValues): Promise<Pushed> {
     const monoBase = randomBase();
     const monoDigest = digestOfBlocks(generatedBlocks(size, monoBase));
+    settleDisk();
+    const dd = await ddWrite(join(target.dataDir, 'dd.bin'), Math.ceil(size / (1024 * 1024)));
+    values.set(f.dd.id, dd.rate / 1e6);
     settleDisk();
     const seconds = await timed(() => pushMonolithic(target.url, 'big/monolithic', generatedBlocks(size, monoBase), size, monoDigest));
     values.set(f.monolithic.id, megabytesPerSecond(size, seconds));
@@ -67,7 +78,10 @@ export function bigBlobWorkload(ctx: WorkloadContext): Workload {
       settleDisk();
       const getSeconds = await timed(() => pullVerified(target.url, 'big/monolithic', monoDigest, size));
       values.set(f.get.id, megabytesPerSecond(size, getSeconds));
-      return size;
+      settleDisk();
+      const curl = await curlPull(`${target.url}/v2/big/monolithic/blobs/${monoDigest}`, size);
+      values.set(f.curl.id, curl.rate / 1e6);
+      return 2 * size;
     };
     return { bytes: 2 * size, pull };
   }
