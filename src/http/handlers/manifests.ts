@@ -2,7 +2,7 @@ import type { RequestContext } from '../context.js';
 import { OciError } from '../../oci/errors.js';
 import { parseManifestReference, type ManifestReference } from '../../oci/reference.js';
 import { baseMediaType } from '../../oci/media-types.js';
-import { defaultPlatformChild, negotiateManifest } from '../../oci/accept.js';
+import { defaultPlatformChild, isAcceptable, negotiateManifest } from '../../oci/accept.js';
 import { sendBytes, sendEmpty, urlFor } from '../respond.js';
 import { manifestReferences } from '../../notifications/bridge.js';
 import { parseManifest } from '../../oci/manifest.js';
@@ -27,14 +27,19 @@ export async function getManifest(ctx: RequestContext): Promise<void> {
   const repo = repositoryOf(ctx);
   const ref = lookupReference(ctx);
   let manifest = await repo.getManifest(ref);
-  const negotiation = negotiateManifest(ctx.req.headers.accept, manifest.mediaType);
+  const accept = ctx.req.headers.accept;
+  const negotiation = negotiateManifest(accept, manifest.mediaType, ref.kind === 'tag');
   if (negotiation.kind === 'not-acceptable') {
     throw new OciError('MANIFEST_UNKNOWN', { message: `the manifest is ${manifest.mediaType}, which the Accept header does not allow`, detail: { mediaType: manifest.mediaType } });
   }
   if (negotiation.kind === 'default-platform') {
+    // Only for a tag (negotiateManifest): a digest always names the stored bytes.
     const child = defaultPlatformChild(manifest.body);
-    if (child === undefined) throw new OciError('MANIFEST_UNKNOWN', { message: 'the index has no linux/amd64 image for a client that does not accept indexes' });
+    if (child === undefined) throw new OciError('MANIFEST_UNKNOWN', { message: 'the manifest list has no linux/amd64 image for a client that does not accept lists', detail: { mediaType: manifest.mediaType } });
     manifest = await repo.getManifest({ kind: 'digest', digest: child });
+    if (!isAcceptable(accept, manifest.mediaType)) {
+      throw new OciError('MANIFEST_UNKNOWN', { message: `the manifest list's linux/amd64 image is ${manifest.mediaType}, which the Accept header does not allow`, detail: { mediaType: manifest.mediaType } });
+    }
   }
   const etag = `"${manifest.digest}"`;
   const headers = { 'Docker-Content-Digest': manifest.digest, ETag: etag };
