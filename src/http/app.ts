@@ -5,6 +5,7 @@ import { requiredAccess } from '../auth/access.js';
 import type { AppContext, AppOptions, RequestContext } from './context.js';
 import { matchRoute, ROUTE_METHODS, type Route } from './router.js';
 import { DEFAULT_BASE_HEADERS, renderError, type BaseHeaders } from './render-error.js';
+import { settleBody } from './request-body.js';
 import { sendJson, urlFor } from './respond.js';
 import { UploadStateCodec } from './upload-state.js';
 import { redactRequestUri } from '../log/redact.js';
@@ -146,6 +147,7 @@ export function buildApp(options: AppOptions): App {
 
     run()
       .catch((err: unknown) => {
+        settleBody(req, res);
         renderError(res, err, log, method, baseHeaders);
       })
       .finally(() => {
@@ -174,8 +176,9 @@ export function buildApp(options: AppOptions): App {
         };
         if (res.writableFinished || res.destroyed) done();
         else res.once('close', done);
-        // A handler that did not read its body (an error before reading) must not leave the
-        // connection waiting: discard what is left.
+        // A handler that did not read all its body (an error before or while reading) must not
+        // leave the connection waiting: discard what is left (settleBody bounded it, or asked for
+        // the connection to close after the response).
         if (!req.readableEnded) req.resume();
       });
   };

@@ -8,6 +8,7 @@ import { sendBytes, sendEmpty, urlFor } from '../respond.js';
 import { manifestReferences } from '../../notifications/bridge.js';
 import { parseManifest } from '../../oci/manifest.js';
 import { repositoryOf } from './common.js';
+import { bodyChunks } from '../request-body.js';
 import { ifNoneMatch } from './blobs.js';
 
 /**
@@ -164,8 +165,7 @@ export async function readBody(ctx: RequestContext, max: number): Promise<Buffer
   if (declared !== undefined && Number(declared) > max) throw tooLarge();
   const chunks: Buffer[] = [];
   let total = 0;
-  for await (const chunk of ctx.req) {
-    const buf = chunk as Buffer;
+  for await (const buf of bodyChunks(ctx.req)) {
     total += buf.byteLength;
     if (total > max) throw tooLarge();
     chunks.push(buf);
