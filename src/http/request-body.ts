@@ -31,6 +31,8 @@ export function settleBody(req: IncomingMessage, res: ServerResponse): void {
   if (req.httpVersionMajor >= 2 || res.headersSent) return;
   if (req.complete && !req.destroyed) return;
   const header = req.headers['content-length'];
+  // Neither header: the request has no body (RFC 9112 section 6.3), whatever the parser's state.
+  if (header === undefined && req.headers['transfer-encoding'] === undefined) return;
   const declared = header === undefined ? Number.NaN : Number(header);
   if (!req.destroyed && Number.isSafeInteger(declared) && declared <= DRAIN_LIMIT) return;
   res.setHeader('Connection', 'close');

@@ -252,6 +252,22 @@ describe('a request refused while its body is still arriving never stalls its co
     }
   });
 
+  it('an error to a request without a body keeps the connection', async () => {
+    const c = await RawConnection.open(r.url);
+    try {
+      c.write('GET /v2/drain/none/manifests/absent HTTP/1.1\r\nHost: registry\r\n\r\n');
+      c.write('GET /v2/nowhere/at/all HTTP/1.1\r\nHost: registry\r\n\r\n');
+      c.write(getBase);
+      for (const status of [404, 404, 200]) {
+        const res = await c.response();
+        assert.equal(res.status, status);
+        assert.notEqual(res.headers['connection'], 'close');
+      }
+    } finally {
+      c.destroy();
+    }
+  });
+
   it('a keep-alive client never waits on a refused request: it is told to close, or its next request is answered', async () => {
     // The exchange of a client that reuses connections (regctl, oras, containerd): a refused push;
     // unless told to close, it finishes the body it was sending and sends its next request.
