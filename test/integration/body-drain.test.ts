@@ -1,11 +1,10 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { connect, type Socket } from 'node:net';
 import { connect as http2Connect, type ClientHttp2Session } from 'node:http2';
 import { readFileSync, rmSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { startTestRegistry, type TestRegistry } from '../helpers/app.js';
-import { until } from '../helpers/wait.js';
+import { RawConnection, rawErrorCode } from '../helpers/raw-http.js';
 import { InMemoryDriver } from '../../src/storage/driver/inmemory.js';
 import type { FileWriter } from '../../src/storage/driver/driver.js';
 import { StorageDriverError } from '../../src/storage/driver/errors.js';
@@ -18,108 +17,6 @@ import { createLogger } from '../../src/log/logger.js';
 import { makeTestPki, type TestPki } from '../helpers/certs.js';
 
 const OCI = 'application/vnd.oci.image.manifest.v1+json';
-
-interface RawResponse {
-  readonly status: number;
-  readonly headers: Readonly<Record<string, string>>;
-  readonly body: Buffer;
-}
-
-/**
- * One keep-alive HTTP/1.1 connection driven by hand, as a client that reuses connections does:
- * requests are written as raw bytes, responses (all with Content-Length) parsed in order.
- */
-class RawConnection {
-  private buffer = Buffer.alloc(0);
-  ended = false;
-  closed = false;
-  writeError: string | undefined;
-
-  private constructor(private readonly socket: Socket) {
-    socket.on('data', (d: Buffer) => {
-      this.buffer = Buffer.concat([this.buffer, d]);
-    });
-    socket.on('end', () => {
-      this.ended = true;
-    });
-    socket.on('close', () => {
-      this.closed = true;
-    });
-    // A server that closes while the body is still being written: EPIPE/ECONNRESET on our writes.
-    socket.on('error', (err: NodeJS.ErrnoException) => {
-      this.writeError = err.code ?? err.message;
-    });
-  }
-
-  static async open(url: string): Promise<RawConnection> {
-    const { hostname, port } = new URL(url);
-    const socket = connect(Number(port), hostname);
-    await new Promise<void>((resolve, reject) => {
-      socket.once('connect', resolve);
-      socket.once('error', reject);
-    });
-    return new RawConnection(socket);
-  }
-
-  write(data: string | Buffer): void {
-    if (!this.socket.destroyed) this.socket.write(data);
-  }
-
-  /** Writes `chunks` chunks of `size` bytes in chunked transfer encoding, without the last chunk: the body is still arriving. */
-  writeChunks(chunks: number, size: number): void {
-    const chunk = Buffer.alloc(size, 32);
-    for (let i = 0; i < chunks; i++) this.write(Buffer.concat([Buffer.from(`${size.toString(16)}\r\n`), chunk, Buffer.from('\r\n')]));
-  }
-
-  /** The next response; fails when the connection closes first. */
-  async response(): Promise<RawResponse> {
-    let parsed: RawResponse | undefined;
-    await until('an HTTP response', () => {
-      parsed = this.take();
-      if (parsed === undefined && this.closed) throw new Error('the connection closed without a response');
-      return parsed !== undefined;
-    });
-    return parsed as RawResponse;
-  }
-
-  /** The next response, or undefined when the connection closes instead. */
-  async responseOrClose(): Promise<RawResponse | undefined> {
-    let parsed: RawResponse | undefined;
-    await until('an HTTP response or the end of the connection', () => {
-      parsed = this.take();
-      return parsed !== undefined || this.closed;
-    });
-    return parsed;
-  }
-
-  async closedByServer(): Promise<void> {
-    await until('the server to close the connection', () => this.ended || this.closed);
-  }
-
-  destroy(): void {
-    this.socket.destroy();
-  }
-
-  private take(): RawResponse | undefined {
-    const end = this.buffer.indexOf('\r\n\r\n');
-    if (end === -1) return undefined;
-    const [statusLine = '', ...lines] = this.buffer.subarray(0, end).toString('latin1').split('\r\n');
-    const headers: Record<string, string> = {};
-    for (const line of lines) {
-      const colon = line.indexOf(':');
-      headers[line.slice(0, colon).trim().toLowerCase()] = line.slice(colon + 1).trim();
-    }
-    const length = Number(headers['content-length'] ?? '0');
-    if (this.buffer.byteLength < end + 4 + length) return undefined;
-    const body = this.buffer.subarray(end + 4, end + 4 + length);
-    this.buffer = this.buffer.subarray(end + 4 + length);
-    return { status: Number(statusLine.split(' ')[1]), headers, body };
-  }
-}
-
-function codeOf(res: RawResponse): string | undefined {
-  return (JSON.parse(res.body.toString('utf8')) as { errors?: Array<{ code?: string }> }).errors?.[0]?.code;
-}
 
 /** A driver whose upload writers fail after `failAfter` bytes: an object store that goes away mid-upload. */
 class FailingDriver extends InMemoryDriver {
@@ -171,7 +68,7 @@ describe('a request refused while its body is still arriving never stalls its co
       c.writeChunks(5, 1024 * 1024);
       const first = await c.response();
       assert.equal(first.status, 413);
-      assert.equal(codeOf(first), 'MANIFEST_INVALID');
+      assert.equal(rawErrorCode(first), 'MANIFEST_INVALID');
       assert.equal(first.headers['connection'], 'close');
       await c.closedByServer();
     } finally {
@@ -202,7 +99,7 @@ describe('a request refused while its body is still arriving never stalls its co
       c.writeChunks(20, 100_000);
       const first = await c.response();
       assert.equal(first.status, 400);
-      assert.equal(codeOf(first), 'SIZE_INVALID');
+      assert.equal(rawErrorCode(first), 'SIZE_INVALID');
       assert.equal(first.headers['connection'], 'close');
       await c.closedByServer();
     } finally {
@@ -221,7 +118,7 @@ describe('a request refused while its body is still arriving never stalls its co
       for (let i = 0; i < 4; i++) c.write(Buffer.alloc(1024 * 1024, 7));
       const first = await c.response();
       assert.equal(first.status, 500);
-      assert.equal(codeOf(first), 'UNKNOWN');
+      assert.equal(rawErrorCode(first), 'UNKNOWN');
       assert.equal(first.headers['connection'], 'close');
       await c.closedByServer();
     } finally {
@@ -242,7 +139,7 @@ describe('a request refused while its body is still arriving never stalls its co
       c.write(getBase);
       const first = await c.response();
       assert.equal(first.status, 400);
-      assert.equal(codeOf(first), 'TAG_INVALID');
+      assert.equal(rawErrorCode(first), 'TAG_INVALID');
       assert.notEqual(first.headers['connection'], 'close');
       const second = await c.response();
       assert.equal(second.status, 200);
