@@ -4,12 +4,12 @@
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { parseDocument } from 'yaml';
-import { ConfigError, type ConfigIssue } from './config-error.js';
+import { ConfigError, type ConfigIssue } from '../config-fields/config-error.js';
+import { configIssuesFromZod } from '../config-fields/issues.js';
 import { applyEnvOverrides, collectEnvOverrides, CONFIGURATION_PATH_VARIABLE, type EnvOverride } from './env.js';
-import { configIssuesFromZod } from './issues.js';
 import { configSchema, type Config } from './schema.js';
 
-export { ConfigError, type ConfigIssue } from './config-error.js';
+export { ConfigError, type ConfigIssue } from '../config-fields/config-error.js';
 export type { Config } from './schema.js';
 
 /**
@@ -126,7 +126,7 @@ export function parseConfigYaml(text: string, source: string): unknown {
 export function parseConfig(tree: unknown): Config {
   // Loose sections come through by reference: copy first so freezing never reaches the caller's tree.
   const result = configSchema.safeParse(clonePlain(tree), { reportInput: true });
-  if (!result.success) throw new ConfigError(configIssuesFromZod(result.error.issues));
+  if (!result.success) throw new ConfigError(configIssuesFromZod(result.error.issues, configSchema));
   return deepFreeze(result.data);
 }
 

@@ -13,8 +13,26 @@
  * which are accepted as they are so existing Distribution configs load; later work validates them.
  */
 import { z } from 'zod';
-import { parseDuration } from './duration.js';
-import { booleanField, headersField as headerMap, integerField, isHttpUrl as isAbsoluteHttpUrl, isPlainObject, scalarToString, section, stringListField, toStringList, unsetIfNull } from './fields.js';
+import {
+  booleanField,
+  durationField,
+  enumField,
+  headersField as headerMap,
+  integerField,
+  isHttpUrl as isAbsoluteHttpUrl,
+  isPlainObject,
+  listField,
+  looseSection,
+  optionalSection,
+  requiredString,
+  scalarToString,
+  section,
+  stringField,
+  stringListField,
+  toStringList,
+  unsetIfNull,
+} from '../config-fields/fields.js';
+import { hidden, knownKeysAt as knownKeysBelow, leafKeyPaths } from '../config-fields/schema-tree.js';
 import { notificationsSchema } from '../notifications/schema.js';
 import { healthSchema } from '../health/schema.js';
 import { htpasswdSchema } from '../auth/htpasswd/schema.js';
@@ -24,68 +42,6 @@ import { gcSchema } from '../gc/schema.js';
 import { compilePattern } from '../storage/manifest-rules.js';
 
 // ---------------------------------------------------------------------------------------------------------------
-// Field helpers
-
-type Shape = z.ZodRawShape;
-
-/** Like section, but absent, null or '' leaves the section undefined in the output. */
-function optionalSection<S extends Shape>(shape: S) {
-  return z.preprocess((value) => (value === null || value === '' ? undefined : value), z.strictObject(shape).optional());
-}
-
-/** A mapping passed through unchecked, for sections later work validates. A bare string `x` means `{x: {}}`. */
-function looseSection() {
-  return z.preprocess(
-    (value) => (typeof value === 'string' && value !== '' ? { [value]: {} } : unsetIfNull(value)),
-    z.record(z.string(), z.unknown()).optional(),
-  );
-}
-
-function stringField(defaultValue: string, options: { emptyMeansDefault?: boolean } = {}) {
-  return z.preprocess(
-    (value) => (options.emptyMeansDefault === true && value === '' ? undefined : scalarToString(value)),
-    z.string().default(defaultValue),
-  );
-}
-
-function requiredString() {
-  return z.preprocess(scalarToString, z.string().min(1));
-}
-
-/** A Go duration (string, or integer nanoseconds) as milliseconds. */
-function durationField(defaultMs: number, options: { positive?: boolean } = {}) {
-  return z.preprocess(
-    (value, ctx) => {
-      if (value === null || value === undefined) return undefined;
-      if (typeof value !== 'string' && typeof value !== 'number') return value; // z.number() reports the type
-      try {
-        return parseDuration(value);
-      } catch (err) {
-        ctx.addIssue({ code: 'custom', message: `${(err as Error).message}; expected a duration such as 30s, 1h30m or 168h`, input: value });
-        return undefined;
-      }
-    },
-    z
-      .number()
-      .refine((ms) => (options.positive === true ? ms > 0 : ms >= 0), { message: options.positive === true ? 'must be a positive duration' : 'must not be negative' })
-      .default(defaultMs),
-  );
-}
-
-/**
- * An enumeration, case-insensitive (the value is lowercased first, as Distribution does for log levels),
- * with aliases mapping accepted spellings onto the canonical ones.
- */
-function enumField<const V extends readonly [string, ...string[]]>(values: V, defaultValue: V[number], aliases: Readonly<Record<string, V[number]>> = {}) {
-  return z.preprocess((value) => {
-    if (value === null || value === '') return undefined;
-    if (typeof value !== 'string') return value;
-    const lower = value.toLowerCase();
-    return Object.hasOwn(aliases, lower) ? aliases[lower] : lower;
-  }, z.enum(values).default(defaultValue));
-}
-
-// ---------------------------------------------------------------------------------------------------------------
 // log
 
 /** The log levels Berth logs at. */
@@ -93,11 +49,11 @@ export const LOG_LEVELS = ['error', 'warn', 'info', 'debug'] as const;
 /** A log level, after Distribution's and logrus' other names were mapped onto the four. */
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
-const logLevelField = () => enumField(LOG_LEVELS, 'info', { panic: 'error', fatal: 'error', warning: 'warn', trace: 'debug' });
+const logLevelField = () => enumField(LOG_LEVELS, 'info', { aliases: { panic: 'error', fatal: 'error', warning: 'warn', trace: 'debug' } });
 
 const logSchema = section({
   level: logLevelField(),
-  formatter: enumField(['text', 'json'], 'text', { logstash: 'json' }),
+  formatter: enumField(['text', 'json'], 'text', { aliases: { logstash: 'json' } }),
   fields: z.preprocess(unsetIfNull, z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).default(() => ({}))),
   accesslog: section({ disabled: booleanField(false) }),
   reportcaller: booleanField(false),
@@ -119,7 +75,7 @@ export const STORAGE_DRIVER_KEYS: readonly string[] = [...STORAGE_DRIVERS, ...UN
 const supportedList = STORAGE_DRIVERS.join(', ');
 
 function unsupportedDriver(name: string) {
-  return z.never({ error: `storage driver ${name} is not supported (supported: ${supportedList})` }).optional();
+  return hidden(z.never({ error: `storage driver ${name} is not supported (supported: ${supportedList})` }).optional());
 }
 
 const storageShape = {
@@ -139,7 +95,7 @@ const storageShape = {
     uploadpurging: section({
       enabled: booleanField(true),
       age: durationField(168 * 3600_000),
-      interval: durationField(24 * 3600_000, { positive: true }),
+      interval: durationField(24 * 3600_000, { bound: 'positive' }),
       dryrun: booleanField(false),
     }),
     readonly: section({ enabled: booleanField(false) }),
@@ -345,7 +301,7 @@ const redisSchema = optionalSection({
     clientcas: stringListField(),
     insecureskipverify: booleanField(false),
   }),
-  ttl: durationField(24 * 3600_000, { positive: true }),
+  ttl: durationField(24 * 3600_000, { bound: 'positive' }),
 }).check(
   z.superRefine((redis, ctx) => {
     if (redis !== undefined && redis.addr === '' && redis.addrs.length === 0) ctx.addIssue({ code: 'custom', path: ['addr'], message: 'redis.addr or redis.addrs is required' });
@@ -384,7 +340,7 @@ const validationSchema = section({
     urls: section({ allow: patternListField(), deny: patternListField() }),
     indexes: section({
       platforms: enumField(['all', 'none', 'list'], 'all'),
-      platformlist: z.preprocess(unsetIfNull, z.array(z.strictObject({ os: requiredString(), architecture: requiredString() })).default(() => [])),
+      platformlist: listField(z.strictObject({ os: requiredString(), architecture: requiredString() })),
     }),
   }),
 });
@@ -422,7 +378,7 @@ const rootShape = {
   ),
   log: logSchema,
   /** Deprecated top-level form of log.level, folded into it (log.level wins), as Distribution does. */
-  loglevel: z.preprocess(unsetIfNull, z.unknown().optional()),
+  loglevel: hidden(z.preprocess(unsetIfNull, z.unknown().optional())),
   storage: storageSchema,
   http: httpSchema,
   auth: authSchema,
@@ -462,66 +418,19 @@ export type Config = z.output<typeof configSchema>;
 // ---------------------------------------------------------------------------------------------------------------
 // Introspection, for messages and for the tests that keep the docs true
 
-/** Strips wrappers (defaults, optionals, preprocess and transform pipes) down to the schema that holds the shape. */
-function unwrap(schema: z.core.$ZodType): z.core.$ZodType {
-  let current = schema;
-  for (;;) {
-    if (current instanceof z.ZodPipe) {
-      current = current.def.out instanceof z.ZodTransform ? current.def.in : current.def.out;
-    } else if (current instanceof z.ZodOptional || current instanceof z.ZodDefault || current instanceof z.ZodPrefault || current instanceof z.ZodNullable) {
-      current = current.def.innerType;
-    } else {
-      return current;
-    }
-  }
-}
-
-/** The schema at a key path, or undefined where the path leaves the checked tree (a loose section, a map). */
-function schemaAt(path: readonly PropertyKey[]): z.core.$ZodType | undefined {
-  let current: z.core.$ZodType = configSchema;
-  for (const segment of path) {
-    const inner = unwrap(current);
-    if (inner instanceof z.ZodObject && typeof segment === 'string' && Object.hasOwn(inner.shape, segment)) {
-      current = inner.shape[segment] as z.core.$ZodType;
-    } else if (inner instanceof z.ZodArray && typeof segment === 'number') {
-      current = inner.def.element;
-    } else if (inner instanceof z.ZodRecord && typeof segment === 'string') {
-      current = inner.def.valueType;
-    } else {
-      return undefined;
-    }
-  }
-  return current;
-}
-
 /** The keys a checked mapping accepts at `path` (e.g. `['http']`), for "did you mean" hints; [] elsewhere. */
 export function knownKeysAt(path: readonly PropertyKey[]): readonly string[] {
-  const schema = schemaAt(path);
-  const inner = schema === undefined ? undefined : unwrap(schema);
-  if (!(inner instanceof z.ZodObject)) return [];
-  return Object.keys(inner.shape).filter((k) => k !== 'loglevel' && !(UNSUPPORTED_STORAGE_DRIVERS as readonly string[]).includes(k));
+  return knownKeysBelow(configSchema, path);
 }
 
 /**
  * Every key path the schema checks, dotted (`http.tls.minimumtls`), in schema order, plus `storage.driver`.
- * A free-form map (`http.headers`, `log.fields`, a loose section such as `auth`) is one path; deprecated
+ * A free-form map (`http.headers`, `log.fields`, a loose section such as `auth.none`) is one path; deprecated
  * aliases and unsupported drivers are left out. What docs/configuration.md must document.
  */
 export function configKeyPaths(): string[] {
-  const out: string[] = [];
-  const visit = (schema: z.core.$ZodType, prefix: string): void => {
-    const inner = unwrap(schema);
-    if (!(inner instanceof z.ZodObject) || Object.keys(inner.shape).length === 0) {
-      out.push(prefix);
-      return;
-    }
-    for (const key of Object.keys(inner.shape)) {
-      if (prefix === '' && key === 'loglevel') continue;
-      if (prefix === 'storage' && (UNSUPPORTED_STORAGE_DRIVERS as readonly string[]).includes(key)) continue;
-      if (prefix === 'storage' && key === 'filesystem') out.push('storage.driver');
-      visit(inner.shape[key] as z.core.$ZodType, prefix === '' ? key : `${prefix}.${key}`);
-    }
-  };
-  visit(configSchema, '');
-  return out;
+  const paths = leafKeyPaths(configSchema).map((k) => k.path);
+  const first = paths.findIndex((p) => p.startsWith('storage.'));
+  paths.splice(first, 0, 'storage.driver');
+  return paths;
 }

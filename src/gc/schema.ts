@@ -11,32 +11,21 @@
  *
  * Durations come out in milliseconds, as everywhere in Config.
  */
-import { z } from 'zod';
-import { booleanField, goDuration } from '../config/fields.js';
+import type { z } from 'zod';
+import { booleanField, durationField, section } from '../config-fields/fields.js';
 
 /** The shortest grace period the configuration accepts: far above the guard's snapshot lifetime and any request. */
 export const MIN_GC_DELAY_MS = 60_000;
 
-function durationField(defaultMs: number, minimumMs: number, minimumText: string) {
-  return z.preprocess(
-    goDuration('30m, 1h or 24h'),
-    z
-      .number()
-      .refine((ms) => ms >= minimumMs, { message: `must be at least ${minimumText}` })
-      .default(defaultMs),
-  );
-}
+const examples = '30m, 1h or 24h';
 
 /** `storage.gc`: absent, null or '' means all defaults (online GC off). */
-export const gcSchema = z.preprocess(
-  (value) => (value === undefined || value === null || value === '' ? {} : value),
-  z.strictObject({
-    enabled: booleanField(false),
-    interval: durationField(24 * 3600_000, 1000, '1s'),
-    delay: durationField(3600_000, MIN_GC_DELAY_MS, '1m'),
-    deleteuntagged: booleanField(false),
-  }),
-);
+export const gcSchema = section({
+  enabled: booleanField(false),
+  interval: durationField(24 * 3600_000, { bound: { min: 1000, minText: '1s' }, examples }),
+  delay: durationField(3600_000, { bound: { min: MIN_GC_DELAY_MS, minText: '1m' }, examples }),
+  deleteuntagged: booleanField(false),
+});
 
 /** The parsed `storage.gc` section. */
 export type GcConfig = z.output<typeof gcSchema>;

@@ -15,7 +15,7 @@ import {
   type S3Client,
 } from '@aws-sdk/client-s3';
 
-import { ConfigError } from '../../src/config/config-error.js';
+import { ConfigError } from '../../src/config-fields/config-error.js';
 import { opensRanges, purgesAbandonedWriters } from '../../src/storage/driver/driver.js';
 import { PathNotFoundError } from '../../src/storage/driver/errors.js';
 import { instrumentDriver } from '../../src/metrics/instrument-driver.js';

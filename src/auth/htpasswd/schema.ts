@@ -6,23 +6,15 @@
  * password printed to the log): a missing file fails start-up.
  */
 import { z } from 'zod';
-import { goDuration, integerField, section } from '../../config/fields.js';
+import { durationField, integerField, requiredString, section, unsetIfEmpty } from '../../config-fields/fields.js';
 import { LOGIN_LIMIT_DEFAULTS } from './login-limits.js';
 
 /** A Go duration as milliseconds, positive. */
-const positiveDuration = (defaultMs: number) =>
-  z.preprocess(goDuration('30s, 1m or 15m'), z.number().positive({ message: 'must be a positive duration' }).default(defaultMs));
-
-function scalarToString(value: unknown): unknown {
-  if (value === null) return undefined;
-  return typeof value === 'number' || typeof value === 'boolean' ? String(value) : value;
-}
-
-const requiredString = () => z.preprocess(scalarToString, z.string().min(1));
+const positiveDuration = (defaultMs: number) => durationField(defaultMs, { bound: 'positive', examples: '30s, 1m or 15m' });
 
 /** `auth.htpasswd`: absent, null or '' leaves it undefined. */
 export const htpasswdSchema = z.preprocess(
-  (value) => (value === null || value === '' ? undefined : value),
+  unsetIfEmpty,
   z
     .strictObject({
       realm: requiredString().refine((realm) => typeof realm === 'string' && !/[\0-\x1f\x7f]/.test(realm), { message: 'must not contain control characters' }),

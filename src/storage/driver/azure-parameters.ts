@@ -20,9 +20,9 @@
  */
 import { z } from 'zod';
 
-import { ConfigError, formatKeyPath, type ConfigIssue } from '../../config/config-error.js';
-import { parseDuration } from '../../config/duration.js';
-import { configIssuesFromZod } from '../../config/issues.js';
+import { ConfigError, formatKeyPath, type ConfigIssue } from '../../config-fields/config-error.js';
+import { parseDuration } from '../../config-fields/duration.js';
+import { configIssuesFromZod } from '../../config-fields/issues.js';
 
 /** The key path of the section, prefixed to every message. */
 const SECTION = ['storage', 'azure'] as const;
@@ -127,8 +127,6 @@ const sectionSchema = z.strictObject({
   retry_delay: durationField,
 });
 
-const KNOWN_KEYS = Object.keys(sectionSchema.shape);
-
 /**
  * Validates the `storage.azure` section (`params`: the value under that key, from YAML and
  * REGISTRY_STORAGE_AZURE_* overrides) and resolves how to authenticate. Throws a ConfigError
@@ -138,7 +136,7 @@ const KNOWN_KEYS = Object.keys(sectionSchema.shape);
 export function parseAzureParameters(params: unknown): AzureParameters {
   const input = params === null || params === undefined || params === '' ? {} : params;
   const parsed = sectionSchema.safeParse(input, { reportInput: true });
-  if (!parsed.success) throw new ConfigError(issuesOf(parsed.error.issues));
+  if (!parsed.success) throw new ConfigError(configIssuesFromZod(parsed.error.issues, sectionSchema, SECTION));
   const p = parsed.data;
   const issues: ConfigIssue[] = [];
   const at = (...keys: string[]): string => formatKeyPath([...SECTION, ...keys]);
@@ -192,23 +190,6 @@ export function parseAzureParameters(params: unknown): AzureParameters {
     copyStatusPollMaxRetry: p.copy_status_poll_max_retry ?? p.max_retries ?? 5,
     copyStatusPollDelayMs: p.copy_status_poll_delay ?? p.retry_delay ?? 100,
   });
-}
-
-/** zod's issues as ConfigIssues under `storage.azure`, unknown keys with the list of known ones. */
-function issuesOf(zodIssues: readonly z.core.$ZodIssue[]): ConfigIssue[] {
-  const out: ConfigIssue[] = [];
-  for (const issue of zodIssues) {
-    if (issue.code === 'unrecognized_keys') {
-      const known = issue.path.length === 0 ? KNOWN_KEYS : ['type', 'clientid', 'tenantid', 'secret'];
-      for (const key of issue.keys) {
-        out.push({ path: formatKeyPath([...SECTION, ...issue.path, key]), message: `unknown key (known keys: ${known.join(', ')})` });
-      }
-      continue;
-    }
-    const [converted] = configIssuesFromZod([{ ...issue, path: [...SECTION, ...issue.path] }]);
-    if (converted !== undefined) out.push(converted);
-  }
-  return out;
 }
 
 function isHttpUrl(text: string): boolean {

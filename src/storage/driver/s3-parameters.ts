@@ -28,8 +28,8 @@
  */
 import { z } from 'zod';
 
-import { ConfigError, formatKeyPath, type ConfigIssue } from '../../config/config-error.js';
-import { configIssuesFromZod } from '../../config/issues.js';
+import { ConfigError, formatKeyPath, type ConfigIssue } from '../../config-fields/config-error.js';
+import { configIssuesFromZod } from '../../config-fields/issues.js';
 
 const MiB = 1024 * 1024;
 /** The smallest part S3 accepts in a multipart upload, except the last one. */
@@ -170,8 +170,6 @@ const sectionSchema = z.strictObject({
   loglevel: z.preprocess((v) => (v === false || v === null || v === '' ? undefined : v), z.string().optional()),
 });
 
-const KNOWN_KEYS = Object.keys(sectionSchema.shape);
-
 /**
  * Validates the `storage.s3` section (`params`: the value under that key, from YAML and
  * REGISTRY_STORAGE_S3_* overrides). Throws a ConfigError whose lines name the key, e.g.
@@ -181,7 +179,7 @@ const KNOWN_KEYS = Object.keys(sectionSchema.shape);
 export function parseS3Parameters(params: unknown): S3Parameters {
   const input = params === null || params === undefined || params === '' ? {} : params;
   const parsed = sectionSchema.safeParse(input, { reportInput: true });
-  if (!parsed.success) throw new ConfigError(issuesOf(parsed.error.issues));
+  if (!parsed.success) throw new ConfigError(configIssuesFromZod(parsed.error.issues, sectionSchema, SECTION));
   const p = parsed.data;
   const issues: ConfigIssue[] = [];
   const at = (key: string): string => formatKeyPath([...SECTION, key]);
@@ -240,22 +238,6 @@ export function parseS3Parameters(params: unknown): S3Parameters {
     userAgent: p.useragent,
     logLevel: (p.loglevel ?? 'off').toLowerCase(),
   });
-}
-
-/** zod's issues as ConfigIssues under `storage.s3`, unknown keys with the list of known ones. */
-function issuesOf(zodIssues: readonly z.core.$ZodIssue[]): ConfigIssue[] {
-  const out: ConfigIssue[] = [];
-  for (const issue of zodIssues) {
-    if (issue.code === 'unrecognized_keys') {
-      for (const key of issue.keys) {
-        out.push({ path: formatKeyPath([...SECTION, ...issue.path, key]), message: `unknown key (known keys: ${KNOWN_KEYS.join(', ')})` });
-      }
-      continue;
-    }
-    const [converted] = configIssuesFromZod([{ ...issue, path: [...SECTION, ...issue.path] }]);
-    if (converted !== undefined) out.push(converted);
-  }
-  return out;
 }
 
 function isHttpUrl(text: string): boolean {
