@@ -89,6 +89,11 @@ export function integerField(defaultValue: number, minimum: number, maximum = Nu
   );
 }
 
+/** An integer in [minimum, maximum] that may be left out (null is not set): for keys whose absence matters. */
+export function optionalInteger(minimum: number, maximum = Number.MAX_SAFE_INTEGER) {
+  return z.preprocess(unsetIfNull, z.number().int().min(minimum).max(maximum).optional());
+}
+
 /** A string with a default; `emptyMeansDefault`: '' is not set either. */
 export function stringField(defaultValue: string, options: { emptyMeansDefault?: boolean } = {}) {
   return z.preprocess((value) => (options.emptyMeansDefault === true && value === '' ? undefined : scalarToString(value)), z.string().default(defaultValue));
@@ -186,6 +191,12 @@ function durationCheck(bound: DurationBound): [(ms: number) => boolean, string] 
   if (bound === 'positive') return [(ms) => ms > 0, 'must be a positive duration'];
   if (bound === 'any') return [() => true, ''];
   return [(ms) => ms >= bound.min, `must be at least ${bound.minText}`];
+}
+
+/** A non-negative Go duration as milliseconds that may be left out: for keys whose absence matters. */
+export function optionalDuration(options: { examples?: string; emptyIsUnset?: boolean } = {}) {
+  const preprocess = goDuration(options.examples ?? '30s, 1h30m or 168h', { emptyIsUnset: options.emptyIsUnset ?? false });
+  return z.preprocess(preprocess, z.number().min(0, { message: 'must not be negative' }).optional());
 }
 
 /** An absolute http:// or https:// URL. */

@@ -83,19 +83,27 @@ export async function loadConfig(options: LoadConfigOptions): Promise<Config> {
 
 /**
  * Issues as a reader should see them: an unknown key (the usual cause: a typo) before what follows from it
- * ("exactly one storage driver"), and each issue that a REGISTRY_* variable produced naming that variable.
+ * ("exactly one storage driver"), and each issue that a REGISTRY_* variable produced naming that variable: the
+ * most specific one (REGISTRY_STORAGE_S3_CHUNKSIZE rather than REGISTRY_STORAGE=s3 for `storage.s3.chunksize`).
  */
 export function explainIssues(issues: readonly ConfigIssue[], overrides: readonly EnvOverride[]): ConfigIssue[] {
   const named = issues.map((issue) => {
-    const path = issue.path.toLowerCase();
-    const from = overrides.find((o) => {
-      const keyPath = o.path.join('.').toLowerCase();
-      return path === keyPath || path.startsWith(`${keyPath}.`) || path.startsWith(`${keyPath}[`) || keyPath.startsWith(`${path}.`);
-    });
+    const from = sourceOf(issue.path.toLowerCase(), overrides);
     return from === undefined ? issue : { ...issue, message: `${issue.message} (from the environment variable ${from.name})` };
   });
   const cause = (issue: ConfigIssue): number => (issue.message.startsWith('unknown key') ? 0 : 1);
   return named.map((issue, i) => ({ issue, i })).sort((a, b) => cause(a.issue) - cause(b.issue) || a.i - b.i).map(({ issue }) => issue);
+}
+
+/** The override that set `path` or the deepest one above it; else one that set a key below it. */
+function sourceOf(path: string, overrides: readonly EnvOverride[]): EnvOverride | undefined {
+  let best: EnvOverride | undefined;
+  for (const o of overrides) {
+    const keyPath = o.path.join('.').toLowerCase();
+    const above = path === keyPath || path.startsWith(`${keyPath}.`) || path.startsWith(`${keyPath}[`);
+    if (above && (best === undefined || o.path.length > best.path.length)) best = o;
+  }
+  return best ?? overrides.find((o) => o.path.join('.').toLowerCase().startsWith(`${path}.`));
 }
 
 /**

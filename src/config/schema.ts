@@ -40,6 +40,8 @@ import { policiesSchema } from '../auth/policy/schema.js';
 import { tokenConfigSchema } from '../auth/token/schema.js';
 import { gcSchema } from '../gc/schema.js';
 import { compilePattern } from '../storage/manifest-rules.js';
+import { azureParametersSchema } from '../storage/driver/azure-parameters.js';
+import { s3ParametersSchema } from '../storage/driver/s3-parameters.js';
 
 // ---------------------------------------------------------------------------------------------------------------
 // log
@@ -85,8 +87,8 @@ const storageShape = {
     syncmetadata: booleanField(true),
   }),
   inmemory: optionalSection({}),
-  s3: z.record(z.string(), z.unknown()).optional(),
-  azure: z.record(z.string(), z.unknown()).optional(),
+  s3: s3ParametersSchema.optional(),
+  azure: azureParametersSchema.optional(),
   gcs: unsupportedDriver('gcs'),
   swift: unsupportedDriver('swift'),
   oss: unsupportedDriver('oss'),
