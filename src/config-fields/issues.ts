@@ -6,13 +6,19 @@ import { knownKeysAt } from './schema-tree.js';
 /**
  * One ConfigIssue per problem (an issue about several unknown keys becomes one per key, with a "did you
  * mean" hint from the keys `root` accepts there), in schema order. `prefix`: the key path of `root` in the
- * whole configuration (`['storage', 's3']` when a section is parsed alone), put before every path.
+ * whole configuration (`['storage', 's3']` when a section is parsed alone), put before every path;
+ * `hidden`: key paths below `root` never suggested (see knownKeysAt).
  */
-export function configIssuesFromZod(issues: readonly z.core.$ZodIssue[], root: z.core.$ZodType, prefix: readonly PropertyKey[] = []): ConfigIssue[] {
+export function configIssuesFromZod(
+  issues: readonly z.core.$ZodIssue[],
+  root: z.core.$ZodType,
+  options: { readonly prefix?: readonly PropertyKey[]; readonly hidden?: ReadonlySet<string> } = {},
+): ConfigIssue[] {
+  const prefix = options.prefix ?? [];
   const out: ConfigIssue[] = [];
   for (const issue of issues) {
     if (issue.code === 'unrecognized_keys') {
-      const known = knownKeysAt(root, issue.path);
+      const known = knownKeysAt(root, issue.path, options.hidden);
       for (const key of issue.keys) out.push({ path: formatKeyPath([...prefix, ...issue.path, key]), message: `unknown key${unknownKeyHint(key, known)}` });
     } else {
       out.push({ path: formatKeyPath([...prefix, ...issue.path]), message: describeIssue(issue) });
@@ -27,7 +33,7 @@ export function configIssuesFromZod(issues: readonly z.core.$ZodIssue[], root: z
  */
 export function parseSection<T extends z.ZodType>(schema: T, prefix: readonly PropertyKey[], value: unknown): z.output<T> {
   const result = schema.safeParse(value, { reportInput: true });
-  if (!result.success) throw new ConfigError(configIssuesFromZod(result.error.issues, schema, prefix));
+  if (!result.success) throw new ConfigError(configIssuesFromZod(result.error.issues, schema, { prefix }));
   return result.data;
 }
 

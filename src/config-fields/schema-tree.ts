@@ -1,47 +1,29 @@
 /**
- * Field metadata and introspection of a configuration schema tree: what the "did you mean" hints and
+ * Key documentation and introspection of a configuration schema tree: what the "did you mean" hints and
  * the generated reference in docs/configuration.md read. Pure, like the rest of this folder.
  */
 import { z } from 'zod';
 
-/** What the configuration reference says of one key; `hidden` keys (deprecated aliases, refused drivers) are neither listed nor documented. */
+/** What the configuration reference (docs/configuration.md) says of one key, in Markdown. */
 export interface FieldDoc {
-  /** The Type column: `boolean`, `duration ≥ 1s`, `` `tcp` \| `unix` ``... (Markdown). */
+  /** The Type column: `boolean`, `duration ≥ 1s`, `` `tcp` \| `unix` ``... */
   readonly type: string;
-  /** The Default column (Markdown): `` `false` ``, `—`, `required`... */
+  /** The Default column: `` `false` ``, `—`, `required`... */
   readonly default: string;
-  /** The Meaning column (Markdown, one paragraph). */
+  /** The Meaning column, one paragraph. */
   readonly text: string;
 }
 
-type FieldMeta = FieldDoc | { readonly hidden: true };
-
-const fieldMeta = z.registry<FieldMeta>();
-
 /**
- * Documents a key: call it on the schema as it stands in its section's shape (outermost), so the
- * reference generator finds it there: `enabled: doc(booleanField(false), 'boolean', '`false`', 'Allow deletes.')`.
+ * The documentation of a section's keys, by key path relative to the section (`accesslog.disabled`).
+ * Each schema module exports one beside its schema; config/schema.ts puts them under their sections,
+ * and a test checks that every key the tree accepts is documented and nothing else is.
  */
-export function doc<T extends z.core.$ZodType>(schema: T, type: string, defaultText: string, text: string): T {
-  fieldMeta.add(schema, { type, default: defaultText, text });
-  return schema;
-}
+export type KeyDocs = Readonly<Record<string, FieldDoc>>;
 
-/** Marks a key accepted but neither suggested nor documented (a deprecated alias, an unsupported driver). */
-export function hidden<T extends z.core.$ZodType>(schema: T): T {
-  fieldMeta.add(schema, { hidden: true });
-  return schema;
-}
-
-/** The documentation of a key's schema (as found in its parent's shape), if any. */
-export function fieldDoc(schema: z.core.$ZodType): FieldDoc | undefined {
-  const meta = fieldMeta.get(schema);
-  return meta === undefined || 'hidden' in meta ? undefined : meta;
-}
-
-function isHidden(schema: z.core.$ZodType): boolean {
-  const meta = fieldMeta.get(schema);
-  return meta !== undefined && 'hidden' in meta;
+/** `docs` with `prefix.` put before every key path. */
+export function docsUnder(prefix: string, docs: KeyDocs): KeyDocs {
+  return Object.fromEntries(Object.entries(docs).map(([path, doc]) => [`${prefix}.${path}`, doc]));
 }
 
 /** Strips wrappers (defaults, optionals, preprocess and transform pipes) down to the schema that holds the shape. */
@@ -76,14 +58,16 @@ function schemaAt(root: z.core.$ZodType, path: readonly PropertyKey[]): z.core.$
   return current;
 }
 
-/** The keys a checked mapping accepts at `path` (e.g. `['http']`), hidden ones left out, for "did you mean" hints; [] elsewhere. */
-export function knownKeysAt(root: z.core.$ZodType, path: readonly PropertyKey[]): readonly string[] {
+/**
+ * The keys a checked mapping accepts at `path` (e.g. `['http']`), for "did you mean" hints; [] elsewhere.
+ * `hidden`: dotted key paths accepted but never suggested (deprecated aliases, refused drivers).
+ */
+export function knownKeysAt(root: z.core.$ZodType, path: readonly PropertyKey[], hidden: ReadonlySet<string> = new Set()): readonly string[] {
   const schema = schemaAt(root, path);
   const inner = schema === undefined ? undefined : unwrap(schema);
   if (!(inner instanceof z.ZodObject)) return [];
-  return Object.entries(inner.shape)
-    .filter(([, child]) => !isHidden(child as z.core.$ZodType))
-    .map(([key]) => key);
+  const prefix = path.map(String).join('.');
+  return Object.keys(inner.shape).filter((key) => !hidden.has(prefix === '' ? key : `${prefix}.${key}`));
 }
 
 /** One key of a schema tree: its dotted path and the schema found under it in its parent's shape. */
@@ -95,9 +79,9 @@ export interface KeyPath {
 /**
  * Every key path below `root` that holds a value rather than a checked mapping, dotted
  * (`http.tls.minimumtls`), in schema order; hidden keys are left out. A free-form map, a list, or
- * an empty mapping (`storage.inmemory`) is one path.
+ * an empty mapping (`storage.inmemory`) is one path. `hidden`: dotted key paths left out, as in knownKeysAt.
  */
-export function leafKeyPaths(root: z.core.$ZodType): KeyPath[] {
+export function leafKeyPaths(root: z.core.$ZodType, hidden: ReadonlySet<string> = new Set()): KeyPath[] {
   const out: KeyPath[] = [];
   const visit = (schema: z.core.$ZodType, prefix: string): void => {
     const inner = unwrap(schema);
@@ -107,7 +91,8 @@ export function leafKeyPaths(root: z.core.$ZodType): KeyPath[] {
     }
     if (!(inner instanceof z.ZodObject)) return;
     for (const [key, child] of Object.entries(inner.shape)) {
-      if (!isHidden(child as z.core.$ZodType)) visit(child as z.core.$ZodType, prefix === '' ? key : `${prefix}.${key}`);
+      const path = prefix === '' ? key : `${prefix}.${key}`;
+      if (!hidden.has(path)) visit(child as z.core.$ZodType, path);
     }
   };
   visit(root, '');

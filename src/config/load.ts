@@ -7,7 +7,7 @@ import { parseDocument } from 'yaml';
 import { ConfigError, type ConfigIssue } from '../config-fields/config-error.js';
 import { configIssuesFromZod } from '../config-fields/issues.js';
 import { applyEnvOverrides, collectEnvOverrides, CONFIGURATION_PATH_VARIABLE, type EnvOverride } from './env.js';
-import { configSchema, type Config } from './schema.js';
+import { configSchema, HIDDEN_KEYS, type Config } from './schema.js';
 
 export { ConfigError, type ConfigIssue } from '../config-fields/config-error.js';
 export type { Config } from './schema.js';
@@ -134,7 +134,7 @@ export function parseConfigYaml(text: string, source: string): unknown {
 export function parseConfig(tree: unknown): Config {
   // Loose sections come through by reference: copy first so freezing never reaches the caller's tree.
   const result = configSchema.safeParse(clonePlain(tree), { reportInput: true });
-  if (!result.success) throw new ConfigError(configIssuesFromZod(result.error.issues, configSchema));
+  if (!result.success) throw new ConfigError(configIssuesFromZod(result.error.issues, configSchema, { hidden: HIDDEN_KEYS }));
   return deepFreeze(result.data);
 }
 

@@ -13,6 +13,7 @@
  */
 import type { z } from 'zod';
 import { booleanField, durationField, section } from '../config-fields/fields.js';
+import type { KeyDocs } from '../config-fields/schema-tree.js';
 
 /** The shortest grace period the configuration accepts: far above the guard's snapshot lifetime and any request. */
 export const MIN_GC_DELAY_MS = 60_000;
@@ -34,3 +35,11 @@ export type GcConfig = z.output<typeof gcSchema>;
 export function onlineGcSettings(config: GcConfig): { enabled: boolean; interval: number; delay: number; deleteUntagged: boolean } {
   return { enabled: config.enabled, interval: config.interval, delay: config.delay, deleteUntagged: config.deleteuntagged };
 }
+
+/** What docs/configuration.md says of each key of `storage.gc` (relative key paths). */
+export const gcKeyDocs: KeyDocs = {
+  enabled: { type: 'boolean', default: '`false`', text: 'Online garbage collection inside the serving registry (see [garbage-collection.md](garbage-collection.md)).' },
+  interval: { type: 'duration ≥ 1s', default: '`24h`', text: 'How often a sweep runs (one replica at a time).' },
+  delay: { type: 'duration ≥ 1m', default: '`1h`', text: 'Grace period: nothing younger is condemned, and a condemned blob is deleted only this long after.' },
+  deleteuntagged: { type: 'boolean', default: '`false`', text: 'Also collect manifests no tag reaches (as `--delete-untagged`).' },
+};

@@ -17,6 +17,7 @@
  */
 import { z } from 'zod';
 import { booleanField, durationField, headersField, integerField, isHttpUrl, listField, requiredString, section } from '../config-fields/fields.js';
+import type { KeyDocs } from '../config-fields/schema-tree.js';
 
 /** Distribution's defaultCheckInterval. */
 export const DEFAULT_CHECK_INTERVAL_MS = 10_000;
@@ -81,3 +82,13 @@ export const healthSchema = section({
 
 /** The parsed `health` section. */
 export type HealthConfig = z.output<typeof healthSchema>;
+
+/** What docs/configuration.md says of each key of `health` (relative key paths). */
+export const healthKeyDocs: KeyDocs = {
+  'storagedriver.enabled': { type: 'boolean', default: '`false`', text: 'Check the storage backend (a stat of its root) periodically.' },
+  'storagedriver.interval': { type: 'duration', default: '`10s`', text: 'Time between checks (`0` means 10s).' },
+  'storagedriver.threshold': { type: 'integer ≥ 0', default: '`0`', text: 'Consecutive failures before the check reports failing (`0` and `1`: the first).' },
+  file: { type: 'list of `{file, interval, threshold}`', default: '`[]`', text: 'Fail while `file` exists (e.g. a maintenance flag). `interval` defaults to 10s.' },
+  http: { type: 'list of `{uri, headers, statuscode, timeout, interval, threshold}`', default: '`[]`', text: 'Fail unless a `HEAD` of `uri` answers `statuscode` (default 200). `timeout` defaults to the interval, `interval` to 10s.' },
+  tcp: { type: 'list of `{addr, timeout, interval, threshold}`', default: '`[]`', text: 'Fail unless a TCP connection to `addr` (`host:port`) opens. `timeout` defaults to the interval, `interval` to 10s.' },
+};

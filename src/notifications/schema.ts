@@ -24,6 +24,7 @@
 import { z } from 'zod';
 import { booleanField, durationField, headersField, integerField, isHttpUrl, listField, requiredString, section, stringField, stringListField, toStringList } from '../config-fields/fields.js';
 import { EVENT_ACTIONS } from './event.js';
+import type { KeyDocs } from '../config-fields/schema-tree.js';
 
 /** An integer; 0 or less means `defaultValue` (Distribution's EndpointConfig.defaults()). */
 function integerOrDefault(defaultValue: number) {
@@ -86,3 +87,9 @@ export type NotificationsConfig = z.output<typeof notificationsSchema>;
 
 /** One parsed `notifications.endpoints[]` entry. */
 export type EndpointConfig = z.output<typeof endpointSchema>;
+
+/** What docs/configuration.md says of each key of `notifications` (relative key paths). */
+export const notificationsKeyDocs: KeyDocs = {
+  'events.includereferences': { type: 'boolean', default: '`false`', text: 'Add `target.references` (config, layers, index children) to manifest push and pull events.' },
+  endpoints: { type: 'list of endpoints', default: '`[]`', text: 'Where events are sent. Each endpoint: `name` (required, unique), `url` (required unless `disabled`; `http://` or `https://`), `disabled` (`false`), `headers` (map of name to list of values), `timeout` (`1s`), `threshold` (`10`), `backoff` (`1s`), `ignoredmediatypes` (list), `ignore.mediatypes` (list), `ignore.actions` (list of `push`, `pull`, `delete`, `mount`). A `timeout`, `threshold` or `backoff` of 0 means its default.' },
+};

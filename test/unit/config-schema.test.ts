@@ -50,6 +50,7 @@ describe('config schema: defaults', () => {
       notifications: { events: { includereferences: false }, endpoints: [] },
       health: { storagedriver: { enabled: false, interval: 10_000, threshold: 0 }, file: [], http: [], tcp: [] },
       validation: { enabled: false, disabled: false, manifests: { urls: { allow: [], deny: [] }, indexes: { platforms: 'all', platformlist: [] } } },
+      catalog: { maxentries: 1000 },
       policy: { repository: { classes: [] } },
     };
     assert.deepEqual(config, want);
@@ -129,7 +130,9 @@ describe('config schema: values', () => {
     { name: 'prefix slashes collapse', tree: minimal({ http: { prefix: '//a//b//' } }), check: (c) => c.http.prefix, want: '/a/b' },
     { name: 'host as an https URL', tree: minimal({ http: { host: 'https://registry.example.com:5000' } }), check: (c) => c.http.host, want: 'https://registry.example.com:5000' },
     { name: 'net unix', tree: minimal({ http: { net: 'unix', addr: '/run/berth.sock' } }), check: (c) => [c.http.net, c.http.addr], want: ['unix', '/run/berth.sock'] },
-    { name: 'loose sections pass through', tree: minimal({ catalog: { maxentries: 10 } }), check: (c) => c.catalog, want: { maxentries: 10 } },
+    { name: 'catalog.maxentries', tree: minimal({ catalog: { maxentries: 10 } }), check: (c) => c.catalog.maxentries, want: 10 },
+    { name: 'catalog.maxentries 0 or less means 1000, as in Distribution', tree: minimal({ catalog: { maxentries: -5 } }), check: (c) => c.catalog.maxentries, want: 1000 },
+    { name: 'an empty catalog section means the defaults', tree: minimal({ catalog: null }), check: (c) => c.catalog.maxentries, want: 1000 },
     { name: 'auth.htpasswd is checked and kept', tree: minimal({ auth: { htpasswd: { realm: 'r', path: '/p' } } }), check: (c) => c.auth?.htpasswd, want: { realm: 'r', path: '/p', workers: 0, maxconcurrentchecks: 16, failures: { window: 60_000, lockout: 60_000, peraddress: 20, peruser: 10 } } },
     {
       name: 'auth.htpasswd limits are read',
@@ -154,6 +157,11 @@ describe('config schema: errors name the key path', () => {
     ['http.addr of the wrong type', minimal({ http: { addr: [':5000'] } }), 'config: http.addr: expected string, got list'],
     ['an unknown key, with a hint', minimal({ http: { adress: ':5000' } }), 'config: http.adress: unknown key (known keys: addr, net, prefix, host, secret, relativeurls, draintimeout, headers, tls, debug, http2, workers, h2c)'],
     ['a misspelt key', minimal({ http: { secrett: 'x' } }), 'config: http.secrett: unknown key (did you mean "secret"?)'],
+    ['catalog.maxentries that is not a number', minimal({ catalog: { maxentries: 'many' } }), 'config: catalog.maxentries: expected number, got string "many"'],
+    ['an unknown catalog key', minimal({ catalog: { maxentry: 10 } }), 'config: catalog.maxentry: unknown key (did you mean "maxentries"?)'],
+    ['the redis cache without the redis section', minimal({ storage: { inmemory: {}, cache: { blobdescriptor: 'redis' } } }), 'config: storage.cache.blobdescriptor: redis needs the redis section (set redis.addr or redis.addrs)'],
+    ['an S3 parameter out of range, in the tree', minimal({ storage: { s3: { bucket: 'b', region: 'r', chunksize: 1 } } }), 'config: storage.s3.chunksize: must be at least 5242880'],
+    ['an S3 section without its bucket', minimal({ storage: { s3: null } }), 'config: storage.s3.bucket: required'],
     ['an uppercase key', minimal({ http: { Addr: ':1' } }), 'config: http.Addr: unknown key (did you mean "addr"?)'],
     ['an unknown top-level key', minimal({ storge: {} }), 'config: storge: unknown key (did you mean "storage"?)'],
     ['an unknown nested key', minimal({ storage: { inmemory: {}, maintenance: { uploadpurging: { olderthan: '1h' } } } }), 'config: storage.maintenance.uploadpurging.olderthan: unknown key (known keys: enabled, age, interval, dryrun)'],

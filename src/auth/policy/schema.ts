@@ -9,6 +9,7 @@ import { z } from 'zod';
 import { booleanField, enumField, isPlainObject, listField, lowercase, toStringList, unsetIfEmpty, unsetIfNull } from '../../config-fields/fields.js';
 import { globProblem } from './glob.js';
 import type { PolicyConfig } from './policy.js';
+import type { KeyDocs } from '../../config-fields/schema-tree.js';
 
 const effectField = () => z.preprocess(lowercase, z.enum(['allow', 'deny']));
 
@@ -107,3 +108,11 @@ export type PoliciesConfig = z.output<typeof policiesSchema>;
 // The schema's output must be what compilePolicy takes.
 const _outputIsPolicyConfig = (value: NonNullable<PoliciesConfig>): PolicyConfig => value;
 void _outputIsPolicyConfig;
+
+/** What docs/configuration.md says of each key of `auth.policies` (relative key paths). */
+export const policiesKeyDocs: KeyDocs = {
+  default: { type: '`allow` \\| `deny`', default: '`deny`', text: 'What no matching rule means.' },
+  evaluation: { type: '`deny-overrides` \\| `first-match`', default: '`deny-overrides`', text: 'How matching rules combine (see security-policies.md).' },
+  groups: { type: 'map of lists', default: '`{}`', text: 'Named groups of htpasswd users.' },
+  rules: { type: 'list', default: '`[]`', text: 'Rules: who (`users`, `groups`, `anonymous`, `authenticated`), what (`repositories` globs and `actions`, or `catalog`), and `effect`.' },
+};

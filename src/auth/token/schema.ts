@@ -22,6 +22,7 @@
 import { z } from 'zod';
 import { booleanField, optionalString, requiredString, stringField, unsetIfEmpty } from '../../config-fields/fields.js';
 import { isSigningAlgorithm, SIGNING_ALGORITHMS, type SigningAlgorithm } from './keys.js';
+import type { KeyDocs } from '../../config-fields/schema-tree.js';
 
 /** The default of `auth.token.autoredirectpath` (Distribution's defaultAutoRedirectPath). */
 export const DEFAULT_AUTO_REDIRECT_PATH = '/auth/token';
@@ -84,3 +85,15 @@ export const tokenConfigSchema = z
 
 /** `auth.token` after validation and defaults. */
 export type TokenConfig = z.output<typeof tokenConfigSchema>;
+
+/** What docs/configuration.md says of each key of `auth.token` (relative key paths). */
+export const tokenKeyDocs: KeyDocs = {
+  realm: { type: 'string', default: 'required unless `autoredirect`', text: 'Where clients get tokens.' },
+  service: { type: 'string', default: 'required', text: 'The audience tokens must name.' },
+  issuer: { type: 'string', default: 'required', text: 'The `iss` tokens must carry.' },
+  rootcertbundle: { type: 'string', default: '—', text: 'PEM certificates that token `x5c` chains lead to (this or `jwks` is required).' },
+  jwks: { type: 'string', default: '—', text: 'A JSON Web Key Set file of signing keys, looked up by `kid`.' },
+  signingalgorithms: { type: 'list', default: 'RS*, ES*, PS*, EdDSA', text: 'Accepted JWT algorithms (never `none` or HMAC).' },
+  autoredirect: { type: 'boolean', default: '`false`', text: 'Derive the realm from the request\'s Host.' },
+  autoredirectpath: { type: 'string', default: '`/auth/token`', text: 'The path used with `autoredirect`.' },
+};

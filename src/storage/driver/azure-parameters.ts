@@ -12,7 +12,7 @@ import { z } from 'zod';
 
 import { isHttpUrl, lowercase, optionalDuration, optionalInteger, optionalString, requiredString, unsetIfEmpty } from '../../config-fields/fields.js';
 import { parseSection } from '../../config-fields/issues.js';
-import { doc } from '../../config-fields/schema-tree.js';
+import type { KeyDocs } from '../../config-fields/schema-tree.js';
 
 /** The key path of the section, prefixed to every message. */
 const SECTION = ['storage', 'azure'] as const;
@@ -51,51 +51,39 @@ const credentialsSchema = z.preprocess(
   unsetIfEmpty,
   z
     .strictObject({
-      type: doc(
-        // Distribution 3.0 documented "default"; any other spelling of the chain is an error here.
+      type: // Distribution 3.0 documented "default"; any other spelling of the chain is an error here.
         z.preprocess((v) => (lowercase(v) === 'default' ? 'default_credentials' : lowercase(v)), z.enum(CREDENTIAL_TYPES).optional()),
-        CREDENTIAL_TYPES.map((t) => `\`${t}\``).join(' \\| '),
-        '`shared_key` with `accountkey`, else `default_credentials`',
-        'How to authenticate without a connection string: the account key, a service principal (`client_secret`), or the default Azure credential chain (`default` is accepted for it).',
-      ),
-      clientid: doc(optionalString(), 'string', '—', 'With `client_secret`: the application (client) ID.'),
-      tenantid: doc(optionalString(), 'string', '—', 'With `client_secret`: the directory (tenant) ID.'),
-      secret: doc(optionalString(), 'string', '—', 'With `client_secret`: the client secret (never logged).'),
+      clientid: optionalString(),
+      tenantid: optionalString(),
+      secret: optionalString(),
     })
     .optional(),
 );
 
 // No defaults here: an old and a new name set together is an error, so "unset" must be seen (toParameters defaults).
-const retries = (newer: string) =>
-  doc(optionalInteger(-1, 1000), 'integer, -1 to 1000', '`5`', `How many times move() polls a server-side copy that did not complete at once; \`-1\` fails at once. ${newer}`);
-const delay = (newer: string) =>
-  doc(optionalDuration({ examples: '100ms or 1s', emptyIsUnset: true }), 'duration', '`100ms`', `Base delay between polls of a pending copy (multiplied by the attempt number). ${newer}`);
+const retries = () => optionalInteger(-1, 1000);
+const delay = () => optionalDuration({ examples: '100ms or 1s', emptyIsUnset: true });
 
 // Azure's container names: 3-63 lower-case letters, digits and single inner hyphens; or one of the
 // two special containers.
 const CONTAINER_NAME = /^(?=.{3,63}$)[a-z0-9](?:-?[a-z0-9])*$/;
 
 const azureShape = {
-  accountname: doc(optionalString(), 'string', '—', 'The storage account; required unless `connectionstring` is set.'),
-  accountkey: doc(optionalString(), 'string', '—', 'Its key, for shared-key auth (never logged). Without it, `credentials` chooses token auth.'),
-  container: doc(
-    requiredString().check(z.refine((name) => CONTAINER_NAME.test(name) || name === '$root' || name === '$web', {
+  accountname: optionalString(),
+  accountkey: optionalString(),
+  container: requiredString().check(z.refine((name) => CONTAINER_NAME.test(name) || name === '$root' || name === '$web', {
       message: 'must be 3-63 characters of lower-case letters, digits and single hyphens, starting and ending with a letter or digit',
       when: (payload) => payload.issues.length === 0,
     })),
-    'string',
-    'required',
-    'The container holding everything (created when missing).',
-  ),
-  realm: doc(optionalString(), 'string', `\`${DEFAULT_AZURE_REALM}\``, 'Endpoint suffix: the blob endpoint is `https://<accountname>.blob.<realm>`.'),
-  rootdirectory: doc(optionalString(), 'string', '`""`', 'Prefix of every blob name (slashes around it are ignored, as in Distribution).'),
-  serviceurl: doc(optionalString(), 'string', '—', 'The blob endpoint instead of the one built from `realm`, e.g. an emulator\'s `http://127.0.0.1:10000/devstoreaccount1`.'),
-  connectionstring: doc(optionalString(), 'string', '—', 'An Azure Storage connection string (account key or SAS) instead of the keys above; the usual way to point at Azurite. Not with `serviceurl`.'),
+  realm: optionalString(),
+  rootdirectory: optionalString(),
+  serviceurl: optionalString(),
+  connectionstring: optionalString(),
   credentials: credentialsSchema,
-  copy_status_poll_max_retry: retries('Its older name is `max_retries`.'),
-  copy_status_poll_delay: delay('Its older name is `retry_delay`.'),
-  max_retries: retries('The older name of `copy_status_poll_max_retry`.'),
-  retry_delay: delay('The older name of `copy_status_poll_delay`.'),
+  copy_status_poll_max_retry: retries(),
+  copy_status_poll_delay: delay(),
+  max_retries: retries(),
+  retry_delay: delay(),
 };
 
 type ParsedSection = z.output<z.ZodObject<typeof azureShape>>;
@@ -163,3 +151,24 @@ export const azureParametersSchema = z.preprocess((value) => unsetIfEmpty(value)
 export function parseAzureParameters(params: unknown): AzureParameters {
   return parseSection(azureParametersSchema, SECTION, params);
 }
+
+/** What docs/configuration.md says of each key (config/schema.ts puts it under `storage.azure`). */
+
+/** What docs/configuration.md says of each key (config/schema.ts puts it under `storage.azure`). */
+export const azureKeyDocs: KeyDocs = {
+  copy_status_poll_max_retry: { type: 'integer, -1 to 1000', default: '`5`', text: 'How many times move() polls a server-side copy that did not complete at once; `-1` fails at once. Its older name is `max_retries` (not both).' },
+  copy_status_poll_delay: { type: 'duration', default: '`100ms`', text: 'Base delay between polls of a pending copy, multiplied by the attempt number. Its older name is `retry_delay` (not both).' },
+  max_retries: { type: 'integer, -1 to 1000', default: '`5`', text: 'The older name of `copy_status_poll_max_retry`.' },
+  retry_delay: { type: 'duration', default: '`100ms`', text: 'The older name of `copy_status_poll_delay`.' },
+  'credentials.type': { type: CREDENTIAL_TYPES.map((t) => `\`${t}\``).join(' \\| '), default: '`shared_key` with `accountkey`, else `default_credentials`', text: 'How to authenticate without a connection string: the account key, a service principal (`client_secret`), or the default Azure credential chain (`default` is accepted for it).' },
+  'credentials.clientid': { type: 'string', default: '—', text: 'With `client_secret`: the application (client) ID.' },
+  'credentials.tenantid': { type: 'string', default: '—', text: 'With `client_secret`: the directory (tenant) ID.' },
+  'credentials.secret': { type: 'string', default: '—', text: 'With `client_secret`: the client secret (never logged).' },
+  accountname: { type: 'string', default: '—', text: 'The storage account; required unless `connectionstring` is set.' },
+  accountkey: { type: 'string', default: '—', text: 'Its key, for shared-key auth (never logged). Without it, `credentials` chooses token auth.' },
+  container: { type: 'string', default: 'required', text: 'The container holding everything (created when missing).' },
+  realm: { type: 'string', default: `\`${DEFAULT_AZURE_REALM}\``, text: 'Endpoint suffix: the blob endpoint is `https://<accountname>.blob.<realm>`.' },
+  rootdirectory: { type: 'string', default: '`""`', text: 'Prefix of every blob name (slashes around it are ignored, as in Distribution).' },
+  serviceurl: { type: 'string', default: '—', text: 'The blob endpoint instead of the one built from `realm`, e.g. an emulator\'s `http://127.0.0.1:10000/devstoreaccount1`.' },
+  connectionstring: { type: 'string', default: '—', text: 'An Azure Storage connection string (account key or SAS) instead of the keys above; the usual way to point at Azurite. Not with `serviceurl`.' },
+};

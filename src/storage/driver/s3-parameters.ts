@@ -11,7 +11,7 @@ import { z } from 'zod';
 
 import { booleanField, enumField, integerField, isHttpUrl, optionalString, requiredString, unsetIfEmpty } from '../../config-fields/fields.js';
 import { parseSection } from '../../config-fields/issues.js';
-import { doc } from '../../config-fields/schema-tree.js';
+import type { KeyDocs } from '../../config-fields/schema-tree.js';
 
 const MiB = 1024 * 1024;
 /** The smallest part S3 accepts in a multipart upload, except the last one. */
@@ -95,40 +95,30 @@ const size = (defaultValue: number, min: number, max: number) => integerField(de
 const mib = (bytes: number): string => `\`${bytes}\` (${bytes / MiB} MiB)`;
 
 const s3Shape = {
-  accesskey: doc(optionalString(), 'string', '—', 'Access key ID of static credentials. With `secretkey`; both unset means the SDK\'s default credential chain (environment, shared files, web identity, ECS/EC2 instance roles).'),
-  secretkey: doc(optionalString(), 'string', '—', 'Secret access key of static credentials (never logged).'),
-  sessiontoken: doc(optionalString(), 'string', '—', 'Session token of temporary credentials; needs `accesskey` and `secretkey`.'),
-  region: doc(optionalString(), 'string', '`us-east-1` with `regionendpoint`', 'AWS region of the bucket; required unless `regionendpoint` is set.'),
-  regionendpoint: doc(optionalString(), 'string', '—', 'Endpoint of an S3-compatible store (`http://127.0.0.1:7480`, `minio:9000`); without a scheme, `secure` picks https or http.'),
-  forcepathstyle: doc(flag(false), 'boolean', '`false`', 'Path-style addressing (`endpoint/bucket/key`), which most S3-compatible stores need.'),
-  accelerate: doc(flag(false), 'boolean', '`false`', 'Use S3 Transfer Acceleration endpoints.'),
-  usedualstack: doc(flag(false), 'boolean', '`false`', 'Use dual-stack (IPv4 and IPv6) endpoints.'),
-  usefipsendpoint: doc(flag(false), 'boolean', '`false`', 'Use FIPS endpoints.'),
-  bucket: doc(requiredString(), 'string', 'required', 'The bucket holding everything; it must exist.'),
-  rootdirectory: doc(optionalString(), 'string', '`""`', 'Key prefix of everything the registry stores (slashes around it are ignored, as in Distribution).'),
-  encrypt: doc(flag(false), 'boolean', '`false`', 'Server-side encryption: SSE-KMS with `keyid`, else AES256.'),
-  keyid: doc(optionalString(), 'string', '—', 'KMS key for SSE-KMS; used only with `encrypt: true`.'),
-  secure: doc(flag(true), 'boolean', '`true`', 'Use https for a `regionendpoint` given without a scheme.'),
-  skipverify: doc(flag(false), 'boolean', '`false`', 'Do not verify TLS certificates (testing only).'),
-  v4auth: doc(flag(true), 'boolean', '`true`', 'Accepted for compatibility: requests are always signed with SigV4; `false` is refused on Amazon endpoints (as Distribution does) and ignored elsewhere.'),
-  chunksize: doc(size(DEFAULT_CHUNK_SIZE, MIN_PART_SIZE, MAX_PART_SIZE), 'integer, 5 MiB to 5 GiB', mib(DEFAULT_CHUNK_SIZE), 'Part size of multipart uploads, in bytes.'),
-  multipartcopychunksize: doc(size(DEFAULT_MULTIPART_COPY_CHUNK_SIZE, MIN_PART_SIZE, MAX_PART_SIZE), 'integer, 5 MiB to 5 GiB', mib(DEFAULT_MULTIPART_COPY_CHUNK_SIZE), 'Range size of the UploadPartCopy requests that move large objects.'),
-  multipartcopymaxconcurrency: doc(size(DEFAULT_MULTIPART_COPY_MAX_CONCURRENCY, 1, Number.MAX_SAFE_INTEGER), 'integer ≥ 1', `\`${DEFAULT_MULTIPART_COPY_MAX_CONCURRENCY}\``, 'UploadPartCopy requests in flight for one move.'),
-  multipartcopythresholdsize: doc(size(DEFAULT_MULTIPART_COPY_THRESHOLD_SIZE, 0, MAX_PART_SIZE), 'integer, 0 to 5 GiB', mib(DEFAULT_MULTIPART_COPY_THRESHOLD_SIZE), 'Objects above this size are moved with concurrent UploadPartCopy requests; smaller ones with one CopyObject.'),
-  storageclass: doc(
-    enumField(S3_STORAGE_CLASSES, 'STANDARD', { normalise: (text) => text.toUpperCase() }),
-    S3_STORAGE_CLASSES.map((c) => `\`${c}\``).join(' \\| '),
-    '`STANDARD`',
-    'Storage class of stored objects (case-insensitive); `NONE` sends no storage class, for stores that reject the header.',
-  ),
-  objectacl: doc(enumField(S3_OBJECT_ACLS, 'private', { normalise: (text) => text }), 'canned ACL name', '`private`', `Canned ACL of stored objects: ${S3_OBJECT_ACLS.map((a) => `\`${a}\``).join(', ')}.`),
-  useragent: doc(optionalString(), 'string', '—', 'Appended to the SDK\'s user agent.'),
-  loglevel: doc(
-    z.preprocess((v) => (v === false ? undefined : unsetIfEmpty(v)), z.string().optional()),
-    'string',
-    '`off`',
-    'Accepted for compatibility (Distribution\'s aws-sdk-go levels); the SDK\'s own logging stays off.',
-  ),
+  accesskey: optionalString(),
+  secretkey: optionalString(),
+  sessiontoken: optionalString(),
+  region: optionalString(),
+  regionendpoint: optionalString(),
+  forcepathstyle: flag(false),
+  accelerate: flag(false),
+  usedualstack: flag(false),
+  usefipsendpoint: flag(false),
+  bucket: requiredString(),
+  rootdirectory: optionalString(),
+  encrypt: flag(false),
+  keyid: optionalString(),
+  secure: flag(true),
+  skipverify: flag(false),
+  v4auth: flag(true),
+  chunksize: size(DEFAULT_CHUNK_SIZE, MIN_PART_SIZE, MAX_PART_SIZE),
+  multipartcopychunksize: size(DEFAULT_MULTIPART_COPY_CHUNK_SIZE, MIN_PART_SIZE, MAX_PART_SIZE),
+  multipartcopymaxconcurrency: size(DEFAULT_MULTIPART_COPY_MAX_CONCURRENCY, 1, Number.MAX_SAFE_INTEGER),
+  multipartcopythresholdsize: size(DEFAULT_MULTIPART_COPY_THRESHOLD_SIZE, 0, MAX_PART_SIZE),
+  storageclass: enumField(S3_STORAGE_CLASSES, 'STANDARD', { normalise: (text) => text.toUpperCase() }),
+  objectacl: enumField(S3_OBJECT_ACLS, 'private', { normalise: (text) => text }),
+  useragent: optionalString(),
+  loglevel: z.preprocess((v) => (v === false ? undefined : unsetIfEmpty(v)), z.string().optional()),
 };
 
 type ParsedSection = z.output<z.ZodObject<typeof s3Shape>>;
@@ -200,3 +190,31 @@ export const s3ParametersSchema = z.preprocess((value) => unsetIfEmpty(value) ??
 export function parseS3Parameters(params: unknown): S3Parameters {
   return parseSection(s3ParametersSchema, SECTION, params);
 }
+
+/** What docs/configuration.md says of each key (config/schema.ts puts it under `storage.s3`). */
+export const s3KeyDocs: KeyDocs = {
+  accesskey: { type: 'string', default: '—', text: 'Access key ID of static credentials. With `secretkey`; both unset means the SDK\'s default credential chain (environment, shared files, web identity, ECS/EC2 instance roles).' },
+  secretkey: { type: 'string', default: '—', text: 'Secret access key of static credentials (never logged).' },
+  sessiontoken: { type: 'string', default: '—', text: 'Session token of temporary credentials; needs `accesskey` and `secretkey`.' },
+  region: { type: 'string', default: '`us-east-1` with `regionendpoint`', text: 'AWS region of the bucket; required unless `regionendpoint` is set.' },
+  regionendpoint: { type: 'string', default: '—', text: 'Endpoint of an S3-compatible store (`http://127.0.0.1:7480`, `minio:9000`); without a scheme, `secure` picks https or http.' },
+  forcepathstyle: { type: 'boolean', default: '`false`', text: 'Path-style addressing (`endpoint/bucket/key`), which most S3-compatible stores need.' },
+  accelerate: { type: 'boolean', default: '`false`', text: 'Use S3 Transfer Acceleration endpoints.' },
+  usedualstack: { type: 'boolean', default: '`false`', text: 'Use dual-stack (IPv4 and IPv6) endpoints.' },
+  usefipsendpoint: { type: 'boolean', default: '`false`', text: 'Use FIPS endpoints.' },
+  bucket: { type: 'string', default: 'required', text: 'The bucket holding everything; it must exist.' },
+  rootdirectory: { type: 'string', default: '`""`', text: 'Key prefix of everything the registry stores (slashes around it are ignored, as in Distribution).' },
+  encrypt: { type: 'boolean', default: '`false`', text: 'Server-side encryption: SSE-KMS with `keyid`, else AES256.' },
+  keyid: { type: 'string', default: '—', text: 'KMS key for SSE-KMS; used only with `encrypt: true`.' },
+  secure: { type: 'boolean', default: '`true`', text: 'Use https for a `regionendpoint` given without a scheme.' },
+  skipverify: { type: 'boolean', default: '`false`', text: 'Do not verify TLS certificates (testing only).' },
+  v4auth: { type: 'boolean', default: '`true`', text: 'Accepted for compatibility: requests are always signed with SigV4; `false` is refused on Amazon endpoints (as Distribution does) and ignored elsewhere.' },
+  chunksize: { type: 'integer, 5 MiB to 5 GiB', default: mib(DEFAULT_CHUNK_SIZE), text: 'Part size of multipart uploads, in bytes.' },
+  multipartcopychunksize: { type: 'integer, 5 MiB to 5 GiB', default: mib(DEFAULT_MULTIPART_COPY_CHUNK_SIZE), text: 'Range size of the UploadPartCopy requests that move large objects.' },
+  multipartcopymaxconcurrency: { type: 'integer ≥ 1', default: `\`${DEFAULT_MULTIPART_COPY_MAX_CONCURRENCY}\``, text: 'UploadPartCopy requests in flight for one move.' },
+  multipartcopythresholdsize: { type: 'integer, 0 to 5 GiB', default: mib(DEFAULT_MULTIPART_COPY_THRESHOLD_SIZE), text: 'Objects above this size are moved with concurrent UploadPartCopy requests; smaller ones with one CopyObject.' },
+  storageclass: { type: S3_STORAGE_CLASSES.map((c) => `\`${c}\``).join(' \\| '), default: '`STANDARD`', text: 'Storage class of stored objects (case-insensitive); `NONE` sends no storage class, for stores that reject the header.' },
+  objectacl: { type: 'canned ACL name', default: '`private`', text: `Canned ACL of stored objects: ${S3_OBJECT_ACLS.map((a) => `\`${a}\``).join(', ')}.` },
+  useragent: { type: 'string', default: '—', text: 'Appended to the SDK\'s user agent.' },
+  loglevel: { type: 'string', default: '`off`', text: 'Accepted for compatibility (Distribution\'s aws-sdk-go levels); the SDK\'s own logging stays off.' },
+};
