@@ -100,7 +100,7 @@ export function parseEnvValue(raw: string): unknown {
 type Mapping = Record<string, unknown>;
 
 /** A deep copy of the mappings and lists of a YAML tree (other values are immutable and shared). */
-function cloneTree(value: unknown): unknown {
+export function cloneTree(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(cloneTree);
   if (isPlainObject(value)) return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, cloneTree(v)]));
   return value;

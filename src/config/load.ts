@@ -6,7 +6,7 @@ import { readFile } from 'node:fs/promises';
 import { parseDocument } from 'yaml';
 import { ConfigError, type ConfigIssue } from '../config-fields/config-error.js';
 import { configIssuesFromZod } from '../config-fields/issues.js';
-import { applyEnvOverrides, collectEnvOverrides, CONFIGURATION_PATH_VARIABLE, type EnvOverride } from './env.js';
+import { applyEnvOverrides, cloneTree, collectEnvOverrides, CONFIGURATION_PATH_VARIABLE, type EnvOverride } from './env.js';
 import { configSchema, HIDDEN_KEYS, type Config } from './schema.js';
 
 export { ConfigError, type ConfigIssue } from '../config-fields/config-error.js';
@@ -133,15 +133,9 @@ export function parseConfigYaml(text: string, source: string): unknown {
  */
 export function parseConfig(tree: unknown): Config {
   // Loose sections come through by reference: copy first so freezing never reaches the caller's tree.
-  const result = configSchema.safeParse(clonePlain(tree), { reportInput: true });
+  const result = configSchema.safeParse(cloneTree(tree), { reportInput: true });
   if (!result.success) throw new ConfigError(configIssuesFromZod(result.error.issues, configSchema, { hidden: HIDDEN_KEYS }));
   return deepFreeze(result.data);
-}
-
-function clonePlain(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(clonePlain);
-  if (typeof value === 'object' && value !== null) return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, clonePlain(v)]));
-  return value;
 }
 
 function deepFreeze<T>(value: T): T {
