@@ -7,7 +7,7 @@ import { startTestRegistry, type TestRegistry } from '../helpers/app.js';
 import { createTestBucket, ensureCeph, removeTestBucket, s3Client, type CephS3 } from '../helpers/ceph.js';
 import { RawConnection, rawErrorCode } from '../helpers/raw-http.js';
 import { until } from '../helpers/wait.js';
-import { createS3Driver, type S3Driver } from '../../src/storage/driver/s3.js';
+import { createS3Driver, parseS3Parameters, type S3Driver } from '../../src/storage/driver/s3.js';
 
 const MiB = 1024 * 1024;
 
@@ -46,7 +46,7 @@ describe('S3 (Ceph RGW) failing in the middle of an upload', () => {
     s3 = await ensureCeph();
     bucket = await createTestBucket();
     relay = await startRelay(new URL(s3.endpoint));
-    driver = await createS3Driver({
+    driver = await createS3Driver(parseS3Parameters({
       accesskey: s3.accessKey,
       secretkey: s3.secretKey,
       region: s3.region,
@@ -54,7 +54,7 @@ describe('S3 (Ceph RGW) failing in the middle of an upload', () => {
       forcepathstyle: true,
       bucket,
       chunksize: 5 * MiB,
-    });
+    }));
     r = await startTestRegistry({ driver });
   });
   after(async () => {
