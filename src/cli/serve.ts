@@ -13,6 +13,9 @@ import { compileManifestRules } from '../storage/manifest-rules.js';
 import { InMemoryBlobDescriptorCache, type BlobDescriptorCache } from '../storage/blob-store.js';
 import { connectRedis } from '../cache/redis-client.js';
 import { RedisBlobDescriptorCache } from '../cache/redis-blob-descriptor-cache.js';
+import { RedisSharedCatalog } from '../cache/redis-catalog.js';
+import { parseCatalogSettings, type CatalogSettings } from '../storage/catalog-settings.js';
+import type { CatalogOptions } from '../storage/catalog.js';
 import { buildApp } from '../http/app.js';
 import { AllowAll, type AccessController } from '../auth/access.js';
 import { effectiveListenAddress, formatListenAddress, parseListenAddress } from '../http/listen-address.js';
@@ -127,7 +130,14 @@ export async function startRegistry(config: Config): Promise<RunningRegistry> {
   logger.info(describeStorage(config.storage));
   const driver = instrumentDriver(rawDriver, metrics);
   const cache = await createBlobDescriptorCache(config, logger);
-  const registry = new Registry({ driver, blobDescriptorCache: instrumentBlobDescriptorCache(cache.cache, metrics), manifestRules: compileManifestRules(config.validation) });
+  const catalogSettings = parseCatalogSettings(config.catalog);
+  const catalog = await createCatalogOptions(config, catalogSettings, logger);
+  const registry = new Registry({
+    driver,
+    blobDescriptorCache: instrumentBlobDescriptorCache(cache.cache, metrics),
+    manifestRules: compileManifestRules(config.validation),
+    catalog: catalog.options,
+  });
   if (config.validation.manifests.indexes.platforms !== 'all') {
     logger.warn('image index completeness validation is disabled (validation.manifests.indexes.platforms); other tools may expect every image of an index to be present');
   }
@@ -164,7 +174,7 @@ export async function startRegistry(config: Config): Promise<RunningRegistry> {
     readOnly: config.storage.maintenance.readonly.enabled,
     redirect: !config.storage.redirect.disable,
     maxManifestBytes: MAX_MANIFEST_BYTES,
-    catalogMaxEntries: catalogMaxEntries(config),
+    catalogMaxEntries: catalogSettings.maxEntries,
     accessLog: !config.log.accesslog.disabled,
     metrics,
     ...(events !== undefined ? { events } : {}),
@@ -222,6 +232,7 @@ export async function startRegistry(config: Config): Promise<RunningRegistry> {
       health.stop();
       await debug?.close();
       await cache.close();
+      catalog.close();
       auth.close();
     },
   };
@@ -295,8 +306,29 @@ export function describeStorage(storage: Config['storage']): string {
   }
 }
 
-function catalogMaxEntries(config: Config): number {
-  const section = config.catalog;
-  const value = section !== undefined ? section['maxentries'] : undefined;
-  return typeof value === 'number' && Number.isInteger(value) && value > 0 ? value : 1000;
+/**
+ * How the catalog index stays fresh: with a `redis` section (and `catalog.redis` not false), replicas
+ * share repository names through Redis (src/cache/redis-catalog.ts); otherwise walks of storage.
+ */
+async function createCatalogOptions(config: Config, settings: CatalogSettings, logger: Logger): Promise<{ options: CatalogOptions; close(): void }> {
+  for (const key of settings.ignored) logger.warn(`${key} configures nothing (catalog has maxentries, refresh, maxstale and redis)`);
+  const walks = { refreshMs: settings.refreshMs, maxStaleMs: settings.maxStaleMs };
+  if (config.redis === undefined || !settings.redis) return { options: walks, close: () => undefined };
+  const client = await connectRedis(config.redis, logger);
+  let reported = false;
+  logger.info('sharing the catalog through redis');
+  return {
+    options: {
+      ...walks,
+      shared: new RedisSharedCatalog(client),
+      onSharedError: (err) => {
+        // Once per outage burst: the catalog walks storage meanwhile.
+        if (reported) return;
+        reported = true;
+        setTimeout(() => (reported = false), 60_000).unref();
+        logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'redis catalog unavailable: listing repositories from storage walks');
+      },
+    },
+    close: () => client.disconnect(),
+  };
 }

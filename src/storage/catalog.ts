@@ -165,14 +165,18 @@ export class CatalogIndex {
     return this.names ?? [];
   }
 
-  /** Records a repository this process just wrote to; false when the index already had it. */
-  add(name: string): boolean {
+  /**
+   * Records a repository this process just wrote to; false when the index already had it. A new
+   * name is recorded in the shared store before this resolves (so a client's next request to any
+   * replica lists it); when the store fails, it is recorded later, and this still resolves.
+   */
+  async add(name: string): Promise<boolean> {
     const names = this.names;
     if (names === undefined) {
       if (this.pending.has(name)) return false;
       this.pending.add(name);
     } else if (!insertSorted(names, name)) return false;
-    this.share([name]);
+    await this.share([name]);
     return true;
   }
 
@@ -233,11 +237,15 @@ export class CatalogIndex {
         }
         this.merge([...changes.names].sort(compareRepositoryNames));
         this.sharedSeq = changes.seq;
+        if (this.recovering) {
+          this.recovering = false;
+          void this.refresh()
+            .then(() => shared.add(this.names ?? []))
+            .catch((err: unknown) => this.failed(err));
+        }
         return true;
       } catch (err) {
-        this.sharedFailedAt = this.now();
-        this.sharedSeq = undefined;
-        this.onSharedError?.(err);
+        this.failed(err);
         return false;
       } finally {
         this.syncing = undefined;
@@ -246,15 +254,38 @@ export class CatalogIndex {
     return this.syncing;
   }
 
-  private share(names: readonly string[]): void {
+  private async share(names: readonly string[]): Promise<void> {
     const shared = this.shared;
     if (shared === undefined) return;
-    shared.add(names).catch((err: unknown) => {
+    try {
+      await shared.add(names);
+    } catch (err) {
       for (const name of names) this.unshared.add(name);
-      this.sharedFailedAt = this.now();
-      this.onSharedError?.(err);
-    });
+      this.failed(err);
+      // Retried by the next page, or by this timer when no page comes.
+      this.retry ??= setTimeout(() => {
+        this.retry = undefined;
+        void this.sync();
+      }, SHARED_RETRY_MS);
+      this.retry.unref?.();
+    }
   }
+
+  private retry: ReturnType<typeof setTimeout> | undefined;
+
+  private failed(err: unknown): void {
+    this.sharedFailedAt = this.now();
+    this.sharedSeq = undefined;
+    this.recovering = true;
+    this.onSharedError?.(err);
+  }
+
+  /**
+   * Set by a failure of the shared store: names other replicas created meanwhile may be missing
+   * from it (their writes failed too, and they may be gone), so the first sync after it walks
+   * storage and records everything found.
+   */
+  private recovering = false;
 
   /** Merges sorted `found` into the index, with the names added before the first build. */
   private merge(found: readonly string[]): void {

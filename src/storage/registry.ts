@@ -58,9 +58,12 @@ export class Registry {
     return this.catalogIndex.page(n, last);
   }
 
-  /** Tells the catalog about a repository written through this process (and `onNewRepository`, when it is new). */
-  noteRepository(name: RepositoryName): void {
-    if (this.catalogIndex.add(name)) this.#onNewRepository?.(name);
+  /**
+   * Tells the catalog about a repository written through this process (and `onNewRepository`, when
+   * it is new); resolves once the shared catalog has it (never rejects).
+   */
+  async noteRepository(name: RepositoryName): Promise<void> {
+    if (await this.catalogIndex.add(name)) this.#onNewRepository?.(name);
   }
 
   /** Tells the catalog about a repository another process created (another worker of this host). */

@@ -50,8 +50,8 @@ describe('catalog index', () => {
     const added = Array.from({ length: 60 }, (_, i) => `new/r${i}`);
     for (const name of added) {
       await createRepository(driver, name);
-      assert.equal(index.add(name), true, name);
-      assert.equal(index.add(name), false, `${name} twice`);
+      assert.equal(await index.add(name), true, name);
+      assert.equal(await index.add(name), false, `${name} twice`);
     }
     driver.release();
     const items = (await first).items;
@@ -86,8 +86,7 @@ describe('catalog index', () => {
     const walks = driver.lists;
     assert.deepEqual((await b.page(undefined, undefined)).items, ['walked'], 'b reads the store');
     assert.equal(driver.lists, walks, 'b did not walk');
-    a.add('from/a');
-    await store.settled();
+    await a.add('from/a');
     assert.deepEqual((await b.page(undefined, undefined)).items, ['from/a', 'walked'], 'exact on the next page');
   });
 
@@ -100,8 +99,7 @@ describe('catalog index', () => {
     const a = new CatalogIndex(driver, { shared: store, now: () => now, onSharedError: (err) => errors.push(err) });
     await a.page(undefined, undefined);
     store.down = true;
-    assert.equal(a.add('while/down'), true);
-    await store.settled();
+    assert.equal(await a.add('while/down'), true);
     await createRepository(driver, 'other/replica');
     now = 60_001;
     assert.deepEqual((await a.page(undefined, undefined)).items, ['other/replica', 'walked', 'while/down'], 'a walk, never a failure');

@@ -61,7 +61,7 @@ export async function putManifest(ctx: RequestContext): Promise<void> {
   const ref = parseManifestReference(ctx.route.reference ?? '');
   const body = await readBody(ctx, ctx.app.maxManifestBytes);
   const { digest, manifest } = await repo.putManifest(ref, body, baseMediaType(ctx.req.headers['content-type']));
-  ctx.app.registry.noteRepository(repo.name);
+  await ctx.app.registry.noteRepository(repo.name);
   ctx.log.debug({ digest, mediaType: manifest.mediaType }, 'manifest pushed');
   const headers: Record<string, string> = {
     Location: urlFor(ctx, `/v2/${repo.name}/manifests/${digest}`),
