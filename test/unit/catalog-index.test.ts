@@ -3,6 +3,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { CatalogIndex, type SharedCatalog } from '../../src/storage/catalog.js';
 import { InMemoryDriver } from '../../src/storage/driver/inmemory.js';
+import { parseCatalogSettings } from '../../src/storage/catalog-settings.js';
 
 const LINK = `_layers/sha256/${'a'.repeat(64)}/link`;
 
@@ -146,3 +147,27 @@ class MemorySharedCatalog implements SharedCatalog {
     return true;
   }
 }
+
+describe('catalog settings', () => {
+  const cases: Array<{ name: string; section: Record<string, unknown> | undefined; want?: Partial<ReturnType<typeof parseCatalogSettings>>; error?: RegExp }> = [
+    { name: 'defaults', section: undefined, want: { maxEntries: 1000, refreshMs: 10_000, maxStaleMs: 60_000, redis: true, ignored: [] } },
+    { name: 'every key', section: { maxentries: 50, refresh: '2s', maxstale: '1m', redis: false }, want: { maxEntries: 50, refreshMs: 2_000, maxStaleMs: 60_000, redis: false } },
+    { name: 'strings from REGISTRY_CATALOG_* variables', section: { maxentries: '20', redis: 'false' }, want: { maxEntries: 20, redis: false } },
+    { name: 'unknown keys are reported, not refused (a free-form section)', section: { maxentires: 5 }, want: { maxEntries: 1000, ignored: ['catalog.maxentires'] } },
+    { name: 'a bad count', section: { maxentries: 0 }, error: /catalog\.maxentries: expected a positive integer, got 0/ },
+    { name: 'a duration without unit', section: { refresh: '10' }, error: /catalog\.refresh: missing unit in duration/ },
+    { name: 'a non-positive duration', section: { maxstale: '0s' }, error: /catalog\.maxstale: expected a positive duration/ },
+    { name: 'maxstale shorter than refresh', section: { refresh: '1m', maxstale: '10s' }, error: /catalog\.maxstale: must not be shorter than catalog\.refresh/ },
+    { name: 'a bad boolean', section: { redis: 'yes' }, error: /catalog\.redis: expected true or false/ },
+  ];
+  for (const c of cases) {
+    it(c.name, () => {
+      if (c.error !== undefined) {
+        assert.throws(() => parseCatalogSettings(c.section), c.error);
+        return;
+      }
+      const got = parseCatalogSettings(c.section);
+      for (const [key, value] of Object.entries(c.want ?? {})) assert.deepEqual(got[key as keyof typeof got], value, key);
+    });
+  }
+});
