@@ -168,7 +168,16 @@ export class Repository {
     const revision = paths.revisionLinkPath(this.name, digest);
     await this.driver.putContent(revision, Buffer.from(digest));
     this.links.forget(revision);
-    if (ref.kind === 'tag') await this.tag(ref.tag, digest);
+    if (ref.kind === 'tag') {
+      await this.tag(ref.tag, digest);
+      // A DELETE by digest (on any replica) may have removed the revision between the two writes:
+      // this push then comes last, so it stores the revision again rather than leave a tag that names
+      // a deleted revision (hidden by listTags, but listed by Distribution over the same storage).
+      if (!(await this.links.exists(revision))) {
+        await this.driver.putContent(revision, Buffer.from(digest));
+        this.links.forget(revision);
+      }
+    }
     return { digest, manifest };
   }
 
