@@ -11,9 +11,13 @@ async function createRepository(driver: InMemoryDriver, name: string): Promise<v
   await driver.putContent(`/docker/registry/v2/repositories/${name}/${LINK}`, Buffer.from('x'));
 }
 
-/** An in-memory driver whose listings wait for `release()` while `held`, and which counts them. */
+/**
+ * An in-memory driver whose listings of paths containing `holdBelow` wait for `release()` while
+ * `held`, and which counts them.
+ */
 class GatedDriver extends InMemoryDriver {
   held = false;
+  holdBelow = '/';
   lists = 0;
   waiting = 0;
   #gate: Promise<void> = Promise.resolve();
@@ -30,7 +34,7 @@ class GatedDriver extends InMemoryDriver {
   }
   override async list(path: string, signal?: AbortSignal): Promise<string[]> {
     this.lists++;
-    if (this.held) {
+    if (this.held && path.includes(this.holdBelow)) {
       this.waiting++;
       await this.#gate;
       this.waiting--;
@@ -44,9 +48,11 @@ describe('catalog index', () => {
     const driver = new GatedDriver();
     for (let i = 0; i < 20; i++) await createRepository(driver, `old/r${i}`);
     const index = new CatalogIndex(driver);
+    // The walk has listed the root, and is stuck below `old/`: a repository created now is not in
+    // its listings, so only add() can tell the index about it.
+    driver.holdBelow = '/old/';
     driver.hold();
     const first = index.page(undefined, undefined);
-    // The walk is stuck in its first listing: now push new repositories through this process.
     while (driver.waiting === 0) await new Promise((r) => setImmediate(r));
     const added = Array.from({ length: 60 }, (_, i) => `new/r${i}`);
     for (const name of added) {
@@ -59,6 +65,7 @@ describe('catalog index', () => {
     const missing = added.filter((n) => !items.includes(n));
     assert.deepEqual(missing, []);
     assert.equal(items.length, 80);
+    assert.equal((await index.page(undefined, undefined)).items.length, 80, 'and the next page');
   });
 
   it('never serves a walk older than maxStaleMs: the page waits for a new walk', async () => {
