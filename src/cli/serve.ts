@@ -32,6 +32,9 @@ import { HealthMonitor } from '../health/monitor.js';
 import { buildHealthChecks, storageDriverProbe } from '../health/checks.js';
 import { startDebugServer, type DebugServer } from '../http/debug-server.js';
 import { createRateLimiter } from '../ratelimit/from-config.js';
+import { RedisSharedCatalog } from '../cache/redis-catalog.js';
+import { catalogSettings as toCatalogSettings, type CatalogSettings } from '../storage/catalog-settings.js';
+import type { CatalogOptions } from '../storage/catalog.js';
 
 /** The largest manifest Berth accepts (the distribution spec's recommended minimum limit). */
 export const MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
@@ -128,7 +131,14 @@ export async function startRegistry(config: Config): Promise<RunningRegistry> {
   logger.info(describeStorage(config.storage));
   const driver = instrumentDriver(rawDriver, metrics);
   const cache = await createBlobDescriptorCache(config, logger);
-  const registry = new Registry({ driver, blobDescriptorCache: instrumentBlobDescriptorCache(cache.cache, metrics), manifestRules: compileManifestRules(config.validation) });
+  const catalogSettings = toCatalogSettings(config.catalog);
+  const catalog = await createCatalogOptions(config, catalogSettings, logger);
+  const registry = new Registry({
+    driver,
+    blobDescriptorCache: instrumentBlobDescriptorCache(cache.cache, metrics),
+    manifestRules: compileManifestRules(config.validation),
+    catalog: catalog.options,
+  });
   if (config.validation.manifests.indexes.platforms !== 'all') {
     logger.warn('image index completeness validation is disabled (validation.manifests.indexes.platforms); other tools may expect every image of an index to be present');
   }
@@ -226,6 +236,7 @@ export async function startRegistry(config: Config): Promise<RunningRegistry> {
       await debug?.close();
       await cache.close();
       await rateLimiter?.close();
+      catalog.close();
       auth.close();
     },
   };
@@ -297,4 +308,30 @@ export function describeStorage(storage: Config['storage']): string {
     default:
       return `storing data with the ${storage.driver} driver`;
   }
+}
+
+/**
+ * How the catalog index stays fresh: with a `redis` section (and `catalog.redis` not false), replicas
+ * share repository names through Redis (src/cache/redis-catalog.ts); otherwise walks of storage.
+ */
+async function createCatalogOptions(config: Config, settings: CatalogSettings, logger: Logger): Promise<{ options: CatalogOptions; close(): void }> {
+  const walks = { refreshMs: settings.refreshMs, maxStaleMs: settings.maxStaleMs };
+  if (config.redis === undefined || !settings.redis) return { options: walks, close: () => undefined };
+  const client = await connectRedis(config.redis, logger);
+  let reported = false;
+  logger.info('sharing the catalog through redis');
+  return {
+    options: {
+      ...walks,
+      shared: new RedisSharedCatalog(client),
+      onSharedError: (err) => {
+        // Once per outage burst: the catalog walks storage meanwhile.
+        if (reported) return;
+        reported = true;
+        setTimeout(() => (reported = false), 60_000).unref();
+        logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'redis catalog unavailable: listing repositories from storage walks');
+      },
+    },
+    close: () => client.disconnect(),
+  };
 }

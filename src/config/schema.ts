@@ -17,7 +17,7 @@
  * Unknown keys are errors everywhere except the free-form maps (log.fields, http.headers, auth.none).
  */
 import { z } from 'zod';
-import { integerField, isPlainObject, scalarToString, section, unsetIfNull } from '../config-fields/fields.js';
+import { booleanField, durationField, integerField, isPlainObject, scalarToString, section, unsetIfNull } from '../config-fields/fields.js';
 import { docsUnder, knownKeysAt as knownKeysBelow, leafKeyPaths, type KeyDocs } from '../config-fields/schema-tree.js';
 import { htpasswdKeyDocs } from '../auth/htpasswd/schema.js';
 import { policiesKeyDocs } from '../auth/policy/schema.js';
@@ -63,7 +63,15 @@ const rootShape = {
   catalog: section({
     // As in Distribution, 0 or a negative number means the default.
     maxentries: integerField(DEFAULT_CATALOG_MAX_ENTRIES, Number.MIN_SAFE_INTEGER).transform((n) => (n > 0 ? n : DEFAULT_CATALOG_MAX_ENTRIES)),
-  }),
+    // Berth only: how fresh the walked index stays (src/storage/catalog.ts), and sharing through redis.
+    refresh: durationField(10_000, { bound: 'positive', examples: '10s or 1m' }),
+    maxstale: durationField(60_000, { bound: 'positive', examples: '1m or 5m' }),
+    redis: booleanField(true),
+  }).check(
+    z.superRefine((catalog, ctx) => {
+      if (catalog.maxstale < catalog.refresh) ctx.addIssue({ code: 'custom', path: ['maxstale'], message: 'must not be shorter than catalog.refresh' });
+    }),
+  ),
   policy: policySchema,
 };
 
@@ -130,6 +138,21 @@ const rootKeyDocs: KeyDocs = {
     type: 'integer',
     default: `\`${DEFAULT_CATALOG_MAX_ENTRIES}\``,
     text: 'Most repositories one `GET /v2/_catalog` response lists (a larger `n` is cut to it); `0` or less means the default, as in Distribution.',
+  },
+  'catalog.refresh': {
+    type: 'duration',
+    default: '`10s`',
+    text: 'Berth only. Age of the walked repository index at which a catalog request starts a background walk of storage (without Redis: how other replicas\' new repositories reach this one).',
+  },
+  'catalog.maxstale': {
+    type: 'duration',
+    default: '`1m`',
+    text: 'Berth only. A catalog page never comes from a walk started longer ago than this: the bound on how stale a replica without Redis can be. Not shorter than `refresh`.',
+  },
+  'catalog.redis': {
+    type: 'boolean',
+    default: '`true`',
+    text: 'Berth only. With a `redis` section, share repository names through Redis, so every replica\'s catalog is exact at once and a starting replica reads the names instead of walking storage. `false`: walks only.',
   },
 };
 

@@ -70,62 +70,129 @@ export async function findRepositories(driver: StorageDriver, markers: readonly 
 }
 
 /**
- * The catalog, kept in memory so a page costs a binary search instead of a storage walk. It is
- * built on first use, refreshed in the background when older than `refreshMs` (catching
- * repositories other replicas created), and told at once about repositories this process
- * creates. Distribution never removes repository directories, and neither does Berth, so a
- * name never needs to leave the index between refreshes.
+ * Repository names shared by every replica (Redis: src/cache/redis-catalog.ts). Any method may
+ * reject (the store is unreachable); the catalog then falls back to walking storage.
+ */
+export interface SharedCatalog {
+  /**
+   * The names recorded after `since` (a sequence number from an earlier answer; 0 for all), and
+   * the sequence number to pass next time; undefined when the store holds no complete set (never
+   * seeded, or flushed): the caller then seeds it.
+   */
+  changes(since: number): Promise<{ readonly names: readonly string[]; readonly seq: number; readonly reset: boolean } | undefined>;
+  /** Records a repository (idempotent). */
+  add(names: readonly string[]): Promise<void>;
+  /**
+   * Seeds an empty store from `walk`, guarded so that one replica walks at a time; false when
+   * another replica holds the guard (the caller serves its own walk meanwhile).
+   */
+  seed(walk: () => Promise<readonly string[]>): Promise<boolean>;
+}
+
+/** How the catalog index stays fresh. */
+export interface CatalogOptions {
+  /** Age of the walked index at which a page starts a background walk (default 10 s). */
+  readonly refreshMs?: number;
+  /** Age past which a page waits for a new walk instead of serving the index (default 60 s): the staleness bound without a shared store. */
+  readonly maxStaleMs?: number;
+  /** Where replicas share repository names; the index then follows it instead of walking. */
+  readonly shared?: SharedCatalog;
+  /** Called when the shared store fails (the catalog falls back to walking). */
+  readonly onSharedError?: (err: unknown) => void;
+  readonly now?: () => number;
+}
+
+/** After a failure of the shared store, how long pages walk instead of asking it again. */
+const SHARED_RETRY_MS = 5_000;
+
+/**
+ * The catalog, kept in memory so a page costs a binary search instead of a storage walk, and told
+ * at once about repositories this process creates (add), including while it is being built.
+ *
+ * Without a shared store, repositories created by other replicas arrive with a walk of storage: a
+ * page older than `refreshMs` starts one in the background, and a page never comes from a walk
+ * started more than `maxStaleMs` ago (it waits for a new one instead), so another replica's
+ * repository is missing for at most `maxStaleMs`.
+ *
+ * With a shared store, every page first reads the names recorded since the last page (one round
+ * trip) and every new repository is recorded there, so the catalog is exact across replicas; a
+ * starting replica reads the store instead of walking, and seeds it when it is empty. When the
+ * store fails, the catalog falls back to walking (above) and records the names it could not
+ * write when the store answers again.
+ *
+ * Distribution never removes repository directories, and neither does Berth, so a name never
+ * leaves the index.
  */
 export class CatalogIndex {
   private names: string[] | undefined;
+  /** Names added before the first build finished, merged into it. */
+  private readonly pending = new Set<string>();
   private builtAt = 0;
   private building: Promise<void> | undefined;
+  private readonly refreshMs: number;
+  private readonly maxStaleMs: number;
+  private readonly now: () => number;
+  private readonly shared: SharedCatalog | undefined;
+  /** The shared store's sequence number this index has read up to; undefined until it has been read whole. */
+  private sharedSeq: number | undefined;
+  private sharedFailedAt = -Infinity;
+  /** Names this process created that the shared store has not recorded yet (it was failing). */
+  private readonly unshared = new Set<string>();
+  private syncing: Promise<boolean> | undefined;
 
   constructor(
     private readonly driver: StorageDriver,
-    private readonly refreshMs = 10_000,
-    private readonly now: () => number = Date.now,
-  ) {}
+    options: CatalogOptions = {},
+  ) {
+    this.refreshMs = options.refreshMs ?? 10_000;
+    this.maxStaleMs = Math.max(options.maxStaleMs ?? 60_000, this.refreshMs);
+    this.now = options.now ?? Date.now;
+    this.shared = options.shared;
+    this.onSharedError = options.onSharedError;
+  }
+
+  private readonly onSharedError: ((err: unknown) => void) | undefined;
 
   /** A page of repository names in Distribution's catalog order. */
   async page(n: number | undefined, last: string | undefined): Promise<SortedPage> {
-    if (this.names === undefined) await this.refresh();
-    else if (this.now() - this.builtAt > this.refreshMs) void this.refresh().catch(() => undefined);
+    await this.fresh();
     return pageAfter(this.names ?? [], n, last, compareRepositoryNames);
   }
 
-  /** Every repository name (builds the index if needed). */
+  /** Every repository name (as fresh as a page). */
   async all(): Promise<readonly string[]> {
-    if (this.names === undefined) await this.refresh();
+    await this.fresh();
     return this.names ?? [];
   }
 
-  /** Records a repository this process just wrote to; false when the index already had it. */
-  add(name: string): boolean {
+  /**
+   * Records a repository this process just wrote to; false when the index already had it. A new
+   * name is recorded in the shared store before this resolves (so a client's next request to any
+   * replica lists it); when the store fails, it is recorded later, and this still resolves.
+   */
+  async add(name: string): Promise<boolean> {
     const names = this.names;
-    if (names === undefined) return true;
-    let lo = 0;
-    let hi = names.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      const c = compareRepositoryNames(names[mid] as string, name);
-      if (c === 0) return false;
-      if (c < 0) lo = mid + 1;
-      else hi = mid;
-    }
-    names.splice(lo, 0, name);
+    if (names === undefined) {
+      if (this.pending.has(name)) return false;
+      this.pending.add(name);
+    } else if (!insertSorted(names, name)) return false;
+    await this.share([name]);
     return true;
   }
 
-  /** Rebuilds the index from storage (one walk at a time). */
+  /** Records a repository another process announced (another worker of this host): no shared write. */
+  learn(name: string): void {
+    if (this.names === undefined) this.pending.add(name);
+    else insertSorted(this.names, name);
+  }
+
+  /** Rebuilds the index from a storage walk (one at a time). */
   refresh(): Promise<void> {
     this.building ??= (async () => {
       const started = this.now();
       try {
         const found = await findRepositories(this.driver, ['_layers', '_manifests']);
-        // Keep names added while the walk ran.
-        const merged = this.names === undefined ? found : mergeSorted(found, this.names);
-        this.names = merged;
+        this.merge(found);
         this.builtAt = started;
       } finally {
         this.building = undefined;
@@ -133,6 +200,117 @@ export class CatalogIndex {
     })();
     return this.building;
   }
+
+  private async fresh(): Promise<void> {
+    if (this.shared !== undefined && this.now() - this.sharedFailedAt >= SHARED_RETRY_MS) {
+      if (await this.sync()) return;
+    }
+    const age = this.now() - this.builtAt;
+    if (this.names === undefined || age > this.maxStaleMs) await this.refresh();
+    else if (age > this.refreshMs) void this.refresh().catch(() => undefined);
+  }
+
+  /** Brings the index up to date with the shared store; false when the caller must walk instead. */
+  private sync(): Promise<boolean> {
+    this.syncing ??= (async () => {
+      const shared = this.shared as SharedCatalog;
+      try {
+        if (this.unshared.size > 0) {
+          const names = [...this.unshared];
+          await shared.add(names);
+          for (const name of names) this.unshared.delete(name);
+        }
+        let changes = await shared.changes(this.sharedSeq ?? 0);
+        if (changes === undefined) {
+          // Empty (first start, or flushed): seed it from a walk, which is this index's walk too.
+          if (!(await shared.seed(() => this.refresh().then(() => this.names ?? [])))) {
+            this.sharedSeq = undefined;
+            return false;
+          }
+          changes = await shared.changes(0);
+          if (changes === undefined) return false;
+        }
+        if (changes.reset && this.sharedSeq !== undefined) {
+          // Flushed and seeded again by another replica: read it whole.
+          changes = await shared.changes(0);
+          if (changes === undefined) return false;
+        }
+        this.merge([...changes.names].sort(compareRepositoryNames));
+        this.sharedSeq = changes.seq;
+        if (this.recovering) {
+          this.recovering = false;
+          void this.refresh()
+            .then(() => shared.add(this.names ?? []))
+            .catch((err: unknown) => this.failed(err));
+        }
+        return true;
+      } catch (err) {
+        this.failed(err);
+        return false;
+      } finally {
+        this.syncing = undefined;
+      }
+    })();
+    return this.syncing;
+  }
+
+  private async share(names: readonly string[]): Promise<void> {
+    const shared = this.shared;
+    if (shared === undefined) return;
+    try {
+      await shared.add(names);
+    } catch (err) {
+      for (const name of names) this.unshared.add(name);
+      this.failed(err);
+      // Retried by the next page, or by this timer when no page comes.
+      this.retry ??= setTimeout(() => {
+        this.retry = undefined;
+        void this.sync();
+      }, SHARED_RETRY_MS);
+      this.retry.unref?.();
+    }
+  }
+
+  private retry: ReturnType<typeof setTimeout> | undefined;
+
+  private failed(err: unknown): void {
+    this.sharedFailedAt = this.now();
+    this.sharedSeq = undefined;
+    this.recovering = true;
+    this.onSharedError?.(err);
+  }
+
+  /**
+   * Set by a failure of the shared store: names other replicas created meanwhile may be missing
+   * from it (their writes failed too, and they may be gone), so the first sync after it walks
+   * storage and records everything found.
+   */
+  private recovering = false;
+
+  /** Merges sorted `found` into the index, with the names added before the first build. */
+  private merge(found: readonly string[]): void {
+    let merged = this.names === undefined ? [...found] : mergeSorted(found, this.names);
+    if (this.pending.size > 0) {
+      merged = mergeSorted(merged, [...this.pending].sort(compareRepositoryNames));
+      this.pending.clear();
+    }
+    this.names = merged;
+  }
+}
+
+/** Inserts `name` into sorted `names`; false when it was there. */
+function insertSorted(names: string[], name: string): boolean {
+  let lo = 0;
+  let hi = names.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    const c = compareRepositoryNames(names[mid] as string, name);
+    if (c === 0) return false;
+    if (c < 0) lo = mid + 1;
+    else hi = mid;
+  }
+  names.splice(lo, 0, name);
+  return true;
 }
 
 function mergeSorted(a: readonly string[], b: readonly string[]): string[] {

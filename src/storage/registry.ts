@@ -3,7 +3,7 @@ import type { RepositoryName } from '../oci/reference.js';
 import { BlobStore, InMemoryBlobDescriptorCache, type BlobDescriptorCache } from './blob-store.js';
 import { UploadStore } from './upload.js';
 import { ManifestCache, Repository } from './repository.js';
-import { CatalogIndex, findRepositories, type SortedPage } from './catalog.js';
+import { CatalogIndex, findRepositories, type CatalogOptions, type SortedPage } from './catalog.js';
 import { LinkCache } from './link-cache.js';
 import { DEFAULT_MANIFEST_RULES, type ManifestRules } from './manifest-rules.js';
 
@@ -11,8 +11,8 @@ export interface RegistryOptions {
   readonly driver: StorageDriver;
   readonly blobDescriptorCache?: BlobDescriptorCache;
   readonly clock?: () => Date;
-  /** How old the in-memory catalog may get before a background refresh (default 10 s). */
-  readonly catalogRefreshMs?: number;
+  /** How the in-memory catalog stays fresh: walk ages, and the store replicas share names through. */
+  readonly catalog?: CatalogOptions;
   /** What pushed manifests must satisfy (default: Distribution's, see manifest-rules.ts). */
   readonly manifestRules?: ManifestRules;
 }
@@ -34,7 +34,7 @@ export class Registry {
     this.driver = options.driver;
     this.blobs = new BlobStore(options.driver, options.blobDescriptorCache ?? new InMemoryBlobDescriptorCache());
     this.uploads = new UploadStore(options.driver, this.blobs, options.clock);
-    this.catalogIndex = new CatalogIndex(options.driver, options.catalogRefreshMs);
+    this.catalogIndex = new CatalogIndex(options.driver, options.catalog);
     this.links = new LinkCache(options.driver);
     this.manifestRules = options.manifestRules ?? DEFAULT_MANIFEST_RULES;
   }
@@ -58,14 +58,17 @@ export class Registry {
     return this.catalogIndex.page(n, last);
   }
 
-  /** Tells the catalog about a repository written through this process (and `onNewRepository`, when it is new). */
-  noteRepository(name: RepositoryName): void {
-    if (this.catalogIndex.add(name)) this.#onNewRepository?.(name);
+  /**
+   * Tells the catalog about a repository written through this process (and `onNewRepository`, when
+   * it is new); resolves once the shared catalog has it (never rejects).
+   */
+  async noteRepository(name: RepositoryName): Promise<void> {
+    if (await this.catalogIndex.add(name)) this.#onNewRepository?.(name);
   }
 
   /** Tells the catalog about a repository another process created (another worker of this host). */
   learnRepository(name: string): void {
-    this.catalogIndex.add(name);
+    this.catalogIndex.learn(name);
   }
 
   /** Called with each repository this process creates (cluster workers tell the others). */

@@ -168,7 +168,16 @@ export class Repository {
     const revision = paths.revisionLinkPath(this.name, digest);
     await this.driver.putContent(revision, Buffer.from(digest));
     this.links.forget(revision);
-    if (ref.kind === 'tag') await this.tag(ref.tag, digest);
+    if (ref.kind === 'tag') {
+      await this.tag(ref.tag, digest);
+      // A DELETE by digest (on any replica) may have removed the revision between the two writes:
+      // this push then comes last, so it stores the revision again rather than leave a tag that names
+      // a deleted revision (hidden by listTags, but listed by Distribution over the same storage).
+      if (!(await this.links.exists(revision))) {
+        await this.driver.putContent(revision, Buffer.from(digest));
+        this.links.forget(revision);
+      }
+    }
     return { digest, manifest };
   }
 
@@ -202,28 +211,43 @@ export class Repository {
     }
   }
 
-  /** Deletes a manifest revision and every tag currently pointing at it; returns those tags. */
+  /**
+   * Deletes a manifest revision, then every tag pointing at it; returns those tags. The revision
+   * goes first: from that moment a tag still pointing at it is dangling, which neither tags/list
+   * nor GET shows (see listTags), so a tag written concurrently (by any replica) can never be
+   * listed and unresolvable. The tags found afterwards are removed so the layout stays what
+   * Distribution expects; one a concurrent push writes after this scan stays dangling (and hidden).
+   */
   async deleteManifest(digest: Digest): Promise<Tag[]> {
     const link = paths.revisionLinkPath(this.name, digest);
     if (!(await this.exists(link))) throw new OciError('MANIFEST_UNKNOWN', { detail: { digest } });
+    const dir = link.slice(0, -'/link'.length);
+    this.links.forget(dir);
+    await this.driver.delete(dir).catch((err: unknown) => {
+      if (!isPathNotFound(err)) throw err;
+    });
     const removed: Tag[] = [];
     for (const tag of await this.allTags()) {
       const current = await this.readLink(paths.tagCurrentLinkPath(this.name, tag as Tag));
-      if (current === digest) {
+      if (current !== digest) continue;
+      try {
         await this.deleteTag(tag as Tag);
         removed.push(tag as Tag);
+      } catch (err) {
+        // Another DELETE removed it first.
+        if (!(err instanceof OciError && err.code === 'MANIFEST_UNKNOWN')) throw err;
       }
     }
-    this.links.forget(link.slice(0, -'/link'.length));
-    await this.driver.delete(link.slice(0, -'/link'.length)).catch((err: unknown) => {
-      if (!isPathNotFound(err)) throw err;
-    });
     return removed;
   }
 
   // ---- tags ----
 
-  /** Points `tag` at `digest`, recording it in the tag's index as Distribution does. */
+  /**
+   * Points `tag` at `digest`, recording it in the tag's index first, as Distribution does. A crash
+   * between the two writes leaves a tag directory without a current link: not a tag (listTags
+   * and resolveTag both need the current link), so the tag is absent, never half there.
+   */
   async tag(tag: Tag, digest: Digest): Promise<void> {
     await this.driver.putContent(paths.tagIndexLinkPath(this.name, tag, digest), Buffer.from(digest));
     const current = paths.tagCurrentLinkPath(this.name, tag);
@@ -262,11 +286,41 @@ export class Repository {
     }
   }
 
-  /** Tags in lexical order, after `last`, at most `n`; NAME_UNKNOWN when the repository does not exist. */
+  /**
+   * Tags in lexical order, after `last`, at most `n`; NAME_UNKNOWN when the repository does not
+   * exist. A tag is listed only when it resolves: its current link names a revision stored (and
+   * not condemned) in this repository. A tag directory left without a current link by a crash, or
+   * pointing at a revision deleted concurrently, is therefore neither listed nor resolvable, on
+   * every replica. Only the tags of the page (and one more, for the Link header) are checked.
+   */
   async listTags(n: number | undefined, last: string | undefined): Promise<Page> {
     const tags = await this.allTags();
     if (tags.length === 0 && !(await this.exists())) throw new OciError('NAME_UNKNOWN', { detail: { name: this.name } });
-    return pageAfter(tags, n, last, compareBytes);
+    const candidates = pageAfter(tags, undefined, last, compareBytes).items;
+    const stored = new Map<Digest, Promise<boolean>>();
+    const resolves = async (tag: string): Promise<boolean> => {
+      const digest = await this.links.readLink(paths.tagCurrentLinkPath(this.name, tag as Tag));
+      if (digest === undefined) return false;
+      let known = stored.get(digest);
+      if (known === undefined) {
+        known = this.isRevisionServed(digest);
+        stored.set(digest, known);
+      }
+      return known;
+    };
+    const out: string[] = [];
+    const wanted = n === undefined ? Infinity : n + 1;
+    for (let i = 0; i < candidates.length && out.length < wanted; i += CHECK_CONCURRENCY) {
+      const batch = candidates.slice(i, i + CHECK_CONCURRENCY);
+      const ok = await Promise.all(batch.map(resolves));
+      batch.forEach((tag, j) => ok[j] === true && out.push(tag));
+    }
+    return pageAfter(out.slice(0, wanted), n, undefined, compareBytes);
+  }
+
+  /** True when GET by digest serves this revision: its link exists and online GC has not condemned it. */
+  private async isRevisionServed(digest: Digest): Promise<boolean> {
+    return (await this.links.exists(paths.revisionLinkPath(this.name, digest))) && !(await this.isRevisionCondemned(digest));
   }
 
   // ---- referrers ----

@@ -6,6 +6,7 @@ import { Registry } from '../../src/storage/registry.js';
 import { InMemoryDriver } from '../../src/storage/driver/inmemory.js';
 import type { StorageDriver } from '../../src/storage/driver/driver.js';
 import type { ManifestRules } from '../../src/storage/manifest-rules.js';
+import type { CatalogOptions } from '../../src/storage/catalog.js';
 import { AllowAll } from '../../src/auth/access.js';
 import { createLogger } from '../../src/log/logger.js';
 
@@ -19,12 +20,16 @@ export interface TestRegistry {
   close(): Promise<void>;
 }
 
-export async function startTestRegistry(overrides: Partial<Omit<AppOptions, 'registry' | 'logger'>> & { driver?: StorageDriver; manifestRules?: ManifestRules } = {}): Promise<TestRegistry> {
+export async function startTestRegistry(overrides: Partial<Omit<AppOptions, 'registry' | 'logger'>> & { driver?: StorageDriver; manifestRules?: ManifestRules; catalog?: CatalogOptions } = {}): Promise<TestRegistry> {
   const driver = overrides.driver ?? new InMemoryDriver();
-  const registry = new Registry({ driver, ...(overrides.manifestRules !== undefined ? { manifestRules: overrides.manifestRules } : {}) });
+  const registry = new Registry({
+    driver,
+    ...(overrides.manifestRules !== undefined ? { manifestRules: overrides.manifestRules } : {}),
+    ...(overrides.catalog !== undefined ? { catalog: overrides.catalog } : {}),
+  });
   const logs: string[] = [];
   const logger = createLogger({ level: 'debug', formatter: 'json', destination: { write: (l: string) => logs.push(l) } });
-  const { driver: _unused, manifestRules: _rules, ...rest } = overrides;
+  const { driver: _unused, manifestRules: _rules, catalog: _catalog, ...rest } = overrides;
   const app = buildApp({
     registry,
     logger,

@@ -62,7 +62,7 @@ describe('config schema: defaults', () => {
       notifications: { events: { includereferences: false }, endpoints: [] },
       health: { storagedriver: { enabled: false, interval: 10_000, threshold: 0 }, file: [], http: [], tcp: [] },
       validation: { enabled: false, disabled: false, manifests: { urls: { allow: [], deny: [] }, indexes: { platforms: 'all', platformlist: [] } } },
-      catalog: { maxentries: 1000 },
+      catalog: { maxentries: 1000, refresh: 10_000, maxstale: 60_000, redis: true },
       policy: { repository: { classes: [] } },
     };
     assert.deepEqual(config, want);

@@ -143,10 +143,10 @@ describe('catalog order and index', () => {
     const driver = new InMemoryDriver();
     for (const name of ['x/one', 'x/two', 'y']) await driver.putContent(`/docker/registry/v2/repositories/${name}/_layers/sha256/${'a'.repeat(64)}/link`, Buffer.from('x'));
     let now = 0;
-    const index = new CatalogIndex(driver, 1000, () => now);
+    const index = new CatalogIndex(driver, { refreshMs: 1000, now: () => now });
     assert.deepEqual(await index.page(2, undefined), { items: ['x/one', 'x/two'], next: 'x/two' });
     assert.deepEqual(await index.page(2, 'x/two'), { items: ['y'] });
-    index.add('x/three');
+    await index.add('x/three');
     assert.deepEqual((await index.page(10, undefined)).items, ['x/one', 'x/three', 'x/two', 'y']);
     // A repository another replica made shows up after the refresh interval.
     await driver.putContent(`/docker/registry/v2/repositories/z/_manifests/tags/t/current/link`, Buffer.from('x'));

@@ -89,7 +89,7 @@ export async function putManifest(ctx: RequestContext): Promise<void> {
     await repo.tag(tag, digest);
     tags.push(tag);
   }
-  ctx.app.registry.noteRepository(repo.name);
+  await ctx.app.registry.noteRepository(repo.name);
   ctx.log.debug({ digest, mediaType: manifest.mediaType, tags }, 'manifest pushed');
   const headers: Record<string, string | string[]> = {
     Location: urlFor(ctx, `/v2/${repo.name}/manifests/${digest}`),

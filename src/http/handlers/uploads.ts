@@ -22,7 +22,7 @@ export async function startUpload(ctx: RequestContext): Promise<void> {
     const digest = parseDigest(mount);
     const mounted = await repo.mountBlob(digest, ctx.app.registry.repository(from as RepositoryName));
     if (mounted !== undefined) {
-      ctx.app.registry.noteRepository(repo.name);
+      await ctx.app.registry.noteRepository(repo.name);
       await drain(ctx);
       sendEmpty(ctx, 201, { Location: urlFor(ctx, `/v2/${repo.name}/blobs/${digest}`), 'Docker-Content-Digest': digest });
       ctx.events?.blobMounted(repo.name, mounted, from);
@@ -87,7 +87,7 @@ async function finish(ctx: RequestContext, uuid: string, digest: Digest, at?: nu
   const repo = repositoryOf(ctx);
   const blob = await ctx.app.registry.uploads.complete(repo.name, uuid, digest, ctx.signal, at);
   await repo.linkBlob(blob.digest);
-  ctx.app.registry.noteRepository(repo.name);
+  await ctx.app.registry.noteRepository(repo.name);
   ctx.log.debug({ digest, size: blob.size }, 'blob pushed');
   sendEmpty(ctx, 201, { Location: urlFor(ctx, `/v2/${repo.name}/blobs/${digest}`), 'Docker-Content-Digest': digest });
   ctx.events?.blobPushed(repo.name, blob);

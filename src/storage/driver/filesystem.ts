@@ -238,7 +238,9 @@ export class FilesystemDriver implements StorageDriver, OpensRanges {
         for (const name of this.#visible(path, names)) await fsp.rm(join(full, name), { recursive: true, force: true });
         return;
       }
-      await fsp.rm(full, { recursive: true });
+      // A write landing in the directory while it is emptied makes rmdir fail with ENOTEMPTY: try again
+      // (a DELETE racing a PUT of the same manifest must not answer 500).
+      await fsp.rm(full, { recursive: true, maxRetries: 10, retryDelay: 1 });
     } catch (err) {
       throw this.#translate(err, 'delete', path);
     }

@@ -40,6 +40,9 @@ const REDIRECT_EXPIRY_SECONDS = 20 * 60;
 /** Sockets per endpoint: readers hold one each while a client downloads. */
 const MAX_SOCKETS = 512;
 
+/** How many times a batch deletion tries the keys that failed (see #deleteKeys). */
+const DELETE_ATTEMPTS = 3;
+
 /**
  * A StorageDriver over an S3 bucket, laid out as Distribution's s3-aws driver lays it out: driver
  * path "/docker/registry/v2/x" is the object key "<rootdirectory>/docker/registry/v2/x" (the root
@@ -389,13 +392,20 @@ export class S3Driver implements StorageDriver {
 
   async #deleteKeys(keys: readonly string[], signal: AbortSignal | undefined): Promise<void> {
     for (let start = 0; start < keys.length; start += LIST_MAX) {
-      const batch = keys.slice(start, start + LIST_MAX);
-      const result = await this.#client.send(
-        new DeleteObjectsCommand({ Bucket: this.#bucket, Delete: { Objects: batch.map((Key) => ({ Key })), Quiet: true } }),
-        { abortSignal: signal },
-      );
-      const errors = (result.Errors ?? []).filter((e) => e.Code !== 'NoSuchKey');
-      if (errors.length > 0) {
+      let batch = keys.slice(start, start + LIST_MAX);
+      // Ceph RGW fails the deletion of a key being written at that moment (UnknownError): the keys
+      // that failed are tried again, so a DELETE racing a PUT of the same manifest does not answer 500.
+      for (let attempt = 1; ; attempt++) {
+        const result = await this.#client.send(
+          new DeleteObjectsCommand({ Bucket: this.#bucket, Delete: { Objects: batch.map((Key) => ({ Key })), Quiet: true } }),
+          { abortSignal: signal },
+        );
+        const errors = (result.Errors ?? []).filter((e) => e.Code !== 'NoSuchKey');
+        if (errors.length === 0) break;
+        if (attempt < DELETE_ATTEMPTS) {
+          batch = errors.map((e) => e.Key).filter((k): k is string => k !== undefined);
+          continue;
+        }
         const detail = errors
           .slice(0, 5)
           .map((e) => `${e.Key ?? '?'}: ${e.Code ?? '?'} ${e.Message ?? ''}`.trim())
