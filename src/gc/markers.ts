@@ -48,7 +48,7 @@ export async function listCondemnedRevisions(driver: StorageDriver): Promise<Map
     const [alg, hex, extra] = rest.slice(marker + '/_revisions/'.length).split('/');
     const digest = extra === undefined ? tryParseDigest(`${alg ?? ''}:${hex ?? ''}`) : undefined;
     if (digest !== undefined && isRepositoryName(name)) {
-      out.set(revisionKey(name as RepositoryName, digest), { name: name as RepositoryName, digest });
+      out.set(revisionKey(name, digest), { name, digest });
     }
   }
   return out;

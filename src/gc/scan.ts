@@ -46,7 +46,7 @@ export async function listRepositories(driver: StorageDriver): Promise<Repositor
     const children = await listOrEmpty(driver, dir);
     const names = children.map(basename);
     if (prefix !== '' && (names.includes('_manifests') || names.includes('_layers')) && isRepositoryName(prefix)) {
-      out.push(prefix as RepositoryName);
+      out.push(prefix);
     }
     for (const n of names.filter((n) => !n.startsWith('_')).sort()) {
       await visit(`${dir}/${n}`, prefix === '' ? n : `${prefix}/${n}`);

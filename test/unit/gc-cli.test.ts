@@ -164,8 +164,8 @@ describe('docs/garbage-collection.md', () => {
   const doc = readFileSync(new URL('../../../docs/garbage-collection.md', import.meta.url), 'utf8');
 
   it('shows every storage.gc key with its default', () => {
-    const block = /```yaml\nstorage:\n  gc:\n([\s\S]*?)```/.exec(doc)?.[1] ?? '';
-    const shown = Object.fromEntries([...block.matchAll(/^ {4}([a-z]+): (\S+)/gm)].map((m) => [m[1], m[2]]));
+    const block = /```yaml\nstorage:\n {2}gc:\n([\s\S]*?)```/.exec(doc)?.[1] ?? '';
+    const shown = Object.fromEntries([...block.matchAll(/^ {4}([a-z]+): (\S+)/gm)].map((m) => [m[1] ?? '', m[2] ?? ''] as const));
     const defaults = gcSchema.parse({});
     assert.deepEqual(Object.keys(shown).sort(), Object.keys(defaults).sort());
     for (const key of Object.keys(shown)) {

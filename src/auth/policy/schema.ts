@@ -20,7 +20,7 @@ function unsetIfNull(value: unknown): unknown {
 function toStringList(value: unknown): unknown {
   if (value === null || value === undefined) return undefined;
   if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') return [String(value)];
-  if (Array.isArray(value)) return value.map((v) => (typeof v === 'number' || typeof v === 'boolean' ? String(v) : v));
+  if (Array.isArray(value)) return (value as unknown[]).map((v) => (typeof v === 'number' || typeof v === 'boolean' ? String(v) : v));
   return value;
 }
 

@@ -168,7 +168,7 @@ export class TokenAccessController implements AccessController {
     const iss = stringClaim(c, 'iss');
     if (iss !== this.#issuer) throw new InvalidTokenError(`token from untrusted issuer: ${JSON.stringify(iss.slice(0, 200))}`);
     const aud = c['aud'];
-    const audiences = typeof aud === 'string' ? [aud] : Array.isArray(aud) && aud.every((a) => typeof a === 'string') ? (aud as string[]) : aud === undefined || aud === null ? [] : undefined;
+    const audiences = typeof aud === 'string' ? [aud] : Array.isArray(aud) && aud.every((a) => typeof a === 'string') ? aud : aud === undefined || aud === null ? [] : undefined;
     if (audiences === undefined) throw new InvalidTokenError('malformed aud claim');
     if (!audiences.includes(this.#service)) throw new InvalidTokenError(`token intended for another audience: ${JSON.stringify(audiences).slice(0, 200)}`);
     // Absent exp is 0, so such a token is expired; absent nbf is 0, so it never is early.

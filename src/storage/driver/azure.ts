@@ -1,7 +1,7 @@
 import { Readable, addAbortSignal } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 
-import type { BlobGetPropertiesResponse, BlobRequestConditions, BlockBlobClient, ContainerClient } from '@azure/storage-blob';
+import type { BlobGetPropertiesResponse, BlobItem, BlobRequestConditions, BlockBlobClient, ContainerClient } from '@azure/storage-blob';
 
 import { createAzureClients, type BlobUrlSigner } from './azure-auth.js';
 import { BlobLayout, inWalkOrder, type ListedBlob } from './azure-layout.js';
@@ -193,10 +193,11 @@ export class AzureDriver implements StorageDriver {
       if (statusOf(err) !== 404 || hasCode(err, 'ContainerNotFound')) throw this.#translate(err, 'stat', path);
     }
     // A directory exists while a blob lies below it; it is as recent as the first of them.
-    let first;
+    let first: BlobItem | undefined;
     try {
       const pages = this.#container.listBlobsFlat({ prefix: this.#layout.dirPrefix(path), abortSignal: signal }).byPage({ maxPageSize: 1 });
-      first = (await pages.next()).value?.segment.blobItems[0];
+      const page = await pages.next();
+      first = page.done === true ? undefined : page.value.segment.blobItems[0];
     } catch (err) {
       throw this.#translate(err, 'stat', path, false);
     }
