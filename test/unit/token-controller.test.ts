@@ -437,8 +437,8 @@ describe('TokenAccessController', () => {
   describe('JWKS keys are used as declared', () => {
     const pair = generateKeyPairSync('rsa', { modulusLength: 2048 });
     const publicJwk = pair.publicKey.export({ format: 'jwk' });
-    const withKeys = (declared: ReadonlyArray<Record<string, unknown>>): TokenAccessController =>
-      controller({ keys: buildTrustedKeys([], parseJwks(JSON.stringify({ keys: declared.map((d) => ({ ...publicJwk, ...d })) }))) });
+    const withKeys = async (declared: ReadonlyArray<Record<string, unknown>>): Promise<TokenAccessController> =>
+      controller({ keys: await buildTrustedKeys([], parseJwks(JSON.stringify({ keys: declared.map((d) => ({ ...publicJwk, ...d })) }))) });
     const token = (alg: string, kid: string): Promise<string> =>
       new CompactSign(Buffer.from(JSON.stringify({ iss: issuer.issuer, sub: 'alice', aud: issuer.service, exp: T + 300, nbf: T - 1, iat: T, access: FOO_ALL })))
         .setProtectedHeader({ typ: 'JWT', alg, kid })
@@ -454,18 +454,18 @@ describe('TokenAccessController', () => {
     };
 
     it('a key declared alg RS256 verifies RS256 tokens only, not PS256 ones', async () => {
-      const ctl = withKeys([{ kid: 'rs', alg: 'RS256', use: 'sig' }]);
+      const ctl = await withKeys([{ kid: 'rs', alg: 'RS256', use: 'sig' }]);
       assert.equal(await accepted(ctl, 'RS256', 'rs'), true);
       assert.equal(await accepted(ctl, 'PS256', 'rs'), false);
       assert.equal(await accepted(ctl, 'RS512', 'rs'), false);
     });
     it('a key without alg verifies any accepted algorithm its type allows', async () => {
-      const ctl = withKeys([{ kid: 'any' }]);
+      const ctl = await withKeys([{ kid: 'any' }]);
       assert.equal(await accepted(ctl, 'RS256', 'any'), true);
       assert.equal(await accepted(ctl, 'PS256', 'any'), true);
     });
     it('use: enc, key_ops without verify, or an encryption alg is no signing key', async () => {
-      const ctl = withKeys([
+      const ctl = await withKeys([
         { kid: 'enc', use: 'enc' },
         { kid: 'ops', key_ops: ['encrypt', 'wrapKey'] },
         { kid: 'oaep', alg: 'RSA-OAEP' },
@@ -476,7 +476,7 @@ describe('TokenAccessController', () => {
       assert.equal(await accepted(ctl, 'RS256', 'ok'), true);
     });
     it('an embedded jwk matching a declared key keeps the declaration', async () => {
-      const ctl = withKeys([{ kid: 'rs', alg: 'RS256' }]);
+      const ctl = await withKeys([{ kid: 'rs', alg: 'RS256' }]);
       const signed = (alg: string): Promise<string> =>
         new CompactSign(Buffer.from(JSON.stringify({ iss: issuer.issuer, sub: 'alice', aud: issuer.service, exp: T + 300, access: FOO_ALL })))
           .setProtectedHeader({ alg, jwk: publicJwk })

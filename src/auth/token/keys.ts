@@ -19,6 +19,7 @@
  */
 import { createECDH, createHash, createPublicKey, X509Certificate, type JsonWebKey, type KeyObject } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
+import { calculateJwkThumbprint, type JWK } from 'jose';
 import { certificateConstraints, KEY_USAGE, type CertificateConstraints } from './x509-constraints.js';
 
 /** Algorithms Distribution knows by name (registry/auth/token/token.go), minus the HMAC ones. */
@@ -95,11 +96,11 @@ export async function loadTrustedKeys(sources: KeySources): Promise<TrustedKeys>
     jwks = parseJwks(text, path);
   }
   if (roots.length === 0 && jwks.length === 0) throw new TokenKeyError('token auth requires at least one token signing key');
-  return buildTrustedKeys(roots, jwks);
+  return await buildTrustedKeys(roots, jwks);
 }
 
 /** Builds the key index from root certificates and JWKS keys (exported for tests and callers that hold keys in memory). */
-export function buildTrustedKeys(roots: readonly X509Certificate[], jwks: readonly JwksKey[]): TrustedKeys {
+export async function buildTrustedKeys(roots: readonly X509Certificate[], jwks: readonly JwksKey[]): Promise<TrustedKeys> {
   const byKid = new Map<string, KeyObject[]>();
   const bySpki = new Map<string, KeyObject>();
   const algorithmOf = new Map<KeyObject, SigningAlgorithm>();
@@ -111,7 +112,7 @@ export function buildTrustedKeys(roots: readonly X509Certificate[], jwks: readon
   };
   for (const cert of roots) {
     const key = cert.publicKey;
-    for (const kid of new Set([libtrustKeyId(key), jwkThumbprint(key), distributionThumbprint(key)])) add(kid, key);
+    for (const kid of new Set([libtrustKeyId(key), await jwkThumbprint(key), await distributionThumbprint(key)])) add(kid, key);
     bySpki.set(spkiDigest(key), key);
   }
   for (const { kid, key, alg } of jwks) {
@@ -192,19 +193,10 @@ export function libtrustKeyId(key: KeyObject): string {
   return (base32(digest).match(/.{1,4}/g) ?? []).join(':');
 }
 
-/** RFC 7638 JWK thumbprint (sha256, base64url) of a public key. */
-export function jwkThumbprint(key: KeyObject): string {
-  const jwk = publicOf(key).export({ format: 'jwk' });
-  switch (jwk.kty) {
-    case 'RSA':
-      return thumbprintOf(`{"e":"${jwk.e}","kty":"RSA","n":"${jwk.n}"}`);
-    case 'EC':
-      return thumbprintOf(`{"crv":"${jwk.crv}","kty":"EC","x":"${jwk.x}","y":"${jwk.y}"}`);
-    case 'OKP':
-      return thumbprintOf(`{"crv":"${jwk.crv}","kty":"OKP","x":"${jwk.x}"}`);
-    default:
-      return '';
-  }
+/** RFC 7638 JWK thumbprint (sha256, base64url) of a public key (jose's); '' for a key type JWK cannot express. */
+export async function jwkThumbprint(key: KeyObject): Promise<string> {
+  // node's JsonWebKey is the same JSON object as jose's JWK, typed more loosely.
+  return calculateJwkThumbprint(publicOf(key).export({ format: 'jwk' }) as JWK).catch(() => '');
 }
 
 /**
@@ -215,7 +207,7 @@ export function jwkThumbprint(key: KeyObject): string {
  * accepted too; the signature is still checked against the root's real key, and when several roots
  * share such an id each is tried.
  */
-export function distributionThumbprint(key: KeyObject): string {
+export async function distributionThumbprint(key: KeyObject): Promise<string> {
   const jwk = publicOf(key).export({ format: 'jwk' });
   if (jwk.kty === 'RSA') return jwkThumbprint(key);
   if (jwk.kty === 'OKP' && jwk.crv === 'Ed25519') return thumbprintOf(`{"crv":"Ed25519","kty":"OTP","x":"${jwk.x}"}`);
