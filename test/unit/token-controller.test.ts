@@ -432,6 +432,29 @@ describe('TokenAccessController', () => {
       assert.match(lines[0] ?? '', /untrusted issuer/);
       assert.ok(!(lines[0] ?? '').includes(token.split('.')[2] ?? '???'));
     });
+
+    // Distribution's reasons, whichever library checks the claims.
+    const reasons: Array<[string, Record<string, unknown>, RegExp]> = [
+      ['an untrusted issuer', { exp: T + 300, iss: 'evil' }, /"reason":"token from untrusted issuer: \\"evil\\""/],
+      ['a malformed issuer', { exp: T + 300, iss: 7 }, /"reason":"malformed iss claim"/],
+      ['another audience', { exp: T + 300, aud: ['other'] }, /"reason":"token intended for another audience: \[\\"other\\"\]"/],
+      ['a malformed audience', { exp: T + 300, aud: [1] }, /"reason":"malformed aud claim"/],
+      ['an expired token', { exp: T - 3600 }, new RegExp(`"reason":"token expired at ${new Date((T - 3600) * 1000).toISOString()}"`)],
+      ['no exp at all', { exp: undefined }, /"reason":"token expired at 1970-01-01T00:00:00.000Z"/],
+      ['an exp that is no number', { exp: 'tomorrow' }, /"reason":"malformed exp claim"/],
+      ['a token not valid yet', { nbf: T + 3600, exp: T + 7200 }, new RegExp(`"reason":"token not valid before ${new Date((T + 3600) * 1000).toISOString()}"`)],
+      ['an iat that is no number (Distribution cannot read it either)', { exp: T + 300, iat: 'now' }, /"reason":"malformed iat claim"/],
+    ];
+    for (const [label, claims, reason] of reasons) {
+      it(`logs the reason for ${label}`, async () => {
+        const lines: string[] = [];
+        const { createLogger } = await import('../../src/log/logger.js');
+        const logger = createLogger({ level: 'info', formatter: 'json', destination: { write: (l: string) => lines.push(l) } });
+        const token = await issuer.issue('alice', FOO_ALL, claims);
+        await refusal(controller({ logger }).authorized(bearer(token), [PULL_FOO]));
+        assert.match(lines[0] ?? '', reason);
+      });
+    }
   });
 
   describe('JWKS keys are used as declared', () => {
