@@ -3,6 +3,7 @@ import type { Server } from 'node:net';
 import cluster from 'node:cluster';
 import { randomBytes } from 'node:crypto';
 import { resolve } from 'node:path';
+import { parseArgs } from 'node:util';
 import { loadConfig, resolveConfigPath } from '../config/load.js';
 import { collectEnvOverrides } from '../config/env.js';
 import type { Config } from '../config/schema.js';
@@ -49,7 +50,8 @@ export interface RunningRegistry {
 
 /** `berth serve [config.yml]`: loads the configuration, builds the registry and listens. */
 export async function serveCommand(args: readonly string[], env: NodeJS.ProcessEnv): Promise<number> {
-  const path = args.find((a) => !a.startsWith('-'));
+  // Flags are ignored, as before: the configuration file is the first operand.
+  const path = parseArgs({ args: [...args], strict: false, allowPositionals: true }).positionals[0];
   const options = path === undefined ? { env } : { path, env };
   const config = await loadConfig(options);
   const workers = workerCount(config.http.workers);

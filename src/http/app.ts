@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { OciError } from '../oci/errors.js';
-import { isRepositoryName, type RepositoryName } from '../oci/reference.js';
+import { isRepositoryName } from '../oci/reference.js';
 import { requiredAccess } from '../auth/access.js';
 import type { AppContext, AppOptions, RequestContext } from './context.js';
 import { matchRoute, ROUTE_METHODS, type Route } from './router.js';
@@ -136,7 +136,7 @@ export function buildApp(options: AppOptions): App {
       }
       if (route.name !== undefined) {
         if (!isRepositoryName(route.name)) throw new OciError('NAME_INVALID', { detail: { name: route.name.slice(0, 300) } });
-        ctx.name = route.name as RepositoryName;
+        ctx.name = route.name;
         ctx.repository = app.registry.repository(ctx.name);
       }
       if (WRITE_METHODS.has(method)) {

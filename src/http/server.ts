@@ -23,7 +23,7 @@ export interface ServerSettings {
 export interface RegistryServer {
   readonly server: NetServer;
   /** Stops accepting, lets requests in flight finish for up to `drainMs`, then closes every connection. */
-  shutdown(drainMs: number): Promise<void>;
+  shutdown: (drainMs: number) => Promise<void>;
 }
 
 /**

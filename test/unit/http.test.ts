@@ -114,6 +114,10 @@ describe('text log format', () => {
     const line = formatText(JSON.stringify({ level: 40, time: '2026-01-01T00:00:00.000Z', msg: 'hello world', service: 'registry', n: 3 }));
     assert.equal(line, 'time="2026-01-01T00:00:00.000Z" level=warning msg="hello world" service=registry n=3\n');
   });
+  it('writes a message that is not a string as JSON, never [object Object]', () => {
+    const line = formatText(JSON.stringify({ level: 30, time: 't', msg: { a: 1 } }));
+    assert.equal(line, 'time="t" level=info msg="{\\"a\\":1}"\n');
+  });
 });
 
 describe('Lru', () => {

@@ -138,7 +138,7 @@ async function loadTokenCredential(auth: Extract<AzureAuth, { kind: 'client_secr
     );
   }
   const className = auth.kind === 'client_secret' ? 'ClientSecretCredential' : 'DefaultAzureCredential';
-  const constructor = typeof identity === 'object' && identity !== null ? Reflect.get(identity, className) : undefined;
+  const constructor: unknown = typeof identity === 'object' && identity !== null ? Reflect.get(identity, className) : undefined;
   if (typeof constructor !== 'function') {
     throw new StorageDriverError('azure', `azure: @azure/identity has no ${className}`);
   }

@@ -1,7 +1,8 @@
 import { Readable, addAbortSignal } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
+import pLimit from 'p-limit';
 
-import type { BlobGetPropertiesResponse, BlobRequestConditions, BlockBlobClient, ContainerClient } from '@azure/storage-blob';
+import type { BlobGetPropertiesResponse, BlobItem, BlobRequestConditions, BlockBlobClient, ContainerClient } from '@azure/storage-blob';
 
 import { createAzureClients, type BlobUrlSigner } from './azure-auth.js';
 import { BlobLayout, inWalkOrder, type ListedBlob } from './azure-layout.js';
@@ -193,10 +194,11 @@ export class AzureDriver implements StorageDriver {
       if (statusOf(err) !== 404 || hasCode(err, 'ContainerNotFound')) throw this.#translate(err, 'stat', path);
     }
     // A directory exists while a blob lies below it; it is as recent as the first of them.
-    let first;
+    let first: BlobItem | undefined;
     try {
       const pages = this.#container.listBlobsFlat({ prefix: this.#layout.dirPrefix(path), abortSignal: signal }).byPage({ maxPageSize: 1 });
-      first = (await pages.next()).value?.segment.blobItems[0];
+      const page = await pages.next();
+      first = page.done === true ? undefined : page.value.segment.blobItems[0];
     } catch (err) {
       throw this.#translate(err, 'stat', path, false);
     }
@@ -487,18 +489,14 @@ function positiveInteger(value: number, name: string): number {
 
 /** Runs `fn` over `items`, at most `limit` at once; rejects with the first failure after all settle. */
 async function forEachLimit<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
   let failure: { error: unknown } | undefined;
-  const worker = async (): Promise<void> => {
-    while (next < items.length && failure === undefined) {
-      const item = items[next++] as T;
-      try {
-        await fn(item);
-      } catch (error) {
-        failure ??= { error };
-      }
+  await pLimit(limit).map(items, async (item) => {
+    if (failure !== undefined) return;
+    try {
+      await fn(item);
+    } catch (error) {
+      failure ??= { error };
     }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  });
   if (failure !== undefined) throw failure.error;
 }
