@@ -7,6 +7,7 @@ import { addAbortSignal, type Readable, type Writable } from 'node:stream';
 import { isValidPath, type FileInfo, type FileWriter, type OpensRanges, type RangeSource, type StorageDriver } from './driver.js';
 import { InvalidOffsetError, InvalidPathError, PathNotFoundError, StorageDriverError } from './errors.js';
 import { transferBuffers } from '../buffer-pool.js';
+import { WriterState } from './writer-state.js';
 
 /** Where putContent stages its temp files: beside the layout, never inside it, so Distribution never lists them. */
 const TEMP_DIR = '.berth-tmp';
@@ -354,8 +355,6 @@ export class FilesystemDriver implements StorageDriver, OpensRanges {
   }
 }
 
-type WriterState = 'open' | 'closed' | 'committed' | 'cancelled';
-
 /** Writes one file in place with positional writes; the file is the upload's data file. */
 class FilesystemFileWriter implements FileWriter {
   readonly #driver: string;
@@ -363,8 +362,8 @@ class FilesystemFileWriter implements FileWriter {
   readonly #full: string;
   readonly #handle: fsp.FileHandle;
   readonly #signal: AbortSignal | undefined;
+  readonly #state: WriterState;
   #size: number;
-  #state: WriterState = 'open';
   #failed = false;
 
   constructor(driver: string, path: string, full: string, handle: fsp.FileHandle, size: number, signal: AbortSignal | undefined) {
@@ -374,6 +373,7 @@ class FilesystemFileWriter implements FileWriter {
     this.#handle = handle;
     this.#size = size;
     this.#signal = signal;
+    this.#state = new WriterState(driver, path);
   }
 
   get size(): number {
@@ -381,7 +381,7 @@ class FilesystemFileWriter implements FileWriter {
   }
 
   async write(chunk: Uint8Array): Promise<void> {
-    this.#assertOpen('write to');
+    this.#state.assertOpen('write to');
     if (this.#failed) throw new StorageDriverError(this.#driver, `${this.#driver}: an earlier write to ${this.#path} failed`);
     this.#signal?.throwIfAborted();
     const length = chunk.byteLength;
@@ -404,32 +404,23 @@ class FilesystemFileWriter implements FileWriter {
   }
 
   async close(): Promise<void> {
-    if (this.#state !== 'open') return;
-    this.#state = 'closed';
+    if (!this.#state.close()) return;
     await this.#closeHandle();
   }
 
   async commit(): Promise<void> {
-    this.#assertOpen('commit');
-    this.#state = 'committed';
+    this.#state.commit();
     await this.#closeHandle();
   }
 
   async cancel(): Promise<void> {
-    this.#assertOpen('cancel');
-    this.#state = 'cancelled';
+    this.#state.cancel();
     await this.#closeHandle();
     try {
       await fsp.rm(this.#full, { force: true });
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
       throw new StorageDriverError(this.#driver, `${this.#driver}: cancel ${this.#path}: ${message}`, { cause: err });
-    }
-  }
-
-  #assertOpen(action: string): void {
-    if (this.#state !== 'open') {
-      throw new StorageDriverError(this.#driver, `${this.#driver}: cannot ${action} writer for ${this.#path}: already ${this.#state}`);
     }
   }
 
