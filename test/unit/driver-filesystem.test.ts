@@ -10,6 +10,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 
 import { InvalidOffsetError, InvalidPathError, PathNotFoundError } from '../../src/storage/driver/errors.js';
 import { FilesystemDriver } from '../../src/storage/driver/filesystem.js';
+import { BufferPool } from '../../src/storage/buffer-pool.js';
 import { storageDriverSuite } from '../suites/storage-driver.js';
 
 function makeRoot(): Promise<string> {
@@ -265,6 +266,16 @@ describe('FilesystemDriver openRange / sendTo (pulls through reused buffers)', (
     // Without waiting for drain, sendTo would finish at once with the whole file queued in the sink.
     assert.ok(sink.writableLength <= 2 * 1024 * 1024, `${sink.writableLength} bytes still queued when sendTo finished`);
     assert.ok(most <= 2 * 1024 * 1024, `at most two chunks may wait in the destination, saw ${most} bytes`);
+  });
+
+  it('reads through the buffers it is given, and gives them back', async () => {
+    const pool = new BufferPool(1024 * 1024, 4);
+    const pooled = new FilesystemDriver({ rootdirectory: root, buffers: pool });
+    const { sink, received } = collector();
+    await (await pooled.openRange('/blob/data', 0, data.length)).sendTo(sink);
+    assert.ok(received().equals(data));
+    await sleep(10); // the last write's callback gives its buffer back
+    assert.ok(pool.idle >= 1, `${pool.idle} buffers back in the pool`);
   });
 
   it('refuses ranges outside the file, absent files and directories before sending anything', async () => {

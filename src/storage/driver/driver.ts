@@ -96,6 +96,20 @@ export interface RangeSource {
   close(): Promise<void>;
 }
 
+/**
+ * Same-sized buffers a driver borrows for a transfer and gives back once nothing refers to them,
+ * so that moving a blob allocates nothing per chunk. The composition root passes one pool (storage's
+ * BufferPool) shared with the upload path; a driver never reaches for a module-level pool itself.
+ */
+export interface ReusableBuffers {
+  /** The byte length of every buffer. */
+  readonly size: number;
+  /** A buffer of `size` bytes, pooled or new. */
+  take(): Buffer;
+  /** Puts a buffer back (one that is never given back is simply collected). */
+  give(buf: Buffer): void;
+}
+
 export function opensRanges(driver: StorageDriver): driver is StorageDriver & OpensRanges {
   return typeof (driver as Partial<OpensRanges>).openRange === 'function';
 }

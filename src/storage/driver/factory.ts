@@ -1,4 +1,4 @@
-import type { StorageDriver } from './driver.js';
+import type { ReusableBuffers, StorageDriver } from './driver.js';
 import { FilesystemDriver } from './filesystem.js';
 import { InMemoryDriver } from './inmemory.js';
 
@@ -12,16 +12,23 @@ export interface DriverSettings {
   readonly azure?: Readonly<Record<string, unknown>>;
 }
 
+/** What the composition root shares with the driver it creates. */
+export interface DriverDependencies {
+  /** Transfer buffers the filesystem driver sends ranges through (storage's pool, shared with uploads). */
+  readonly buffers?: ReusableBuffers;
+}
+
 /**
  * Creates the configured driver. Drivers are created explicitly here, never registered through
  * import side effects; heavy ones (object stores) are loaded only when configured.
  */
-export async function createDriver(settings: DriverSettings): Promise<StorageDriver> {
+export async function createDriver(settings: DriverSettings, dependencies: DriverDependencies = {}): Promise<StorageDriver> {
   switch (settings.driver) {
     case 'filesystem':
       return new FilesystemDriver({
         rootdirectory: settings.filesystem?.rootdirectory ?? '/var/lib/registry',
         syncmetadata: settings.filesystem?.syncmetadata ?? true,
+        buffers: dependencies.buffers,
       });
     case 'inmemory':
       return new InMemoryDriver();

@@ -4,9 +4,8 @@ import * as fsp from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { addAbortSignal, type Readable, type Writable } from 'node:stream';
 
-import { isValidPath, type FileInfo, type FileWriter, type OpensRanges, type RangeSource, type StorageDriver } from './driver.js';
+import { isValidPath, type FileInfo, type FileWriter, type OpensRanges, type RangeSource, type ReusableBuffers, type StorageDriver } from './driver.js';
 import { InvalidOffsetError, InvalidPathError, PathNotFoundError, StorageDriverError } from './errors.js';
-import { transferBuffers } from '../buffer-pool.js';
 import { WriterState } from './writer-state.js';
 
 /** Where putContent stages its temp files: beside the layout, never inside it, so Distribution never lists them. */
@@ -33,7 +32,15 @@ export interface FilesystemDriverOptions {
    * milliseconds and would hold up every other request meanwhile.
    */
   readonly syncmetadata?: boolean;
+  /**
+   * The read buffers of openRange() sends, shared with the rest of the process (the composition
+   * root passes storage's transfer pool); default: a fresh 1 MiB buffer per chunk, never pooled.
+   */
+  readonly buffers?: ReusableBuffers;
 }
+
+/** Without a pool: 1 MiB buffers, left to the garbage collector. */
+const UNPOOLED: ReusableBuffers = Object.freeze({ size: 1024 * 1024, take: () => Buffer.allocUnsafeSlow(1024 * 1024), give: () => undefined });
 
 /**
  * A StorageDriver over a local directory, on-disk compatible with Distribution's `filesystem`
@@ -55,6 +62,7 @@ export class FilesystemDriver implements StorageDriver, OpensRanges {
   readonly rootdirectory: string;
   readonly #tempDir: string;
   readonly #syncMetadata: boolean;
+  readonly #buffers: ReusableBuffers;
 
   constructor(options: FilesystemDriverOptions) {
     if (typeof options.rootdirectory !== 'string' || options.rootdirectory === '') {
@@ -63,6 +71,7 @@ export class FilesystemDriver implements StorageDriver, OpensRanges {
     this.rootdirectory = resolve(options.rootdirectory);
     this.#tempDir = join(this.rootdirectory, TEMP_DIR);
     this.#syncMetadata = options.syncmetadata ?? true;
+    this.#buffers = options.buffers ?? UNPOOLED;
   }
 
   async getContent(path: string, signal?: AbortSignal): Promise<Buffer> {
@@ -120,7 +129,7 @@ export class FilesystemDriver implements StorageDriver, OpensRanges {
       await handle.close().catch(() => undefined);
       throw new InvalidOffsetError(this.name, path, offset + length);
     }
-    return new FileRange(this.name, path, handle, offset, length);
+    return new FileRange(this.name, path, handle, offset, length, this.#buffers);
   }
 
   /** Opens a file for reading and fstats it (not the path: a concurrent rename cannot slip in between). */
@@ -506,9 +515,6 @@ function hasCode(err: unknown, ...codes: string[]): boolean {
   return typeof code === 'string' && codes.includes(code);
 }
 
-/** Reads of FileRange transfers go through pooled buffers, given back in the destination's write callback. */
-const SEND_CHUNK = transferBuffers.size;
-
 function prematureClose(): Error {
   return Object.assign(new Error('the destination closed before the whole range was sent'), { code: 'ERR_STREAM_PREMATURE_CLOSE' });
 }
@@ -551,14 +557,17 @@ class FileRange implements RangeSource {
   readonly #path: string;
   readonly #offset: number;
   readonly #length: number;
+  /** Reads go through these buffers, given back in the destination's write callback. */
+  readonly #buffers: ReusableBuffers;
   #handle: fsp.FileHandle | undefined;
 
-  constructor(driver: string, path: string, handle: fsp.FileHandle, offset: number, length: number) {
+  constructor(driver: string, path: string, handle: fsp.FileHandle, offset: number, length: number, buffers: ReusableBuffers) {
     this.#driver = driver;
     this.#path = path;
     this.#handle = handle;
     this.#offset = offset;
     this.#length = length;
+    this.#buffers = buffers;
   }
 
   async close(): Promise<void> {
@@ -571,10 +580,11 @@ class FileRange implements RangeSource {
     const handle = this.#handle;
     if (handle === undefined) throw new StorageDriverError(this.#driver, `${this.#driver}: ${this.#path}: range already sent or closed`);
     const { signal, onBytes } = options;
+    const buffers = this.#buffers;
     const end = this.#offset + this.#length;
     const read = async (position: number): Promise<Chunk> => {
-      const buf = transferBuffers.take();
-      const want = Math.min(SEND_CHUNK, end - position);
+      const buf = buffers.take();
+      const want = Math.min(buffers.size, end - position);
       let length = 0;
       try {
         while (length < want) {
@@ -583,12 +593,12 @@ class FileRange implements RangeSource {
           length += bytesRead;
         }
       } catch (err) {
-        transferBuffers.give(buf);
+        buffers.give(buf);
         const message = err instanceof Error ? err.message : String(err);
         throw new StorageDriverError(this.#driver, `${this.#driver}: read ${this.#path}: ${message}`, { cause: err });
       }
       if (length < want) {
-        transferBuffers.give(buf);
+        buffers.give(buf);
         throw new StorageDriverError(this.#driver, `${this.#driver}: ${this.#path} ended at ${position + length}, before ${end}`);
       }
       return { buf, length };
@@ -609,19 +619,19 @@ class FileRange implements RangeSource {
         // Read the next chunk while the destination takes this one.
         next = position < end ? readAhead(position) : undefined;
         if (signal?.aborted === true || dest.destroyed === true || dest.writableEnded) {
-          transferBuffers.give(chunk.buf);
+          buffers.give(chunk.buf);
           throw prematureClose();
         }
         // The buffer goes back to the pool once written out; after a failed write it is dropped.
         const more = dest.write(chunk.buf.subarray(0, chunk.length), (err) => {
-          if (err === undefined || err === null) transferBuffers.give(chunk.buf);
+          if (err === undefined || err === null) buffers.give(chunk.buf);
         });
         onBytes?.(chunk.length);
         if (!more) await drained(dest, signal);
       }
     } finally {
       // A read still in flight must finish before the file is closed under it.
-      if (next !== undefined) await next.then((chunk) => transferBuffers.give(chunk.buf), () => undefined);
+      if (next !== undefined) await next.then((chunk) => buffers.give(chunk.buf), () => undefined);
       await this.close();
     }
   }
