@@ -1,4 +1,4 @@
-import type { Readable, Writable } from 'node:stream';
+import type { Readable } from 'node:stream';
 
 /**
  * The contract every storage backend implements: a tiny filesystem-like interface over
@@ -91,7 +91,7 @@ export interface RangeSource {
    * when `dest` closes first, with StorageDriverError when the file ends early. `onBytes` is
    * called as bytes are handed to `dest`.
    */
-  sendTo(dest: Writable, options?: { readonly signal?: AbortSignal; readonly onBytes?: (bytes: number) => void }): Promise<void>;
+  sendTo(dest: ByteSink, options?: { readonly signal?: AbortSignal; readonly onBytes?: (bytes: number) => void }): Promise<void>;
   /** Releases the file without sending; a no-op after sendTo. */
   close(): Promise<void>;
 }
@@ -108,6 +108,28 @@ export interface ReusableBuffers {
   take(): Buffer;
   /** Puts a buffer back (one that is never given back is simply collected). */
   give(buf: Buffer): void;
+}
+
+/**
+ * Where a range is sent: a response, adapted by the HTTP layer (http/byte-sink.ts), which alone
+ * knows how HTTP/1 and HTTP/2 responses report back-pressure and a client that went away.
+ */
+export interface ByteSink {
+  /** True once the sink takes nothing more: the client went away, the response ended or failed. */
+  readonly closed: boolean;
+  /**
+   * Queues `chunk`; false asks the sender to wait for drained() before the next write. `written`
+   * is called once the chunk has gone out (with an error when it could not): only then may the
+   * sender reuse the chunk's buffer.
+   */
+  write(chunk: Uint8Array, written: (err?: Error | null) => void): boolean;
+  /** Resolves when the sink wants more; rejects with {@link sinkClosed}'s error when it closes first, or with its failure. */
+  drained(): Promise<void>;
+}
+
+/** The error of a send whose sink closed before the whole content was sent (code ERR_STREAM_PREMATURE_CLOSE, as stream.pipeline's). */
+export function sinkClosed(): Error {
+  return Object.assign(new Error('the destination closed before the whole range was sent'), { code: 'ERR_STREAM_PREMATURE_CLOSE' });
 }
 
 export function opensRanges(driver: StorageDriver): driver is StorageDriver & OpensRanges {

@@ -2,9 +2,9 @@ import { randomUUID } from 'node:crypto';
 import { constants, readFileSync, statSync, type Stats } from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
-import { addAbortSignal, type Readable, type Writable } from 'node:stream';
+import { addAbortSignal, type Readable } from 'node:stream';
 
-import { isValidPath, type FileInfo, type FileWriter, type OpensRanges, type RangeSource, type ReusableBuffers, type StorageDriver } from './driver.js';
+import { isValidPath, sinkClosed, type ByteSink, type FileInfo, type FileWriter, type OpensRanges, type RangeSource, type ReusableBuffers, type StorageDriver } from './driver.js';
 import { InvalidOffsetError, InvalidPathError, PathNotFoundError, StorageDriverError } from './errors.js';
 import { WriterState } from './writer-state.js';
 
@@ -515,37 +515,6 @@ function hasCode(err: unknown, ...codes: string[]): boolean {
   return typeof code === 'string' && codes.includes(code);
 }
 
-function prematureClose(): Error {
-  return Object.assign(new Error('the destination closed before the whole range was sent'), { code: 'ERR_STREAM_PREMATURE_CLOSE' });
-}
-
-/**
- * Resolves when `dest`, whose write() just returned false, wants more data; rejects when it
- * closes or fails first, or when `signal` aborts (the request's signal aborts when the client
- * goes away: a response that is already closed emits nothing more). Only events are used:
- * HTTP/2's compatibility response has neither `writableNeedDrain` nor `destroyed`.
- */
-function drained(dest: Writable, signal: AbortSignal | undefined): Promise<void> {
-  if (signal?.aborted === true) return Promise.reject(prematureClose());
-  return new Promise((resolve, reject) => {
-    const done = (err?: Error): void => {
-      dest.off('drain', onDrain);
-      dest.off('close', onClose);
-      dest.off('error', onError);
-      signal?.removeEventListener('abort', onClose);
-      if (err === undefined) resolve();
-      else reject(err);
-    };
-    const onDrain = (): void => done();
-    const onClose = (): void => done(prematureClose());
-    const onError = (err: Error): void => done(err);
-    dest.once('drain', onDrain);
-    dest.once('close', onClose);
-    dest.once('error', onError);
-    signal?.addEventListener('abort', onClose, { once: true });
-  });
-}
-
 interface Chunk {
   readonly buf: Buffer;
   readonly length: number;
@@ -576,7 +545,7 @@ class FileRange implements RangeSource {
     await handle?.close().catch(() => undefined);
   }
 
-  async sendTo(dest: Writable, options: { readonly signal?: AbortSignal; readonly onBytes?: (bytes: number) => void } = {}): Promise<void> {
+  async sendTo(dest: ByteSink, options: { readonly signal?: AbortSignal; readonly onBytes?: (bytes: number) => void } = {}): Promise<void> {
     const handle = this.#handle;
     if (handle === undefined) throw new StorageDriverError(this.#driver, `${this.#driver}: ${this.#path}: range already sent or closed`);
     const { signal, onBytes } = options;
@@ -618,16 +587,16 @@ class FileRange implements RangeSource {
         position += chunk.length;
         // Read the next chunk while the destination takes this one.
         next = position < end ? readAhead(position) : undefined;
-        if (signal?.aborted === true || dest.destroyed === true || dest.writableEnded) {
+        if (signal?.aborted === true || dest.closed) {
           buffers.give(chunk.buf);
-          throw prematureClose();
+          throw sinkClosed();
         }
         // The buffer goes back to the pool once written out; after a failed write it is dropped.
         const more = dest.write(chunk.buf.subarray(0, chunk.length), (err) => {
           if (err === undefined || err === null) buffers.give(chunk.buf);
         });
         onBytes?.(chunk.length);
-        if (!more) await drained(dest, signal);
+        if (!more) await dest.drained();
       }
     } finally {
       // A read still in flight must finish before the file is closed under it.
