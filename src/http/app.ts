@@ -1,8 +1,8 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import { OciError } from '../oci/errors.js';
 import { isRepositoryName, type RepositoryName } from '../oci/reference.js';
 import { requiredAccess } from '../auth/access.js';
 import type { AppContext, AppOptions, RequestContext } from './context.js';
+import type { RegistryRequest, RegistryResponse, RequestHandler } from './exchange.js';
 import { matchRoute, ROUTE_METHODS, type Route } from './router.js';
 import { renderError } from './render-error.js';
 import { sendJson, urlFor } from './respond.js';
@@ -37,7 +37,7 @@ const WRITE_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 
 /** The request handler of a registry, plus what it needs to stop cleanly. */
 export interface App {
-  readonly handle: (req: IncomingMessage, res: ServerResponse) => void;
+  readonly handle: RequestHandler;
   /** Requests being handled right now. */
   readonly inFlight: () => number;
 }
@@ -52,7 +52,7 @@ export function buildApp(options: AppOptions): App {
   const fixedHeaders = Object.entries(options.headers);
   let inFlight = 0;
 
-  const handle = (req: IncomingMessage, res: ServerResponse): void => {
+  const handle = (req: RegistryRequest, res: RegistryResponse): void => {
     const started = process.hrtime.bigint();
     inFlight++;
     res.setHeader('Docker-Distribution-API-Version', 'registry/2.0');

@@ -1,4 +1,4 @@
-import type { ServerResponse } from 'node:http';
+import type { RegistryResponse } from './exchange.js';
 import type { Logger } from 'pino';
 import { OciError } from '../oci/errors.js';
 import { StorageDriverError } from '../storage/driver/errors.js';
@@ -9,7 +9,7 @@ import { StorageDriverError } from '../storage/driver/errors.js';
  * internal detail. After the headers have gone out, the connection is destroyed instead, so the
  * client sees a truncated response rather than a corrupt one.
  */
-export function renderError(res: ServerResponse, err: unknown, log: Logger, method: string): void {
+export function renderError(res: RegistryResponse, err: unknown, log: Logger, method: string): void {
   const error = toOciError(err, log);
   if (res.headersSent) {
     res.destroy(error);
