@@ -228,6 +228,7 @@ export async function startRegistry(config: Config): Promise<RunningRegistry> {
       await cache.close();
       await rateLimiter?.close();
       auth.close();
+      await driver.close();
     },
   };
 }

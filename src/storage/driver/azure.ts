@@ -387,6 +387,12 @@ export class AzureDriver implements StorageDriver {
     return this.#container.getBlockBlobClient(this.#layout.blobName(path));
   }
 
+  /**
+   * Nothing to release: the SDK offers no way to close its HTTP pipeline, whose idle keep-alive
+   * sockets the runtime closes on its own.
+   */
+  async close(): Promise<void> {}
+
   /** Validates a path that must name a file. "/" is a directory: PathNotFoundError when reading, an error when writing. */
   #filePath(path: string, reading = false): string {
     this.#validate(path);

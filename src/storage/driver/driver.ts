@@ -55,6 +55,13 @@ export interface StorageDriver {
    * within each directory. Throws PathNotFoundError when `path` is absent.
    */
   walk(path: string, signal?: AbortSignal): AsyncIterable<FileInfo>;
+
+  /**
+   * Releases what the driver holds (SDK clients and their sockets), once nothing uses it any more:
+   * serve calls it on shutdown, garbage-collect when it is done. Calls made afterwards may fail.
+   * Safe to call more than once.
+   */
+  close(): Promise<void>;
 }
 
 /**

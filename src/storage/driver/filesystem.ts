@@ -272,6 +272,9 @@ export class FilesystemDriver implements StorageDriver, OpensRanges {
     yield* this.#walkDirectory(path, full, names, signal);
   }
 
+  /** Nothing to release: every call opens and closes its own files. */
+  async close(): Promise<void> {}
+
   /**
    * Removes temp files that putContent left behind when the process died mid-write: those in
    * `<rootdirectory>/.berth-tmp/` last modified more than `maxAgeMs` (default one hour) before `now`.

@@ -141,6 +141,9 @@ export class InMemoryDriver implements StorageDriver {
     yield* walkDir(path, dir, signal);
   }
 
+  /** Nothing to release; the content stays (a closed in-memory driver is simply dropped). */
+  async close(): Promise<void> {}
+
   /** Validates a path and splits it into segments ([] for the root). */
   #segments(path: string): string[] {
     if (!isValidPath(path)) throw new InvalidPathError(this.name, path);

@@ -324,7 +324,12 @@ export class S3Driver implements StorageDriver {
     }
   }
 
-  /** Releases the client's sockets. */
+  /** Releases the client's sockets (its keep-alive agents would keep the process alive). */
+  async close(): Promise<void> {
+    this.#client.destroy();
+  }
+
+  /** close(), synchronously. */
   destroy(): void {
     this.#client.destroy();
   }
