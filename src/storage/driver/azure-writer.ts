@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 
 import type { BlobRequestConditions, BlockBlobClient } from '@azure/storage-blob';
 
+import { statusOf } from './azure-blobs.js';
 import type { FileWriter } from './driver.js';
 import { StorageDriverError } from './errors.js';
 import { WriterState } from './writer-state.js';
@@ -209,9 +210,4 @@ function isConflict(err: unknown): boolean {
   const status = statusOf(err);
   const code = typeof err === 'object' && err !== null && 'code' in err ? err.code : undefined;
   return status === 412 || (status === 409 && code === 'BlobAlreadyExists');
-}
-
-function statusOf(err: unknown): number | undefined {
-  if (typeof err !== 'object' || err === null || !('statusCode' in err)) return undefined;
-  return typeof err.statusCode === 'number' ? err.statusCode : undefined;
 }
