@@ -39,31 +39,10 @@ export class FileRange implements RangeSource {
     const { signal, onBytes } = options;
     const buffers = this.#buffers;
     const end = this.#offset + this.#length;
-    const read = async (position: number): Promise<Chunk> => {
-      const buf = buffers.take();
-      const want = Math.min(buffers.size, end - position);
-      let length = 0;
-      try {
-        while (length < want) {
-          const { bytesRead } = await handle.read(buf, length, want - length, position + length);
-          if (bytesRead === 0) break;
-          length += bytesRead;
-        }
-      } catch (err) {
-        buffers.give(buf);
-        const message = err instanceof Error ? err.message : String(err);
-        throw new StorageDriverError(this.#driver, `${this.#driver}: read ${this.#path}: ${message}`, { cause: err });
-      }
-      if (length < want) {
-        buffers.give(buf);
-        throw new StorageDriverError(this.#driver, `${this.#driver}: ${this.#path} ended at ${position + length}, before ${end}`);
-      }
-      return { buf, length };
-    };
     // A read ahead may fail while the loop waits for the destination: it is awaited (and its
     // error thrown) on the next turn, so mark it handled now.
     const readAhead = (position: number): Promise<Chunk> => {
-      const chunk = read(position);
+      const chunk = this.#read(handle, position, Math.min(buffers.size, end - position), end);
       chunk.catch(() => undefined);
       return chunk;
     };
@@ -91,5 +70,26 @@ export class FileRange implements RangeSource {
       if (next !== undefined) await next.then((chunk) => buffers.give(chunk.buf), () => undefined);
       await this.close();
     }
+  }
+  /** Reads `want` bytes at `position` into a pooled buffer; fails when the file ends first (before `end`). */
+  async #read(handle: FileHandle, position: number, want: number, end: number): Promise<Chunk> {
+    const buf = this.#buffers.take();
+    let length = 0;
+    try {
+      while (length < want) {
+        const { bytesRead } = await handle.read(buf, length, want - length, position + length);
+        if (bytesRead === 0) break;
+        length += bytesRead;
+      }
+    } catch (err) {
+      this.#buffers.give(buf);
+      const message = err instanceof Error ? err.message : String(err);
+      throw new StorageDriverError(this.#driver, `${this.#driver}: read ${this.#path}: ${message}`, { cause: err });
+    }
+    if (length < want) {
+      this.#buffers.give(buf);
+      throw new StorageDriverError(this.#driver, `${this.#driver}: ${this.#path} ended at ${position + length}, before ${end}`);
+    }
+    return { buf, length };
   }
 }
