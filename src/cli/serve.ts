@@ -167,7 +167,7 @@ export async function startRegistry(config: Config): Promise<RunningRegistry> {
     readOnly: config.storage.maintenance.readonly.enabled,
     redirect: !config.storage.redirect.disable,
     maxManifestBytes: MAX_MANIFEST_BYTES,
-    catalogMaxEntries: catalogMaxEntries(config),
+    catalogMaxEntries: config.catalog.maxentries,
     accessLog: !config.log.accesslog.disabled,
     metrics,
     rateLimiter,
@@ -299,10 +299,4 @@ export function describeStorage(storage: Config['storage']): string {
     default:
       return `storing data with the ${storage.driver} driver`;
   }
-}
-
-function catalogMaxEntries(config: Config): number {
-  const section = config.catalog;
-  const value = section !== undefined ? section['maxentries'] : undefined;
-  return typeof value === 'number' && Number.isInteger(value) && value > 0 ? value : 1000;
 }

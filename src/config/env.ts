@@ -3,7 +3,8 @@
  * over the YAML tree: `REGISTRY_HTTP_ADDR=:5001` sets `http.addr`, `REGISTRY_STORAGE=s3` switches driver.
  */
 import { parseDocument } from 'yaml';
-import { ConfigError } from './config-error.js';
+import { ConfigError } from '../config-fields/config-error.js';
+import { isPlainObject } from '../config-fields/fields.js';
 import { STORAGE_DRIVER_KEYS, TOP_LEVEL_KEYS } from './schema.js';
 
 const PREFIX = 'REGISTRY_';
@@ -98,12 +99,8 @@ export function parseEnvValue(raw: string): unknown {
 
 type Mapping = Record<string, unknown>;
 
-function isPlainObject(value: unknown): value is Mapping {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
 /** A deep copy of the mappings and lists of a YAML tree (other values are immutable and shared). */
-function cloneTree(value: unknown): unknown {
+export function cloneTree(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(cloneTree);
   if (isPlainObject(value)) return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, cloneTree(v)]));
   return value;

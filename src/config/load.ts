@@ -4,12 +4,12 @@
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { parseDocument } from 'yaml';
-import { ConfigError, type ConfigIssue } from './config-error.js';
-import { applyEnvOverrides, collectEnvOverrides, CONFIGURATION_PATH_VARIABLE, type EnvOverride } from './env.js';
-import { configIssuesFromZod } from './issues.js';
-import { configSchema, type Config } from './schema.js';
+import { ConfigError, type ConfigIssue } from '../config-fields/config-error.js';
+import { configIssuesFromZod } from '../config-fields/issues.js';
+import { applyEnvOverrides, cloneTree, collectEnvOverrides, CONFIGURATION_PATH_VARIABLE, type EnvOverride } from './env.js';
+import { configSchema, HIDDEN_KEYS, type Config } from './schema.js';
 
-export { ConfigError, type ConfigIssue } from './config-error.js';
+export { ConfigError, type ConfigIssue } from '../config-fields/config-error.js';
 export type { Config } from './schema.js';
 
 /**
@@ -83,19 +83,27 @@ export async function loadConfig(options: LoadConfigOptions): Promise<Config> {
 
 /**
  * Issues as a reader should see them: an unknown key (the usual cause: a typo) before what follows from it
- * ("exactly one storage driver"), and each issue that a REGISTRY_* variable produced naming that variable.
+ * ("exactly one storage driver"), and each issue that a REGISTRY_* variable produced naming that variable: the
+ * most specific one (REGISTRY_STORAGE_S3_CHUNKSIZE rather than REGISTRY_STORAGE=s3 for `storage.s3.chunksize`).
  */
 export function explainIssues(issues: readonly ConfigIssue[], overrides: readonly EnvOverride[]): ConfigIssue[] {
   const named = issues.map((issue) => {
-    const path = issue.path.toLowerCase();
-    const from = overrides.find((o) => {
-      const keyPath = o.path.join('.').toLowerCase();
-      return path === keyPath || path.startsWith(`${keyPath}.`) || path.startsWith(`${keyPath}[`) || keyPath.startsWith(`${path}.`);
-    });
+    const from = sourceOf(issue.path.toLowerCase(), overrides);
     return from === undefined ? issue : { ...issue, message: `${issue.message} (from the environment variable ${from.name})` };
   });
   const cause = (issue: ConfigIssue): number => (issue.message.startsWith('unknown key') ? 0 : 1);
   return named.map((issue, i) => ({ issue, i })).sort((a, b) => cause(a.issue) - cause(b.issue) || a.i - b.i).map(({ issue }) => issue);
+}
+
+/** The override that set `path` or the deepest one above it; else one that set a key below it. */
+function sourceOf(path: string, overrides: readonly EnvOverride[]): EnvOverride | undefined {
+  let best: EnvOverride | undefined;
+  for (const o of overrides) {
+    const keyPath = o.path.join('.').toLowerCase();
+    const above = path === keyPath || path.startsWith(`${keyPath}.`) || path.startsWith(`${keyPath}[`);
+    if (above && (best === undefined || o.path.length > best.path.length)) best = o;
+  }
+  return best ?? overrides.find((o) => o.path.join('.').toLowerCase().startsWith(`${path}.`));
 }
 
 /**
@@ -125,15 +133,9 @@ export function parseConfigYaml(text: string, source: string): unknown {
  */
 export function parseConfig(tree: unknown): Config {
   // Loose sections come through by reference: copy first so freezing never reaches the caller's tree.
-  const result = configSchema.safeParse(clonePlain(tree), { reportInput: true });
-  if (!result.success) throw new ConfigError(configIssuesFromZod(result.error.issues));
+  const result = configSchema.safeParse(cloneTree(tree), { reportInput: true });
+  if (!result.success) throw new ConfigError(configIssuesFromZod(result.error.issues, configSchema, { hidden: HIDDEN_KEYS }));
   return deepFreeze(result.data);
-}
-
-function clonePlain(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(clonePlain);
-  if (typeof value === 'object' && value !== null) return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, clonePlain(v)]));
-  return value;
 }
 
 function deepFreeze<T>(value: T): T {

@@ -11,32 +11,22 @@
  *
  * Durations come out in milliseconds, as everywhere in Config.
  */
-import { z } from 'zod';
-import { booleanField, goDuration } from '../config/fields.js';
+import type { z } from 'zod';
+import { booleanField, durationField, section } from '../config-fields/fields.js';
+import type { KeyDocs } from '../config-fields/schema-tree.js';
 
 /** The shortest grace period the configuration accepts: far above the guard's snapshot lifetime and any request. */
 export const MIN_GC_DELAY_MS = 60_000;
 
-function durationField(defaultMs: number, minimumMs: number, minimumText: string) {
-  return z.preprocess(
-    goDuration('30m, 1h or 24h'),
-    z
-      .number()
-      .refine((ms) => ms >= minimumMs, { message: `must be at least ${minimumText}` })
-      .default(defaultMs),
-  );
-}
+const examples = '30m, 1h or 24h';
 
 /** `storage.gc`: absent, null or '' means all defaults (online GC off). */
-export const gcSchema = z.preprocess(
-  (value) => (value === undefined || value === null || value === '' ? {} : value),
-  z.strictObject({
-    enabled: booleanField(false),
-    interval: durationField(24 * 3600_000, 1000, '1s'),
-    delay: durationField(3600_000, MIN_GC_DELAY_MS, '1m'),
-    deleteuntagged: booleanField(false),
-  }),
-);
+export const gcSchema = section({
+  enabled: booleanField(false),
+  interval: durationField(24 * 3600_000, { bound: { min: 1000, minText: '1s' }, examples }),
+  delay: durationField(3600_000, { bound: { min: MIN_GC_DELAY_MS, minText: '1m' }, examples }),
+  deleteuntagged: booleanField(false),
+});
 
 /** The parsed `storage.gc` section. */
 export type GcConfig = z.output<typeof gcSchema>;
@@ -45,3 +35,11 @@ export type GcConfig = z.output<typeof gcSchema>;
 export function onlineGcSettings(config: GcConfig): { enabled: boolean; interval: number; delay: number; deleteUntagged: boolean } {
   return { enabled: config.enabled, interval: config.interval, delay: config.delay, deleteUntagged: config.deleteuntagged };
 }
+
+/** What docs/configuration.md says of each key of `storage.gc` (relative key paths). */
+export const gcKeyDocs: KeyDocs = {
+  enabled: { type: 'boolean', default: '`false`', text: 'Online garbage collection inside the serving registry (see [garbage-collection.md](garbage-collection.md)).' },
+  interval: { type: 'duration ≥ 1s', default: '`24h`', text: 'How often a sweep runs (one replica at a time).' },
+  delay: { type: 'duration ≥ 1m', default: '`1h`', text: 'Grace period: nothing younger is condemned, and a condemned blob is deleted only this long after.' },
+  deleteuntagged: { type: 'boolean', default: '`false`', text: 'Also collect manifests no tag reaches (as `--delete-untagged`).' },
+};

@@ -13,37 +13,21 @@
  * An interval of 0 (or unset) is Distribution's 10 s; a threshold of 0 means the first failure
  * counts; statuscode 0 (or unset) is 200; a timeout of 0 (or unset) means the check's interval.
  * Plugged into the root schema as `health: healthSchema`. Follows the conventions of
- * src/config/fields.ts, whose helpers it uses.
+ * src/config-fields/fields.ts, whose helpers it uses.
  */
 import { z } from 'zod';
-import { booleanField, goDuration, headersField, integerField, isHttpUrl, scalarToString, section, unsetIfNull } from '../config/fields.js';
+import { booleanField, durationField, headersField, integerField, isHttpUrl, listField, requiredString, section } from '../config-fields/fields.js';
+import type { KeyDocs } from '../config-fields/schema-tree.js';
 
 /** Distribution's defaultCheckInterval. */
 export const DEFAULT_CHECK_INTERVAL_MS = 10_000;
 
 /** A non-negative Go duration (string, or integer nanoseconds) as milliseconds; unset is 0. */
-function durationField() {
-  return z.preprocess(
-    goDuration('500ms, 10s or 1m'),
-    z
-      .number()
-      .refine((ms) => ms >= 0, { message: 'must not be negative' })
-      .default(0),
-  );
-}
+const timeoutField = () => durationField(0, { examples: '500ms, 10s or 1m' });
 
 /** The check interval: 0 or unset is Distribution's 10 s. */
 function intervalField() {
-  return durationField().transform((ms) => (ms > 0 ? ms : DEFAULT_CHECK_INTERVAL_MS));
-}
-
-function requiredString(what: string) {
-  return z.preprocess(scalarToString, z.string({ error: `required: ${what}` }).min(1, { message: `required: ${what}` }));
-}
-
-/** A list of checks; absent or null is none. */
-function checkList<T extends z.ZodType>(item: T) {
-  return z.preprocess(unsetIfNull, z.array(item).default(() => []));
+  return timeoutField().transform((ms) => (ms > 0 ? ms : DEFAULT_CHECK_INTERVAL_MS));
 }
 
 const fileCheckSchema = section({
@@ -56,14 +40,14 @@ const httpCheckSchema = section({
   uri: requiredString('the URI to check').refine(isHttpUrl, { message: 'must be an absolute http:// or https:// URL' }),
   headers: headersField(),
   statuscode: integerField(200, 0, 599).transform((code) => (code === 0 ? 200 : code)),
-  timeout: durationField(),
+  timeout: timeoutField(),
   interval: intervalField(),
   threshold: integerField(0, 0),
 });
 
 const tcpCheckSchema = section({
   addr: requiredString('host:port to connect to').refine((v) => /^(\[[0-9A-Fa-f:.]+\]|[^:[\]\s]*):\d{1,5}$/.test(v), { message: 'expected host:port' }),
-  timeout: durationField(),
+  timeout: timeoutField(),
   interval: intervalField(),
   threshold: integerField(0, 0),
 });
@@ -75,9 +59,9 @@ export const healthSchema = section({
     interval: intervalField(),
     threshold: integerField(0, 0),
   }),
-  file: checkList(fileCheckSchema),
-  http: checkList(httpCheckSchema),
-  tcp: checkList(tcpCheckSchema),
+  file: listField(fileCheckSchema),
+  http: listField(httpCheckSchema),
+  tcp: listField(tcpCheckSchema),
 }).check(
   z.superRefine((health, ctx) => {
     // Checks are named by their file, URI or address, and names must be unique (Distribution panics).
@@ -98,3 +82,13 @@ export const healthSchema = section({
 
 /** The parsed `health` section. */
 export type HealthConfig = z.output<typeof healthSchema>;
+
+/** What docs/configuration.md says of each key of `health` (relative key paths). */
+export const healthKeyDocs: KeyDocs = {
+  'storagedriver.enabled': { type: 'boolean', default: '`false`', text: 'Check the storage backend (a stat of its root) periodically.' },
+  'storagedriver.interval': { type: 'duration', default: '`10s`', text: 'Time between checks (`0` means 10s).' },
+  'storagedriver.threshold': { type: 'integer ≥ 0', default: '`0`', text: 'Consecutive failures before the check reports failing (`0` and `1`: the first).' },
+  file: { type: 'list of `{file, interval, threshold}`', default: '`[]`', text: 'Fail while `file` exists (e.g. a maintenance flag). `interval` defaults to 10s.' },
+  http: { type: 'list of `{uri, headers, statuscode, timeout, interval, threshold}`', default: '`[]`', text: 'Fail unless a `HEAD` of `uri` answers `statuscode` (default 200). `timeout` defaults to the interval, `interval` to 10s.' },
+  tcp: { type: 'list of `{addr, timeout, interval, threshold}`', default: '`[]`', text: 'Fail unless a TCP connection to `addr` (`host:port`) opens. `timeout` defaults to the interval, `interval` to 10s.' },
+};

@@ -4,7 +4,8 @@ import { requiredAccess } from '../auth/access.js';
 import type { AppContext, AppOptions, RequestContext } from './context.js';
 import type { RegistryRequest, RegistryResponse, RequestHandler } from './exchange.js';
 import { matchRoute, ROUTE_METHODS, type Route } from './router.js';
-import { renderError } from './render-error.js';
+import { DEFAULT_BASE_HEADERS, renderError, type BaseHeaders } from './render-error.js';
+import { settleBody } from './request-body.js';
 import { sendJson, urlFor } from './respond.js';
 import { UploadStateCodec } from './upload-state.js';
 import { redactRequestUri } from '../log/redact.js';
@@ -49,14 +50,17 @@ export interface App {
  */
 export function buildApp(options: AppOptions): App {
   const app: AppContext = { ...options, states: new UploadStateCodec(options.secret) };
-  const fixedHeaders = Object.entries(options.headers);
+  // Set on every response before routing; an error response keeps these and drops what a handler set.
+  const baseHeaders: BaseHeaders = [
+    ...DEFAULT_BASE_HEADERS,
+    ...Object.entries(options.headers).map(([k, v]): readonly [string, string | readonly string[]] => [k, v.length === 1 ? (v[0] as string) : [...v]]),
+  ];
   let inFlight = 0;
 
   const handle = (req: RegistryRequest, res: RegistryResponse): void => {
     const started = process.hrtime.bigint();
     inFlight++;
-    res.setHeader('Docker-Distribution-API-Version', 'registry/2.0');
-    for (const [k, v] of fixedHeaders) res.setHeader(k, v.length === 1 ? (v[0] as string) : [...v]);
+    for (const [k, v] of baseHeaders) res.setHeader(k, v);
     const method = req.method ?? 'GET';
     // Read now: once the connection is gone (a client that hung up), req.socket is null.
     const remoteAddress = req.socket?.remoteAddress;
@@ -148,7 +152,8 @@ export function buildApp(options: AppOptions): App {
 
     run()
       .catch((err: unknown) => {
-        renderError(res, err, log, method);
+        settleBody(req, res);
+        renderError(res, err, log, method, baseHeaders);
       })
       .finally(() => {
         res.off('close', onClose);
@@ -176,8 +181,9 @@ export function buildApp(options: AppOptions): App {
         };
         if (res.writableFinished || res.destroyed) done();
         else res.once('close', done);
-        // A handler that did not read its body (an error before reading) must not leave the
-        // connection waiting: discard what is left.
+        // A handler that did not read all its body (an error before or while reading) must not
+        // leave the connection waiting: discard what is left (settleBody bounded it, or asked for
+        // the connection to close after the response).
         if (!req.readableEnded) req.resume();
       });
   };

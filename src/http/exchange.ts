@@ -11,6 +11,10 @@ export interface RegistryRequest extends Readable {
   readonly method?: string | undefined;
   readonly url?: string | undefined;
   readonly headers: IncomingHttpHeaders;
+  /** 1 or 2. */
+  readonly httpVersionMajor: number;
+  /** True once the whole body has arrived. */
+  readonly complete: boolean;
   /** The connection; null once it is gone (a client that hung up). */
   readonly socket: Socket | null;
 }
@@ -25,6 +29,7 @@ export interface RegistryResponse extends Writable {
   setHeader(name: string, value: number | string | readonly string[]): unknown;
   getHeader(name: string): number | string | string[] | undefined;
   hasHeader(name: string): boolean;
+  getHeaderNames(): string[];
   removeHeader(name: string): void;
 }
 

@@ -1,7 +1,7 @@
 import type { RequestContext } from './context.js';
 
 /** Sends a response with no body (HEAD-safe), setting Content-Length: 0 unless given. */
-export function sendEmpty(ctx: RequestContext, status: number, headers: Record<string, string | number> = {}): void {
+export function sendEmpty(ctx: RequestContext, status: number, headers: Record<string, string | number | readonly string[]> = {}): void {
   const { res } = ctx;
   res.statusCode = status;
   for (const [k, v] of Object.entries(headers)) res.setHeader(k, v);

@@ -17,34 +17,29 @@
  *           mediatypes: [application/octet-stream]
  *           actions: [pull]
  *
- * Plugged into the root schema as `notifications: notificationsSchema`. Follows the conventions of
- * src/config/schema.ts (null means unset, scalars where strings are expected, YAML 1.1 booleans,
- * Go durations as milliseconds); the small field helpers are repeated here because that file does
- * not export them.
+ * Plugged into the root schema as `notifications: notificationsSchema`. Written with the field
+ * helpers of src/config-fields/fields.ts (null means unset, scalars where strings are expected,
+ * YAML 1.1 booleans, Go durations as milliseconds).
  */
 import { z } from 'zod';
-import { booleanField, goDuration, headersField, isHttpUrl, scalarToString, section, stringListField, toStringList, unsetIfNull } from '../config/fields.js';
+import { booleanField, durationField, headersField, integerField, isHttpUrl, listField, requiredString, section, stringField, stringListField, toStringList } from '../config-fields/fields.js';
 import { EVENT_ACTIONS } from './event.js';
+import type { KeyDocs } from '../config-fields/schema-tree.js';
 
 /** An integer; 0 or less means `defaultValue` (Distribution's EndpointConfig.defaults()). */
 function integerOrDefault(defaultValue: number) {
-  return z.preprocess(unsetIfNull, z.number().int().max(Number.MAX_SAFE_INTEGER).default(defaultValue)).transform((n) => (n > 0 ? n : defaultValue));
+  return integerField(defaultValue, Number.MIN_SAFE_INTEGER).transform((n) => (n > 0 ? n : defaultValue));
 }
 
 /** A Go duration (string, or integer nanoseconds) as milliseconds; 0 or less means `defaultMs`. */
 function durationOrDefault(defaultMs: number) {
-  return z
-    .preprocess(
-        goDuration('500ms, 1s or 1m'),
-      z.number().default(defaultMs),
-    )
-    .transform((ms) => (ms > 0 ? ms : defaultMs));
+  return durationField(defaultMs, { bound: 'any', examples: '500ms, 1s or 1m' }).transform((ms) => (ms > 0 ? ms : defaultMs));
 }
 
 const endpointSchema = section({
-  name: z.preprocess(scalarToString, z.string().min(1, { message: 'required: the endpoint name' })),
+  name: requiredString('the endpoint name'),
   disabled: booleanField(false),
-  url: z.preprocess(scalarToString, z.string().default('')),
+  url: stringField(''),
   headers: headersField(),
   timeout: durationOrDefault(1000),
   threshold: integerOrDefault(10),
@@ -75,9 +70,7 @@ const endpointSchema = section({
 /** The `notifications` section. Output: `{ events: { includereferences }, endpoints: [...] }`, durations in ms. */
 export const notificationsSchema = section({
   events: section({ includereferences: booleanField(false) }),
-  endpoints: z
-    .preprocess(unsetIfNull, z.array(endpointSchema).default(() => []))
-    .check(
+  endpoints: listField(endpointSchema).check(
       z.superRefine((endpoints, ctx) => {
         // Names label the metrics and logs of an endpoint: two with one name would be indistinguishable.
         const seen = new Set<string>();
@@ -94,3 +87,9 @@ export type NotificationsConfig = z.output<typeof notificationsSchema>;
 
 /** One parsed `notifications.endpoints[]` entry. */
 export type EndpointConfig = z.output<typeof endpointSchema>;
+
+/** What docs/configuration.md says of each key of `notifications` (relative key paths). */
+export const notificationsKeyDocs: KeyDocs = {
+  'events.includereferences': { type: 'boolean', default: '`false`', text: 'Add `target.references` (config, layers, index children) to manifest push and pull events.' },
+  endpoints: { type: 'list of endpoints', default: '`[]`', text: 'Where events are sent. Each endpoint: `name` (required, unique), `url` (required unless `disabled`; `http://` or `https://`), `disabled` (`false`), `headers` (map of name to list of values), `timeout` (`1s`), `threshold` (`10`), `backoff` (`1s`), `ignoredmediatypes` (list), `ignore.mediatypes` (list), `ignore.actions` (list of `push`, `pull`, `delete`, `mount`). A `timeout`, `threshold` or `backoff` of 0 means its default.' },
+};

@@ -5,20 +5,33 @@ import { tryParseDigest, type Digest } from './digest.js';
 export type Negotiation = { readonly kind: 'serve' } | { readonly kind: 'default-platform' } | { readonly kind: 'not-acceptable' };
 
 /**
- * Content negotiation for manifest GET/HEAD, as Distribution does it. A client that names no
- * manifest media type in Accept (no header, `*\/*`, `application/json`) gets the manifest as
- * stored. A client that names manifest types but not this one gets, for an index or manifest
- * list, the linux/amd64 image it contains (old Docker clients without list support), and
- * otherwise MANIFEST_UNKNOWN, since it could not parse what it asked for.
+ * Content negotiation for manifest GET/HEAD, as Distribution (v3, and 2.8 without its schema 1
+ * rewriting) does it:
+ *
+ * - a client that names no manifest media type (no header, `*\/*`, `application/json`), or names
+ *   the stored one, gets the stored manifest;
+ * - an OCI manifest or index the client does not name is MANIFEST_UNKNOWN: it could not parse it;
+ * - a Docker manifest list requested *by tag* by a client that does not name lists gets the
+ *   list's linux/amd64 image (old Docker clients); the handler must then check that the child's
+ *   own type is acceptable (isAcceptable). By digest, the stored bytes are served: an answer to a
+ *   digest is that digest's content or nothing;
+ * - any other Docker schema 2 manifest or list is served as stored, as Distribution does.
+ *
+ * `byTag` says whether the request named a tag (only then may another manifest be served).
  */
-export function negotiateManifest(accept: string | string[] | undefined, stored: ManifestMediaType): Negotiation {
+export function negotiateManifest(accept: string | string[] | undefined, stored: ManifestMediaType, byTag: boolean): Negotiation {
+  if (isAcceptable(accept, stored)) return { kind: 'serve' };
+  if (stored === MediaType.OciManifest || stored === MediaType.OciIndex) return { kind: 'not-acceptable' };
+  if (stored === MediaType.DockerManifestList && byTag) return { kind: 'default-platform' };
+  return { kind: 'serve' };
+}
+
+/** True when the Accept header lets the client take `type`: it names it, a wildcard, or no manifest type at all. */
+export function isAcceptable(accept: string | string[] | undefined, type: ManifestMediaType): boolean {
   const types = acceptedTypes(accept);
   const named = types.filter(isManifestMediaType);
-  if (named.length === 0 || named.includes(stored)) return { kind: 'serve' };
-  if (types.includes('*/*') || types.includes('application/*')) return { kind: 'serve' };
-  if (stored === MediaType.DockerManifestList && named.includes(MediaType.DockerManifest)) return { kind: 'default-platform' };
-  if (stored === MediaType.OciIndex && named.includes(MediaType.OciManifest)) return { kind: 'default-platform' };
-  return { kind: 'not-acceptable' };
+  if (named.length === 0 || named.includes(type)) return true;
+  return types.includes('*/*') || types.includes('application/*');
 }
 
 /** The media types in an Accept header (one header or several), lower-cased, without parameters. */

@@ -19,7 +19,7 @@
  * docs/hardening.md ("Request rate limits") says how to choose the numbers.
  */
 import { z } from 'zod';
-import { booleanField, goDuration, integerField, toStringList, unsetIfNull } from '../config/fields.js';
+import { booleanField, goDuration, integerField, toStringList, unsetIfNull } from '../config-fields/fields.js';
 import { checkProxyEntry } from './client-address.js';
 
 /** The defaults of the section, also what docs/hardening.md quotes. */

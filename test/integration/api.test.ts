@@ -294,18 +294,60 @@ describe('registry API over HTTP', () => {
       assert.equal(res.status, 400);
       assert.equal(await errorCode(res), 'MANIFEST_BLOB_UNKNOWN');
     });
-    it('negotiates with Accept: an index falls back to its linux/amd64 image; an unacceptable type is MANIFEST_UNKNOWN', async () => {
+    it('by digest, answers the stored manifest or MANIFEST_UNKNOWN, never a child (oras manifest fetch)', async () => {
       const a = await pushImage(r.url, 'man/accept', 'a');
       const index = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.index.v1+json', manifests: [{ mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: a.digest, size: a.body.length, platform: { os: 'linux', architecture: 'amd64' } }] }));
       assertStatus(await fetch(`${r.url}/v2/man/accept/manifests/multi`, { method: 'PUT', headers: { 'Content-Type': 'application/vnd.oci.image.index.v1+json' }, body: index }), 201);
-      const old = await fetch(`${r.url}/v2/man/accept/manifests/multi`, { headers: { Accept: 'application/vnd.oci.image.manifest.v1+json' } });
-      assert.equal(old.status, 200);
-      assert.equal(old.headers.get('docker-content-digest'), a.digest);
-      const full = await fetch(`${r.url}/v2/man/accept/manifests/multi`, { headers: { Accept: 'application/vnd.oci.image.manifest.v1+json, application/vnd.oci.image.index.v1+json' } });
-      assert.equal(full.headers.get('docker-content-digest'), sha256(index));
+      // oras-go manifestStore.Fetch: GET by digest with Accept set to the descriptor's one media type.
+      const oras = { 'User-Agent': 'oras-go', Accept: 'application/vnd.oci.image.manifest.v1+json' };
+      for (const method of ['GET', 'HEAD']) {
+        const byDigest = await fetch(`${r.url}/v2/man/accept/manifests/${sha256(index)}`, { method, headers: oras });
+        assert.equal(byDigest.status, 404, method);
+        assert.equal(byDigest.headers.get('docker-content-digest'), null, method);
+        if (method === 'GET') assert.equal(await errorCode(byDigest), 'MANIFEST_UNKNOWN');
+      }
+      // Nor by tag: an OCI index is never swapped for one of its images.
+      const byTag = await fetch(`${r.url}/v2/man/accept/manifests/multi`, { headers: oras });
+      assert.equal(byTag.status, 404);
+      assert.equal(await errorCode(byTag), 'MANIFEST_UNKNOWN');
+      // oras-go Resolve/FetchReference: its default Accept list names the index: the stored bytes.
+      const defaults = 'application/vnd.docker.distribution.manifest.v2+json, application/vnd.docker.distribution.manifest.list.v2+json, application/vnd.oci.image.manifest.v1+json, application/vnd.oci.image.index.v1+json, application/vnd.oci.artifact.manifest.v1+json';
+      for (const ref of ['multi', sha256(index)]) {
+        const full = await fetch(`${r.url}/v2/man/accept/manifests/${ref}`, { headers: { 'User-Agent': 'oras-go', Accept: defaults } });
+        assert.equal(full.status, 200, ref);
+        assert.equal(full.headers.get('docker-content-digest'), sha256(index), ref);
+        assert.deepEqual(Buffer.from(await full.arrayBuffer()), index, ref);
+      }
+      const indexAccept = await fetch(`${r.url}/v2/man/accept/manifests/${sha256(index)}`, { headers: { Accept: 'application/vnd.oci.image.index.v1+json' } });
+      assert.equal(indexAccept.headers.get('docker-content-digest'), sha256(index));
       const refused = await fetch(`${r.url}/v2/man/accept/manifests/a`, { headers: { Accept: 'application/vnd.docker.distribution.manifest.v2+json' } });
       assert.equal(refused.status, 404);
       assert.equal(await errorCode(refused), 'MANIFEST_UNKNOWN');
+    });
+    it('a Docker manifest list falls back to its linux/amd64 image only by tag, and only to an acceptable one', async () => {
+      const V2 = 'application/vnd.docker.distribution.manifest.v2+json';
+      const LIST = 'application/vnd.docker.distribution.manifest.list.v2+json';
+      const amd = await pushImage(r.url, 'man/list', 'amd', { mediaType: V2 });
+      const list = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: LIST, manifests: [{ mediaType: V2, digest: amd.digest, size: amd.body.length, platform: { os: 'linux', architecture: 'amd64' } }] }));
+      assertStatus(await fetch(`${r.url}/v2/man/list/manifests/multi`, { method: 'PUT', headers: { 'Content-Type': LIST }, body: list }), 201);
+      // An old Docker client: schema 2 only, by tag → the amd64 image (Distribution's rewrite).
+      const old = await fetch(`${r.url}/v2/man/list/manifests/multi`, { headers: { Accept: V2 } });
+      assert.equal(old.status, 200);
+      assert.equal(old.headers.get('docker-content-digest'), amd.digest);
+      assert.equal(old.headers.get('content-type'), V2);
+      // By digest: the list's own bytes, as Distribution answers.
+      const byDigest = await fetch(`${r.url}/v2/man/list/manifests/${sha256(list)}`, { headers: { Accept: V2 } });
+      assert.equal(byDigest.status, 200);
+      assert.equal(byDigest.headers.get('docker-content-digest'), sha256(list));
+      assert.deepEqual(Buffer.from(await byDigest.arrayBuffer()), list);
+      // A client that takes neither the list nor its schema 2 child gets MANIFEST_UNKNOWN, not the child.
+      const neither = await fetch(`${r.url}/v2/man/list/manifests/multi`, { headers: { Accept: 'application/vnd.oci.image.manifest.v1+json' } });
+      assert.equal(neither.status, 404);
+      assert.equal(await errorCode(neither), 'MANIFEST_UNKNOWN');
+      // A Docker schema 2 manifest is served whatever the client names (Distribution does the same).
+      const v2 = await fetch(`${r.url}/v2/man/list/manifests/amd`, { headers: { Accept: 'application/vnd.oci.image.manifest.v1+json' } });
+      assert.equal(v2.status, 200);
+      assert.equal(v2.headers.get('docker-content-digest'), amd.digest);
     });
     it('refuses invalid JSON, schema 1, unknown media types and mismatched Content-Type with MANIFEST_INVALID', async () => {
       const cases: Array<[string, string]> = [

@@ -4,7 +4,8 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { loadConfig, parseConfig } from '../../src/config/load.js';
-import { configKeyPaths } from '../../src/config/schema.js';
+import { renderConfigReference } from '../../src/config/reference.js';
+import { CONFIG_KEY_DOCS, configKeyPaths } from '../../src/config/schema.js';
 
 const root = fileURLToPath(new URL('../../../', import.meta.url)); // dist/test/unit -> the repository
 const docs = readFileSync(`${root}docs/configuration.md`, 'utf8');
@@ -47,6 +48,26 @@ function examplePaths(text: string): Set<string> {
 
 describe('docs/configuration.md', () => {
   const keyPaths = configKeyPaths();
+
+  it('has the reference tables the schema generates', () => {
+    // Fails with the list of undocumented keys, or when the committed file differs from the generated one.
+    const generated = renderConfigReference(docs);
+    assert.ok(generated === docs, 'docs/configuration.md is out of date: run "npm run build && node scripts/gen-config-docs.js" and commit the result');
+  });
+
+  it('documents every driver parameter, each in its own row', () => {
+    for (const driver of ['s3', 'azure']) {
+      const keys = keyPaths.filter((p) => p.startsWith(`storage.${driver}.`));
+      assert.ok(keys.length >= (driver === 's3' ? 24 : 15), `${driver}: ${keys.length} keys`);
+      const missing = keys.filter((p) => CONFIG_KEY_DOCS[p] === undefined || !docs.includes(`| \`${p}\` |`));
+      assert.deepEqual(missing, []);
+    }
+  });
+
+  it('refuses to generate with a key left undocumented', () => {
+    const withoutRow = docs.replace(/<!-- BEGIN config-reference: catalog -->/, '<!-- BEGIN config-reference: nosuchsection -->');
+    assert.throws(() => renderConfigReference(withoutRow), /catalog\.maxentries: no config-reference table takes it[\s\S]*nosuchsection: no key goes in this table/);
+  });
 
   it('documents every key path of the schema', () => {
     const missing = keyPaths.filter((p) => !docs.includes(`| \`${p}\` |`));

@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { formatDuration, parseDuration } from '../../src/config/duration.js';
+import { formatDuration, parseDuration } from '../../src/config-fields/duration.js';
 
 describe('parseDuration', () => {
   const valid: ReadonlyArray<readonly [string | number, number]> = [

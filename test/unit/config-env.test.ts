@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { applyEnvOverrides, collectEnvOverrides, parseEnvValue } from '../../src/config/env.js';
-import { ConfigError } from '../../src/config/config-error.js';
+import { ConfigError } from '../../src/config-fields/config-error.js';
 
 type Env = Record<string, string | undefined>;
 

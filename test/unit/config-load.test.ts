@@ -115,6 +115,25 @@ describe('loadConfig', () => {
     assert.match(err.message, /^config: http\.adress: unknown key.*\(from the environment variable REGISTRY_HTTP_ADRESS\)$/m);
   });
 
+  it('checks S3 and Azure parameters when it loads, naming the key and the variable', async () => {
+    // They were passed through unchecked and parsed by the driver at start, where no variable was named.
+    const env = { REGISTRY_STORAGE: 's3', REGISTRY_STORAGE_S3_BUCKET: 'images', REGISTRY_STORAGE_S3_REGION: 'eu-west-1', REGISTRY_STORAGE_S3_CHUNKSIZE: '1024' };
+    await assert.rejects(loadConfig({ env }), (err: unknown) => {
+      assert.ok(err instanceof ConfigError, String(err));
+      assert.equal(err.message, 'config: storage.s3.chunksize: must be at least 5242880 (from the environment variable REGISTRY_STORAGE_S3_CHUNKSIZE)');
+      return true;
+    });
+    await assert.rejects(loadConfig({ env: { REGISTRY_STORAGE: 'azure', REGISTRY_STORAGE_AZURE_CONTAINER: 'registry' } }), (err: unknown) => {
+      assert.ok(err instanceof ConfigError, String(err));
+      assert.equal(err.message, 'config: storage.azure.accountname: required (or set connectionstring) (from the environment variable REGISTRY_STORAGE)');
+      return true;
+    });
+    const config = await loadConfig({ env: { ...env, REGISTRY_STORAGE_S3_CHUNKSIZE: '5242880', REGISTRY_STORAGE_S3_SECURE: 'f' } });
+    assert.equal(config.storage.s3?.chunkSize, 5 * 1024 * 1024);
+    assert.equal(config.storage.s3?.secure, false);
+    assert.ok(Object.isFrozen(config.storage.s3));
+  });
+
   it('puts a mistyped key (the cause) before what follows from it', async () => {
     const path = await write('typo.yml', 'version: 0.1\nstorge:\n  inmemory: {}\n');
     const err = await rejection(loadConfig({ path, env: {} }));

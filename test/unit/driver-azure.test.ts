@@ -4,7 +4,7 @@ import { after, before, describe, it } from 'node:test';
 
 import { BlobServiceClient, StorageSharedKeyCredential, type ContainerClient } from '@azure/storage-blob';
 
-import { ConfigError } from '../../src/config/config-error.js';
+import { ConfigError } from '../../src/config-fields/config-error.js';
 import { SharedKeySigner, createAzureClients } from '../../src/storage/driver/azure-auth.js';
 import { BlobLayout, compareWalkOrder, inWalkOrder, type ListedBlob } from '../../src/storage/driver/azure-layout.js';
 import { AzureDriver, createAzureDriver, parseAzureParameters, type AzureParameters } from '../../src/storage/driver/azure.js';
@@ -37,9 +37,9 @@ describe('AzureDriver against Azurite', () => {
   });
 
   /** Distribution-style parameters for the running Azurite. */
-  function params(extra: Record<string, unknown> = {}): Record<string, unknown> {
+  function params(extra: Record<string, unknown> = {}): AzureParameters {
     assert.ok(azurite, 'Azurite is running');
-    return { accountname: azurite.accountName, accountkey: azurite.accountKey, serviceurl: azurite.endpoint, ...extra };
+    return parseAzureParameters({ accountname: azurite.accountName, accountkey: azurite.accountKey, serviceurl: azurite.endpoint, ...extra });
   }
 
   /** A driver with a small block size, sharing the container of `container`. */
@@ -297,7 +297,7 @@ describe('AzureDriver against Azurite', () => {
       assert.ok(azurite);
       const name = `berth-created-${randomBytes(4).toString('hex')}`;
       assert.equal(await service.getContainerClient(name).exists(), false);
-      const driver = await createAzureDriver({ connectionstring: azurite.connectionString, container: name });
+      const driver = await createAzureDriver(parseAzureParameters({ connectionstring: azurite.connectionString, container: name }));
       assert.equal(await service.getContainerClient(name).exists(), true);
       await driver.putContent('/x', Buffer.from('via connection string'));
       assert.equal((await driver.getContent('/x')).toString(), 'via connection string');
@@ -368,7 +368,8 @@ describe('parseAzureParameters', () => {
       { ...base, container: 'My_Registry' },
       ['config: storage.azure.container: must be 3-63 characters of lower-case letters, digits and single hyphens, starting and ending with a letter or digit'],
     ],
-    ['an unknown key', { ...base, acountkey: 'x' }, ['config: storage.azure.acountkey: unknown key (known keys: accountname, accountkey, container, realm, rootdirectory, serviceurl, connectionstring, credentials, copy_status_poll_max_retry, copy_status_poll_delay, max_retries, retry_delay)']],
+    ['a misspelt key', { ...base, acountkey: 'x' }, ['config: storage.azure.acountkey: unknown key (did you mean "accountkey"?)']],
+    ['an unknown key', { ...base, key: 'x' }, ['config: storage.azure.key: unknown key (known keys: accountname, accountkey, container, realm, rootdirectory, serviceurl, connectionstring, credentials, copy_status_poll_max_retry, copy_status_poll_delay, max_retries, retry_delay)']],
     ['an unknown credentials key', { ...base, credentials: { type: 'shared_key', password: 'x' } }, ['config: storage.azure.credentials.password: unknown key (known keys: type, clientid, tenantid, secret)']],
     ['an unknown credentials type', { ...base, credentials: { type: 'managed_identity' } }, ['config: storage.azure.credentials.type: expected one of shared_key, client_secret, default_credentials, got string "managed_identity"']],
     [

@@ -15,12 +15,12 @@ import {
   type S3Client,
 } from '@aws-sdk/client-s3';
 
-import { ConfigError } from '../../src/config/config-error.js';
+import { ConfigError } from '../../src/config-fields/config-error.js';
 import { opensRanges, purgesAbandonedWriters } from '../../src/storage/driver/driver.js';
 import { PathNotFoundError } from '../../src/storage/driver/errors.js';
 import { instrumentDriver } from '../../src/metrics/instrument-driver.js';
 import { RegistryMetrics } from '../../src/metrics/metrics.js';
-import { createS3Driver, parseS3Parameters, S3Driver } from '../../src/storage/driver/s3.js';
+import { createS3Driver, parseS3Parameters, S3Driver, type S3Parameters } from '../../src/storage/driver/s3.js';
 import { planCopyRanges } from '../../src/storage/driver/s3-multipart.js';
 import { inWalkOrder, withDirectories, type ListedObject } from '../../src/storage/driver/s3-walk.js';
 import { createTestBucket, ensureCeph, removeTestBucket, s3Client, type CephS3 } from '../helpers/ceph.js';
@@ -29,8 +29,8 @@ import { storageDriverSuite } from '../suites/storage-driver.js';
 const MiB = 1024 * 1024;
 
 /** The driver parameters for the test cluster, as they would appear under `storage.s3`. */
-function params(s3: CephS3, bucket: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
-  return {
+function params(s3: CephS3, bucket: string, extra: Record<string, unknown> = {}): S3Parameters {
+  return parseS3Parameters({
     accesskey: s3.accessKey,
     secretkey: s3.secretKey,
     region: s3.region,
@@ -38,7 +38,7 @@ function params(s3: CephS3, bucket: string, extra: Record<string, unknown> = {})
     forcepathstyle: true,
     bucket,
     ...extra,
-  };
+  });
 }
 
 /** Fails the run when a test left a multipart upload behind in the bucket. */
@@ -418,7 +418,8 @@ describe('parseS3Parameters', () => {
     ['not a boolean', { ...base, secure: 'maybe' }, /^config: storage\.s3\.secure: expected boolean, got string "maybe"$/m],
     ['bad endpoint', { ...base, regionendpoint: 'ftp://x' }, /^config: storage\.s3\.regionendpoint: expected an http or https URL/m],
     ['v2 auth on Amazon', { ...base, v4auth: false }, /^config: storage\.s3\.v4auth: on Amazon S3 only v4 authentication is possible$/m],
-    ['unknown key', { ...base, chunksise: 1 }, /^config: storage\.s3\.chunksise: unknown key \(known keys: accesskey, /m],
+    ['misspelt key', { ...base, chunksise: 1 }, /^config: storage\.s3\.chunksise: unknown key \(did you mean "chunksize"\?\)$/m],
+    ['unknown key', { ...base, size: 1 }, /^config: storage\.s3\.size: unknown key \(known keys: accesskey, /m],
     ['not a mapping', 'bucket', /^config: storage\.s3: expected mapping/m],
   ];
   for (const [name, input, message] of cases) {

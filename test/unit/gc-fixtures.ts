@@ -13,8 +13,8 @@ import { digestOf, type Digest } from '../../src/oci/digest.js';
 import type { RepositoryName, Tag } from '../../src/oci/reference.js';
 import { MediaType } from '../../src/oci/media-types.js';
 import { listBlobs } from '../../src/gc/scan.js';
-import { createS3Driver } from '../../src/storage/driver/s3.js';
-import { createAzureDriver } from '../../src/storage/driver/azure.js';
+import { createS3Driver, parseS3Parameters } from '../../src/storage/driver/s3.js';
+import { createAzureDriver, parseAzureParameters } from '../../src/storage/driver/azure.js';
 import { createTestBucket, ensureCeph, removeTestBucket } from '../helpers/ceph.js';
 import { startAzurite, type AzuriteHandle } from '../helpers/azurite.js';
 
@@ -41,7 +41,9 @@ export async function makeDriver(kind: DriverKind, clock?: () => Date): Promise<
     case 's3': {
       const s3 = await ensureCeph();
       const bucket = await createTestBucket('berth-gc');
-      const driver = await createS3Driver({ accesskey: s3.accessKey, secretkey: s3.secretKey, region: s3.region, regionendpoint: s3.endpoint, forcepathstyle: true, bucket, rootdirectory: '/registry' });
+      const driver = await createS3Driver(
+        parseS3Parameters({ accesskey: s3.accessKey, secretkey: s3.secretKey, region: s3.region, regionendpoint: s3.endpoint, forcepathstyle: true, bucket, rootdirectory: '/registry' }),
+      );
       return {
         driver,
         cleanup: async () => {
@@ -53,12 +55,14 @@ export async function makeDriver(kind: DriverKind, clock?: () => Date): Promise<
     case 'azure': {
       azurite ??= startAzurite();
       const handle = await azurite;
-      const driver = await createAzureDriver({
-        accountname: handle.accountName,
-        accountkey: handle.accountKey,
-        serviceurl: handle.endpoint,
-        container: `berth-gc-${randomBytes(6).toString('hex')}`,
-      });
+      const driver = await createAzureDriver(
+        parseAzureParameters({
+          accountname: handle.accountName,
+          accountkey: handle.accountKey,
+          serviceurl: handle.endpoint,
+          container: `berth-gc-${randomBytes(6).toString('hex')}`,
+        }),
+      );
       return { driver, cleanup: async () => undefined };
     }
   }

@@ -6,7 +6,7 @@ import { parseContentRange, parseRangeHeader } from '../../src/oci/ranges.js';
 import { parseManifest } from '../../src/oci/manifest.js';
 import { OciError } from '../../src/oci/errors.js';
 import { baseMediaType } from '../../src/oci/media-types.js';
-import { defaultPlatformChild, negotiateManifest } from '../../src/oci/accept.js';
+import { defaultPlatformChild, isAcceptable, negotiateManifest } from '../../src/oci/accept.js';
 
 const HEX64 = 'a'.repeat(64);
 
@@ -165,23 +165,40 @@ describe('manifest content negotiation', () => {
   const INDEX = 'application/vnd.oci.image.index.v1+json';
   const V2 = 'application/vnd.docker.distribution.manifest.v2+json';
   const LIST = 'application/vnd.docker.distribution.manifest.list.v2+json';
-  const cases: Array<[string | undefined, string, string]> = [
-    [undefined, OCI, 'serve'],
-    ['*/*', INDEX, 'serve'],
-    ['application/json', V2, 'serve'],
-    [`${OCI}, ${INDEX}`, OCI, 'serve'],
-    [`${V2};q=0.9`, V2, 'serve'],
-    [V2, OCI, 'not-acceptable'],
-    [`${V2}, */*`, OCI, 'serve'],
-    [V2, LIST, 'default-platform'],
-    [OCI, INDEX, 'default-platform'],
-    [V2, INDEX, 'not-acceptable'],
+  // [Accept, stored type, requested by tag, expected]
+  const cases: Array<[string | undefined, string, boolean, string]> = [
+    [undefined, OCI, true, 'serve'],
+    ['*/*', INDEX, false, 'serve'],
+    ['application/json', V2, true, 'serve'],
+    [`${OCI}, ${INDEX}`, OCI, false, 'serve'],
+    [`${V2};q=0.9`, V2, true, 'serve'],
+    [V2, OCI, true, 'not-acceptable'],
+    [`${V2}, */*`, OCI, false, 'serve'],
+    [V2, LIST, true, 'default-platform'],
+    [OCI, LIST, true, 'default-platform'],
+    // By digest, a digest's answer is its own content: never a child.
+    [V2, LIST, false, 'serve'],
+    // An OCI index is never swapped for a child (oras asks for an index by digest with the
+    // child's media type and would see a digest mismatch).
+    [OCI, INDEX, false, 'not-acceptable'],
+    [OCI, INDEX, true, 'not-acceptable'],
+    [V2, INDEX, true, 'not-acceptable'],
+    // Distribution serves a Docker schema 2 manifest whatever the client names.
+    [OCI, V2, true, 'serve'],
+    [INDEX, V2, false, 'serve'],
   ];
-  for (const [accept, stored, expected] of cases) {
-    it(`Accept ${String(accept)} for ${stored.split('.').slice(-2).join('.')} → ${expected}`, () => {
-      assert.equal(negotiateManifest(accept, stored as Parameters<typeof negotiateManifest>[1]).kind, expected);
+  for (const [accept, stored, byTag, expected] of cases) {
+    it(`Accept ${String(accept)} for ${stored.split('.').slice(-2).join('.')} by ${byTag ? 'tag' : 'digest'} → ${expected}`, () => {
+      assert.equal(negotiateManifest(accept, stored as Parameters<typeof negotiateManifest>[1], byTag).kind, expected);
     });
   }
+  it('isAcceptable: named types, wildcards, and no manifest type at all', () => {
+    assert.equal(isAcceptable(V2, V2), true);
+    assert.equal(isAcceptable(OCI, V2), false);
+    assert.equal(isAcceptable(`${OCI}, application/*`, V2), true);
+    assert.equal(isAcceptable(['text/plain', `${LIST}`], LIST), true);
+    assert.equal(isAcceptable(undefined, OCI), true);
+  });
   it('finds the linux/amd64 child of an index', () => {
     const amd = `sha256:${'1'.repeat(64)}`;
     const body = Buffer.from(JSON.stringify({ manifests: [{ digest: `sha256:${'2'.repeat(64)}`, platform: { os: 'linux', architecture: 'arm64' } }, { digest: amd, platform: { os: 'linux', architecture: 'amd64' } }] }));

@@ -6,23 +6,16 @@
  * password printed to the log): a missing file fails start-up.
  */
 import { z } from 'zod';
-import { goDuration, integerField, section } from '../../config/fields.js';
+import { durationField, integerField, requiredString, section, unsetIfEmpty } from '../../config-fields/fields.js';
 import { LOGIN_LIMIT_DEFAULTS } from './login-limits.js';
+import type { KeyDocs } from '../../config-fields/schema-tree.js';
 
 /** A Go duration as milliseconds, positive. */
-const positiveDuration = (defaultMs: number) =>
-  z.preprocess(goDuration('30s, 1m or 15m'), z.number().positive({ message: 'must be a positive duration' }).default(defaultMs));
-
-function scalarToString(value: unknown): unknown {
-  if (value === null) return undefined;
-  return typeof value === 'number' || typeof value === 'boolean' ? String(value) : value;
-}
-
-const requiredString = () => z.preprocess(scalarToString, z.string().min(1));
+const positiveDuration = (defaultMs: number) => durationField(defaultMs, { bound: 'positive', examples: '30s, 1m or 15m' });
 
 /** `auth.htpasswd`: absent, null or '' leaves it undefined. */
 export const htpasswdSchema = z.preprocess(
-  (value) => (value === null || value === '' ? undefined : value),
+  unsetIfEmpty,
   z
     .strictObject({
       realm: requiredString().refine((realm) => typeof realm === 'string' && !/[\0-\x1f\x7f]/.test(realm), { message: 'must not contain control characters' }),
@@ -44,3 +37,15 @@ export const htpasswdSchema = z.preprocess(
 
 /** The parsed `auth.htpasswd` section (undefined when not configured). */
 export type HtpasswdConfig = z.output<typeof htpasswdSchema>;
+
+/** What docs/configuration.md says of each key of `auth.htpasswd` (relative key paths). */
+export const htpasswdKeyDocs: KeyDocs = {
+  realm: { type: 'string', default: 'required', text: 'The realm of the `WWW-Authenticate: Basic` challenge.' },
+  path: { type: 'string', default: 'required', text: 'The htpasswd file (bcrypt entries only); re-read when it changes. A missing file stops start-up.' },
+  workers: { type: 'integer', default: '`0`', text: 'Berth only: bcrypt worker threads (password checks never run on the event loop); `0` is one per CPU core, divided among the `http.workers` processes. See [hardening](hardening.md#password-guessing).' },
+  maxconcurrentchecks: { type: 'integer', default: '`16`', text: 'Berth only: password checks queued or running at once; a login beyond it gets `429 TOOMANYREQUESTS` with `Retry-After`. `0`: no limit.' },
+  'failures.window': { type: 'duration', default: '`1m`', text: 'The window failed logins are counted in.' },
+  'failures.lockout': { type: 'duration', default: '`1m`', text: 'How long a locked-out client address or user name gets `429` without a check.' },
+  'failures.peraddress': { type: 'integer', default: '`20`', text: 'Failed logins from one client address within `window` that start a lockout of it; `0` disables.' },
+  'failures.peruser': { type: 'integer', default: '`10`', text: 'Failed logins for one user name within `window` that start a lockout of it (cached credentials still work); `0` disables.' },
+};

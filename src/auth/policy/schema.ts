@@ -1,45 +1,15 @@
 /**
  * The `auth.policies` configuration section (a Berth extension; see docs/security-policies.md), as a zod
- * schema to plug into config/schema.ts. It follows that file's conventions: a null value means not set, a
- * single scalar where a list is expected is a one-element list (handy from REGISTRY_* variables), booleans
- * accept YAML 1.1 words, enumerations are case-insensitive, and unknown keys are errors. The output type is
- * PolicyConfig, which compilePolicy takes.
+ * schema to plug into config/schema.ts. Written with the field helpers of src/config-fields/fields.ts: a null
+ * value means not set, a single scalar where a list is expected is a one-element list (handy from REGISTRY_*
+ * variables), booleans accept YAML 1.1 words, enumerations are case-insensitive, and unknown keys are errors.
+ * The output type is PolicyConfig, which compilePolicy takes.
  */
 import { z } from 'zod';
+import { booleanField, enumField, isPlainObject, listField, lowercase, toStringList, unsetIfEmpty, unsetIfNull } from '../../config-fields/fields.js';
 import { globProblem } from './glob.js';
 import type { PolicyConfig } from './policy.js';
-
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-function unsetIfNull(value: unknown): unknown {
-  return value === null ? undefined : value;
-}
-
-function toStringList(value: unknown): unknown {
-  if (value === null || value === undefined) return undefined;
-  if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') return [String(value)];
-  if (Array.isArray(value)) return value.map((v) => (typeof v === 'number' || typeof v === 'boolean' ? String(v) : v));
-  return value;
-}
-
-const YAML11_BOOLEANS: Readonly<Record<string, boolean>> = Object.fromEntries([
-  ...['y', 'Y', 'yes', 'Yes', 'YES', 'on', 'On', 'ON', 'true', 'True', 'TRUE'].map((w) => [w, true] as const),
-  ...['n', 'N', 'no', 'No', 'NO', 'off', 'Off', 'OFF', 'false', 'False', 'FALSE'].map((w) => [w, false] as const),
-]);
-
-function booleanField() {
-  return z.preprocess((value) => {
-    if (typeof value === 'string') return Object.hasOwn(YAML11_BOOLEANS, value) ? YAML11_BOOLEANS[value] : value;
-    return unsetIfNull(value);
-  }, z.boolean().default(false));
-}
-
-function lowercase(value: unknown): unknown {
-  if (value === null || value === '') return undefined;
-  return typeof value === 'string' ? value.toLowerCase() : value;
-}
+import type { KeyDocs } from '../../config-fields/schema-tree.js';
 
 const effectField = () => z.preprocess(lowercase, z.enum(['allow', 'deny']));
 
@@ -72,10 +42,10 @@ const ruleSchema = z
     description: z.preprocess(unsetIfNull, z.string().optional()),
     users: nameList(),
     groups: nameList(),
-    anonymous: booleanField(),
-    authenticated: booleanField(),
+    anonymous: booleanField(false),
+    authenticated: booleanField(false),
     repositories: repositoryList(),
-    catalog: booleanField(),
+    catalog: booleanField(false),
     actions: actionList(),
     effect: effectField(),
   })
@@ -105,16 +75,16 @@ const GROUP_NAME = /^[A-Za-z0-9._-]+$/;
  */
 export const policiesSchema = z
   .preprocess(
-    (value) => (value === null || value === '' ? undefined : value),
+    unsetIfEmpty,
     z
       .strictObject({
-        default: z.preprocess(lowercase, z.enum(['allow', 'deny']).default('deny')),
-        evaluation: z.preprocess(lowercase, z.enum(['deny-overrides', 'first-match']).default('deny-overrides')),
+        default: enumField(['allow', 'deny'], 'deny'),
+        evaluation: enumField(['deny-overrides', 'first-match'], 'deny-overrides'),
         groups: z.preprocess(
           (value) => (isPlainObject(value) ? Object.fromEntries(Object.entries(value).map(([k, v]) => [k, toStringList(v) ?? []])) : unsetIfNull(value)),
           z.record(z.string().regex(GROUP_NAME, { message: 'a group name may contain only letters, digits, ".", "_" and "-"' }), z.array(z.string().min(1))).default(() => ({})),
         ),
-        rules: z.preprocess(unsetIfNull, z.array(ruleSchema).default(() => [])),
+        rules: listField(ruleSchema),
       })
       .check(
         z.superRefine((policies, ctx) => {
@@ -138,3 +108,11 @@ export type PoliciesConfig = z.output<typeof policiesSchema>;
 // The schema's output must be what compilePolicy takes.
 const _outputIsPolicyConfig = (value: NonNullable<PoliciesConfig>): PolicyConfig => value;
 void _outputIsPolicyConfig;
+
+/** What docs/configuration.md says of each key of `auth.policies` (relative key paths). */
+export const policiesKeyDocs: KeyDocs = {
+  default: { type: '`allow` \\| `deny`', default: '`deny`', text: 'What no matching rule means.' },
+  evaluation: { type: '`deny-overrides` \\| `first-match`', default: '`deny-overrides`', text: 'How matching rules combine (see security-policies.md).' },
+  groups: { type: 'map of lists', default: '`{}`', text: 'Named groups of htpasswd users.' },
+  rules: { type: 'list', default: '`[]`', text: 'Rules: who (`users`, `groups`, `anonymous`, `authenticated`), what (`repositories` globs and `actions`, or `catalog`), and `effect`.' },
+};

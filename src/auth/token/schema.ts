@@ -15,12 +15,14 @@
  *     autoredirectpath: /auth/token           # the path used with autoredirect
  * ```
  *
- * At least one of `rootcertbundle` and `jwks` is required. Values follow the conventions of
- * config/schema.ts (null means unset, a scalar where a string is expected is taken as its text,
- * YAML 1.1 booleans), repeated here so this file depends on zod alone.
+ * At least one of `rootcertbundle` and `jwks` is required. Written with the field helpers of
+ * src/config-fields/fields.ts (null means unset, a scalar where a string is expected is taken as its
+ * text, YAML 1.1 booleans).
  */
 import { z } from 'zod';
+import { booleanField, optionalString, requiredString, stringField, unsetIfEmpty } from '../../config-fields/fields.js';
 import { isSigningAlgorithm, SIGNING_ALGORITHMS, type SigningAlgorithm } from './keys.js';
+import type { KeyDocs } from '../../config-fields/schema-tree.js';
 
 /** The default of `auth.token.autoredirectpath` (Distribution's defaultAutoRedirectPath). */
 export const DEFAULT_AUTO_REDIRECT_PATH = '/auth/token';
@@ -30,29 +32,10 @@ export const TOKEN_CONFIG_KEYS = ['realm', 'service', 'issuer', 'rootcertbundle'
 
 const HMAC_ALGORITHMS = new Set(['HS256', 'HS384', 'HS512']);
 
-function scalarToString(value: unknown): unknown {
-  if (value === null) return undefined;
-  return typeof value === 'number' || typeof value === 'boolean' ? String(value) : value;
-}
-
-const YAML11_TRUE = new Set(['y', 'Y', 'yes', 'Yes', 'YES', 'on', 'On', 'ON', 'true', 'True', 'TRUE']);
-const YAML11_FALSE = new Set(['n', 'N', 'no', 'No', 'NO', 'off', 'Off', 'OFF', 'false', 'False', 'FALSE']);
-
-const optionalString = () => z.preprocess((v) => (v === '' ? undefined : scalarToString(v)), z.string().optional());
-
-const requiredString = (what: string) =>
-  z.preprocess(scalarToString, z.string({ error: (issue) => (issue.input === undefined ? `required: ${what}` : undefined) }).min(1, { message: `must not be empty: ${what}` }));
-
-const booleanField = (defaultValue: boolean) =>
-  z.preprocess((v) => {
-    if (typeof v === 'string') return YAML11_TRUE.has(v) ? true : YAML11_FALSE.has(v) ? false : v;
-    return v === null ? undefined : v;
-  }, z.boolean().default(defaultValue));
-
 const signingAlgorithmsField = z.preprocess(
   (v) => {
-    if (v === null || v === '') return undefined;
-    return typeof v === 'string' ? [v] : v;
+    const value = unsetIfEmpty(v);
+    return typeof value === 'string' ? [value] : value;
   },
   z
     .array(
@@ -81,7 +64,7 @@ export const tokenConfigSchema = z
     }),
     signingalgorithms: signingAlgorithmsField,
     autoredirect: booleanField(false),
-    autoredirectpath: z.preprocess((v) => (v === '' ? undefined : scalarToString(v)), z.string().default(DEFAULT_AUTO_REDIRECT_PATH)),
+    autoredirectpath: stringField(DEFAULT_AUTO_REDIRECT_PATH, { emptyMeansDefault: true }),
   })
   .superRefine((cfg, ctx) => {
     if (cfg.rootcertbundle === undefined && cfg.jwks === undefined) {
@@ -102,3 +85,15 @@ export const tokenConfigSchema = z
 
 /** `auth.token` after validation and defaults. */
 export type TokenConfig = z.output<typeof tokenConfigSchema>;
+
+/** What docs/configuration.md says of each key of `auth.token` (relative key paths). */
+export const tokenKeyDocs: KeyDocs = {
+  realm: { type: 'string', default: 'required unless `autoredirect`', text: 'Where clients get tokens.' },
+  service: { type: 'string', default: 'required', text: 'The audience tokens must name.' },
+  issuer: { type: 'string', default: 'required', text: 'The `iss` tokens must carry.' },
+  rootcertbundle: { type: 'string', default: '—', text: 'PEM certificates that token `x5c` chains lead to (this or `jwks` is required).' },
+  jwks: { type: 'string', default: '—', text: 'A JSON Web Key Set file of signing keys, looked up by `kid`.' },
+  signingalgorithms: { type: 'list', default: 'RS*, ES*, PS*, EdDSA', text: 'Accepted JWT algorithms (never `none` or HMAC).' },
+  autoredirect: { type: 'boolean', default: '`false`', text: 'Derive the realm from the request\'s Host.' },
+  autoredirectpath: { type: 'string', default: '`/auth/token`', text: 'The path used with `autoredirect`.' },
+};

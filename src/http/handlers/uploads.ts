@@ -7,6 +7,7 @@ import type { ChunkExpectation, UploadInfo } from '../../storage/upload.js';
 import { sendEmpty, urlFor } from '../respond.js';
 import { countBytes } from '../../metrics/count-bytes.js';
 import { repositoryOf } from './common.js';
+import { bodyChunks } from '../request-body.js';
 
 /**
  * end-4a/4b/11: POST /v2/<name>/blobs/uploads/ starts an upload session (202), uploads a whole
@@ -96,7 +97,8 @@ async function finish(ctx: RequestContext, uuid: string, digest: Digest, at?: nu
 async function appendBody(ctx: RequestContext, uuid: string, allowRange: boolean, at?: number): Promise<UploadInfo> {
   const repo = repositoryOf(ctx);
   const metrics = ctx.app.metrics;
-  const source = metrics === undefined ? ctx.req : countBytes(ctx.req, (n) => metrics.addBytes('pushed', n));
+  const body = bodyChunks(ctx.req);
+  const source = metrics === undefined ? body : countBytes(body, (n) => metrics.addBytes('pushed', n));
   metrics?.uploadStarted();
   try {
     return await ctx.app.registry.uploads.append(repo.name, uuid, source, withState(expectation(ctx, allowRange), at), ctx.signal);
@@ -185,8 +187,8 @@ function hasBody(ctx: RequestContext): boolean {
 async function drain(ctx: RequestContext): Promise<void> {
   if (!hasBody(ctx)) return;
   let total = 0;
-  for await (const chunk of ctx.req) {
-    total += (chunk as Buffer).byteLength;
+  for await (const chunk of bodyChunks(ctx.req)) {
+    total += chunk.byteLength;
     if (total > 1024 * 1024) throw new OciError('SIZE_INVALID', { message: 'unexpected request body' });
   }
 }

@@ -1,28 +1,18 @@
 /**
- * The `storage.azure` section: Distribution's keys, validated once into {@link AzureParameters}.
- * Pure (no Azure SDK), so `config-check` can validate a file without loading the SDK.
+ * The `storage.azure` section: Distribution's keys. Its schema is part of the one configuration tree
+ * (config/schema.ts plugs it in as `storage.azure`), so the parameters are checked once, when the
+ * configuration loads, and the driver receives them typed as {@link AzureParameters}, with the way
+ * to authenticate resolved. Pure (no Azure SDK). A key is added in three places: the shape below
+ * (with its `doc`), AzureParameters, and toParameters; then `node scripts/gen-config-docs.js`.
  *
- * Keys (Distribution's names and defaults):
- * - `accountname`: the storage account; required unless `connectionstring` is set.
- * - `accountkey`: its key (shared-key auth). Without it, `credentials` chooses token auth
- *   (`client_secret`, or `default_credentials`, the default as in Distribution).
- * - `container`: the container holding everything (created when missing); required.
- * - `realm`: the endpoint suffix, default `core.windows.net` (`https://<account>.blob.<realm>`).
- * - `rootdirectory`: a prefix of every blob name, default none.
- * - `serviceurl`: the blob endpoint instead of the one built from `realm`, e.g. an emulator's
- *   `http://127.0.0.1:10000/devstoreaccount1`.
- * - `connectionstring`: an Azure Storage connection string (account key or SAS), instead of the
- *   account keys above; the usual way to point at Azurite.
- * - `credentials`: `{type: shared_key | client_secret | default_credentials, clientid, tenantid, secret}`.
- * - `copy_status_poll_max_retry` (alias `max_retries`, default 5; -1: never wait) and
- *   `copy_status_poll_delay` (alias `retry_delay`, default 100ms): how long move() waits for a
- *   server-side copy that did not complete at once, in steps of delay × attempt.
+ * move() waits for a server-side copy that did not complete at once up to
+ * `copy_status_poll_max_retry` times, in steps of `copy_status_poll_delay` × attempt.
  */
 import { z } from 'zod';
 
-import { ConfigError, formatKeyPath, type ConfigIssue } from '../../config/config-error.js';
-import { parseDuration } from '../../config/duration.js';
-import { configIssuesFromZod } from '../../config/issues.js';
+import { isHttpUrl, lowercase, optionalDuration, optionalInteger, optionalString, requiredString, unsetIfEmpty } from '../../config-fields/fields.js';
+import { parseSection } from '../../config-fields/issues.js';
+import type { KeyDocs } from '../../config-fields/schema-tree.js';
 
 /** The key path of the section, prefixed to every message. */
 const SECTION = ['storage', 'azure'] as const;
@@ -55,28 +45,14 @@ export interface AzureParameters {
   readonly copyStatusPollDelayMs: number;
 }
 
-function scalarToString(value: unknown): unknown {
-  if (value === null) return undefined;
-  return typeof value === 'number' || typeof value === 'boolean' ? String(value) : value;
-}
-
-/** An optional string; null and '' mean not set (as go-yaml leaves a Go string empty). */
-const optionalString = () => z.preprocess((v) => (v === '' ? undefined : scalarToString(v)), z.string().optional());
-
 const CREDENTIAL_TYPES = ['shared_key', 'client_secret', 'default_credentials'] as const;
 
 const credentialsSchema = z.preprocess(
-  (v) => (v === null || v === '' ? undefined : v),
+  unsetIfEmpty,
   z
     .strictObject({
-      type: z.preprocess(
-        (v) => {
-          if (v === null || v === '') return undefined;
-          // Distribution 3.0 documented "default"; any other spelling of the chain is an error here.
-          return typeof v === 'string' && v.toLowerCase() === 'default' ? 'default_credentials' : typeof v === 'string' ? v.toLowerCase() : v;
-        },
-        z.enum(CREDENTIAL_TYPES).optional(),
-      ),
+      type: // Distribution 3.0 documented "default"; any other spelling of the chain is an error here.
+        z.preprocess((v) => (lowercase(v) === 'default' ? 'default_credentials' : lowercase(v)), z.enum(CREDENTIAL_TYPES).optional()),
       clientid: optionalString(),
       tenantid: optionalString(),
       secret: optionalString(),
@@ -84,107 +60,73 @@ const credentialsSchema = z.preprocess(
     .optional(),
 );
 
-const retryField = z.preprocess((v) => (v === null ? undefined : v), z.number().int().min(-1).max(1000).optional());
-
-const durationField = z.preprocess(
-  (value, ctx) => {
-    if (value === null || value === undefined || value === '') return undefined;
-    if (typeof value !== 'string' && typeof value !== 'number') return value;
-    try {
-      return parseDuration(value);
-    } catch (err) {
-      ctx.addIssue({ code: 'custom', message: `${(err as Error).message}; expected a duration such as 100ms or 1s`, input: value });
-      return undefined;
-    }
-  },
-  z.number().min(0, { message: 'must not be negative' }).optional(),
-);
+// No defaults here: an old and a new name set together is an error, so "unset" must be seen (toParameters defaults).
+const retries = () => optionalInteger(-1, 1000);
+const delay = () => optionalDuration({ examples: '100ms or 1s', emptyIsUnset: true });
 
 // Azure's container names: 3-63 lower-case letters, digits and single inner hyphens; or one of the
 // two special containers.
 const CONTAINER_NAME = /^(?=.{3,63}$)[a-z0-9](?:-?[a-z0-9])*$/;
 
-const sectionSchema = z.strictObject({
+const azureShape = {
   accountname: optionalString(),
   accountkey: optionalString(),
-  container: z.preprocess(
-    scalarToString,
-    z
-      .string()
-      .min(1, { message: 'required', abort: true })
-      .refine((name) => CONTAINER_NAME.test(name) || name === '$root' || name === '$web', {
-        message: 'must be 3-63 characters of lower-case letters, digits and single hyphens, starting and ending with a letter or digit',
-      }),
-  ),
+  container: requiredString().check(z.refine((name) => CONTAINER_NAME.test(name) || name === '$root' || name === '$web', {
+      message: 'must be 3-63 characters of lower-case letters, digits and single hyphens, starting and ending with a letter or digit',
+      when: (payload) => payload.issues.length === 0,
+    })),
   realm: optionalString(),
   rootdirectory: optionalString(),
   serviceurl: optionalString(),
   connectionstring: optionalString(),
   credentials: credentialsSchema,
-  copy_status_poll_max_retry: retryField,
-  copy_status_poll_delay: durationField,
-  max_retries: retryField,
-  retry_delay: durationField,
-});
+  copy_status_poll_max_retry: retries(),
+  copy_status_poll_delay: delay(),
+  max_retries: retries(),
+  retry_delay: delay(),
+};
 
-const KNOWN_KEYS = Object.keys(sectionSchema.shape);
+type ParsedSection = z.output<z.ZodObject<typeof azureShape>>;
 
-/**
- * Validates the `storage.azure` section (`params`: the value under that key, from YAML and
- * REGISTRY_STORAGE_AZURE_* overrides) and resolves how to authenticate. Throws a ConfigError
- * whose lines name the key, e.g. `config: storage.azure.container: required`: every problem of
- * shape and type at once, or, when the shape is right, every missing or conflicting setting.
- */
-export function parseAzureParameters(params: unknown): AzureParameters {
-  const input = params === null || params === undefined || params === '' ? {} : params;
-  const parsed = sectionSchema.safeParse(input, { reportInput: true });
-  if (!parsed.success) throw new ConfigError(issuesOf(parsed.error.issues));
-  const p = parsed.data;
-  const issues: ConfigIssue[] = [];
-  const at = (...keys: string[]): string => formatKeyPath([...SECTION, ...keys]);
+interface Resolved {
+  readonly auth: AzureAuth | undefined;
+  readonly issues: ReadonlyArray<{ readonly path: string[]; readonly message: string }>;
+}
 
-  if (p.connectionstring !== undefined && p.serviceurl !== undefined) {
-    issues.push({ path: at('serviceurl'), message: 'set either connectionstring or serviceurl, not both' });
-  }
-  if (p.serviceurl !== undefined && !isHttpUrl(p.serviceurl)) {
-    issues.push({ path: at('serviceurl'), message: `expected an http or https URL, got ${JSON.stringify(p.serviceurl)}` });
-  }
+/** How to authenticate, or the settings that are missing or conflict (each at its key). */
+function resolve(p: ParsedSection): Resolved {
+  const issues: Array<{ path: string[]; message: string }> = [];
+  const issue = (path: string[], message: string): void => void issues.push({ path, message });
+  if (p.connectionstring !== undefined && p.serviceurl !== undefined) issue(['serviceurl'], 'set either connectionstring or serviceurl, not both');
+  if (p.serviceurl !== undefined && !isHttpUrl(p.serviceurl)) issue(['serviceurl'], `expected an http or https URL, got ${JSON.stringify(p.serviceurl)}`);
   if (p.connectionstring !== undefined && !/(^|;)\s*(AccountName|BlobEndpoint|UseDevelopmentStorage)\s*=/i.test(p.connectionstring)) {
-    issues.push({ path: at('connectionstring'), message: 'expected an Azure Storage connection string (AccountName=...;AccountKey=... or BlobEndpoint=...;SharedAccessSignature=...)' });
+    issue(['connectionstring'], 'expected an Azure Storage connection string (AccountName=...;AccountKey=... or BlobEndpoint=...;SharedAccessSignature=...)');
   }
-  if (p.copy_status_poll_max_retry !== undefined && p.max_retries !== undefined) {
-    issues.push({ path: at('max_retries'), message: 'set either copy_status_poll_max_retry or max_retries (its newer name), not both' });
-  }
-  if (p.copy_status_poll_delay !== undefined && p.retry_delay !== undefined) {
-    issues.push({ path: at('retry_delay'), message: 'set either copy_status_poll_delay or retry_delay (its newer name), not both' });
-  }
+  if (p.copy_status_poll_max_retry !== undefined && p.max_retries !== undefined) issue(['max_retries'], 'set either copy_status_poll_max_retry or max_retries (its newer name), not both');
+  if (p.copy_status_poll_delay !== undefined && p.retry_delay !== undefined) issue(['retry_delay'], 'set either copy_status_poll_delay or retry_delay (its newer name), not both');
 
-  const realm = p.realm ?? DEFAULT_AZURE_REALM;
-  let auth: AzureAuth | undefined;
-  if (p.connectionstring !== undefined) {
-    auth = { kind: 'connectionstring', connectionString: p.connectionstring };
-  } else if (p.accountname === undefined) {
-    issues.push({ path: at('accountname'), message: 'required (or set connectionstring)' });
-  } else {
-    const accountName = p.accountname;
-    const serviceUrl = (p.serviceurl ?? `https://${accountName}.blob.${realm}`).replace(/\/+$/, '');
-    const type = p.credentials?.type ?? (p.accountkey !== undefined ? 'shared_key' : 'default_credentials');
-    if (type === 'shared_key') {
-      if (p.accountkey === undefined) issues.push({ path: at('accountkey'), message: 'required with credentials.type shared_key' });
-      else auth = { kind: 'shared_key', accountName, accountKey: p.accountkey, serviceUrl };
-    } else if (type === 'client_secret') {
-      const c = p.credentials;
-      const missing = (['clientid', 'tenantid', 'secret'] as const).filter((key) => c?.[key] === undefined);
-      for (const key of missing) issues.push({ path: at('credentials', key), message: 'required with credentials.type client_secret' });
-      if (c?.clientid !== undefined && c.tenantid !== undefined && c.secret !== undefined) {
-        auth = { kind: 'client_secret', accountName, serviceUrl, tenantId: c.tenantid, clientId: c.clientid, secret: c.secret };
-      }
-    } else {
-      auth = { kind: 'default_credentials', accountName, serviceUrl };
-    }
+  if (p.connectionstring !== undefined) return { auth: { kind: 'connectionstring', connectionString: p.connectionstring }, issues };
+  if (p.accountname === undefined) return { auth: undefined, issues: [...issues, { path: ['accountname'], message: 'required (or set connectionstring)' }] };
+  const accountName = p.accountname;
+  const serviceUrl = (p.serviceurl ?? `https://${accountName}.blob.${p.realm ?? DEFAULT_AZURE_REALM}`).replace(/\/+$/, '');
+  const type = p.credentials?.type ?? (p.accountkey !== undefined ? 'shared_key' : 'default_credentials');
+  if (type === 'default_credentials') return { auth: { kind: 'default_credentials', accountName, serviceUrl }, issues };
+  if (type === 'shared_key') {
+    if (p.accountkey === undefined) return { auth: undefined, issues: [...issues, { path: ['accountkey'], message: 'required with credentials.type shared_key' }] };
+    return { auth: { kind: 'shared_key', accountName, accountKey: p.accountkey, serviceUrl }, issues };
   }
-  if (issues.length > 0 || auth === undefined) throw new ConfigError(issues);
+  const c = p.credentials;
+  if (c?.clientid === undefined || c.tenantid === undefined || c.secret === undefined) {
+    const missing = (['clientid', 'tenantid', 'secret'] as const).filter((key) => c?.[key] === undefined);
+    return { auth: undefined, issues: [...issues, ...missing.map((key) => ({ path: ['credentials', key], message: 'required with credentials.type client_secret' }))] };
+  }
+  return { auth: { kind: 'client_secret', accountName, serviceUrl, tenantId: c.tenantid, clientId: c.clientid, secret: c.secret }, issues };
+}
 
+function toParameters(p: ParsedSection, ctx: z.RefinementCtx): AzureParameters {
+  const { auth, issues } = resolve(p);
+  for (const { path, message } of issues) ctx.addIssue({ code: 'custom', path, message });
+  if (issues.length > 0 || auth === undefined) return z.NEVER;
   return Object.freeze({
     container: p.container,
     rootdirectory: p.rootdirectory ?? '',
@@ -194,28 +136,39 @@ export function parseAzureParameters(params: unknown): AzureParameters {
   });
 }
 
-/** zod's issues as ConfigIssues under `storage.azure`, unknown keys with the list of known ones. */
-function issuesOf(zodIssues: readonly z.core.$ZodIssue[]): ConfigIssue[] {
-  const out: ConfigIssue[] = [];
-  for (const issue of zodIssues) {
-    if (issue.code === 'unrecognized_keys') {
-      const known = issue.path.length === 0 ? KNOWN_KEYS : ['type', 'clientid', 'tenantid', 'secret'];
-      for (const key of issue.keys) {
-        out.push({ path: formatKeyPath([...SECTION, ...issue.path, key]), message: `unknown key (known keys: ${known.join(', ')})` });
-      }
-      continue;
-    }
-    const [converted] = configIssuesFromZod([{ ...issue, path: [...SECTION, ...issue.path] }]);
-    if (converted !== undefined) out.push(converted);
-  }
-  return out;
+/**
+ * The schema of `storage.azure` (null or '' is an empty mapping, so the missing container is
+ * reported). Output: frozen {@link AzureParameters}, authentication resolved. Every problem of shape
+ * and type at once, or, when the shape is right, every missing or conflicting setting.
+ */
+export const azureParametersSchema = z.preprocess((value) => unsetIfEmpty(value) ?? {}, z.strictObject(azureShape).transform(toParameters));
+
+/**
+ * Validates a `storage.azure` section on its own (as the configuration does when it loads), for tests
+ * and tools that build a driver directly. Throws a ConfigError whose lines name the key, e.g.
+ * `config: storage.azure.container: required`.
+ */
+export function parseAzureParameters(params: unknown): AzureParameters {
+  return parseSection(azureParametersSchema, SECTION, params);
 }
 
-function isHttpUrl(text: string): boolean {
-  try {
-    const url = new URL(text);
-    return url.protocol === 'http:' || url.protocol === 'https:';
-  } catch {
-    return false;
-  }
-}
+/** What docs/configuration.md says of each key (config/schema.ts puts it under `storage.azure`). */
+
+/** What docs/configuration.md says of each key (config/schema.ts puts it under `storage.azure`). */
+export const azureKeyDocs: KeyDocs = {
+  copy_status_poll_max_retry: { type: 'integer, -1 to 1000', default: '`5`', text: 'How many times move() polls a server-side copy that did not complete at once; `-1` fails at once. Its older name is `max_retries` (not both).' },
+  copy_status_poll_delay: { type: 'duration', default: '`100ms`', text: 'Base delay between polls of a pending copy, multiplied by the attempt number. Its older name is `retry_delay` (not both).' },
+  max_retries: { type: 'integer, -1 to 1000', default: '`5`', text: 'The older name of `copy_status_poll_max_retry`.' },
+  retry_delay: { type: 'duration', default: '`100ms`', text: 'The older name of `copy_status_poll_delay`.' },
+  'credentials.type': { type: CREDENTIAL_TYPES.map((t) => `\`${t}\``).join(' \\| '), default: '`shared_key` with `accountkey`, else `default_credentials`', text: 'How to authenticate without a connection string: the account key, a service principal (`client_secret`), or the default Azure credential chain (`default` is accepted for it).' },
+  'credentials.clientid': { type: 'string', default: '—', text: 'With `client_secret`: the application (client) ID.' },
+  'credentials.tenantid': { type: 'string', default: '—', text: 'With `client_secret`: the directory (tenant) ID.' },
+  'credentials.secret': { type: 'string', default: '—', text: 'With `client_secret`: the client secret (never logged).' },
+  accountname: { type: 'string', default: '—', text: 'The storage account; required unless `connectionstring` is set.' },
+  accountkey: { type: 'string', default: '—', text: 'Its key, for shared-key auth (never logged). Without it, `credentials` chooses token auth.' },
+  container: { type: 'string', default: 'required', text: 'The container holding everything (created when missing).' },
+  realm: { type: 'string', default: `\`${DEFAULT_AZURE_REALM}\``, text: 'Endpoint suffix: the blob endpoint is `https://<accountname>.blob.<realm>`.' },
+  rootdirectory: { type: 'string', default: '`""`', text: 'Prefix of every blob name (slashes around it are ignored, as in Distribution).' },
+  serviceurl: { type: 'string', default: '—', text: 'The blob endpoint instead of the one built from `realm`, e.g. an emulator\'s `http://127.0.0.1:10000/devstoreaccount1`.' },
+  connectionstring: { type: 'string', default: '—', text: 'An Azure Storage connection string (account key or SAS) instead of the keys above; the usual way to point at Azurite. Not with `serviceurl`.' },
+};

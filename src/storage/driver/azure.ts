@@ -5,7 +5,7 @@ import type { BlobGetPropertiesResponse, BlobRequestConditions, BlockBlobClient,
 import { createAzureClients, type BlobUrlSigner } from './azure-auth.js';
 import { asReadable, BLOCK_ID_BYTES, blockIdBytes, copyBlob, deleteBelow, hasCode, LIST_PAGE_SIZE, listFlat, positiveInteger, statusOf, toBuffer, translateAzureError, type CopyPolling } from './azure-blobs.js';
 import { BlobLayout, inWalkOrder } from './azure-layout.js';
-import { parseAzureParameters } from './azure-parameters.js';
+import type { AzureParameters } from './azure-parameters.js';
 import { AzureBlockWriter } from './azure-writer.js';
 import { isValidPath, type FileInfo, type FileWriter, type StorageDriver } from './driver.js';
 import { InvalidOffsetError, InvalidPathError, PathNotFoundError, StorageDriverError } from './errors.js';
@@ -368,12 +368,11 @@ export class AzureDriver implements StorageDriver {
 }
 
 /**
- * Creates the Azure driver from the `storage.azure` section (see parseAzureParameters for the
- * keys), creating the container when it is missing. Rejects with a ConfigError for bad
- * parameters and a StorageDriverError when Azure cannot be reached or refuses.
+ * Creates the Azure driver from the `storage.azure` parameters (checked when the configuration
+ * loaded, or by parseAzureParameters), creating the container when it is missing. Rejects with a
+ * StorageDriverError when Azure cannot be reached or refuses.
  */
-export async function createAzureDriver(params: unknown): Promise<AzureDriver> {
-  const parameters = parseAzureParameters(params);
+export async function createAzureDriver(parameters: AzureParameters): Promise<AzureDriver> {
   const { container, signer } = await createAzureClients(parameters);
   try {
     await container.createIfNotExists();

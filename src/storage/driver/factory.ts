@@ -1,15 +1,17 @@
+import type { AzureParameters } from './azure-parameters.js';
 import type { ReusableBuffers, StorageDriver } from './driver.js';
 import { FilesystemDriver } from './filesystem.js';
 import { InMemoryDriver } from './inmemory.js';
+import type { S3Parameters } from './s3-parameters.js';
 
 /** The storage section of the configuration, as far as choosing a driver goes. */
 export interface DriverSettings {
   readonly driver: string;
   readonly filesystem?: { readonly rootdirectory: string; readonly syncmetadata?: boolean };
-  /** `storage.s3`, passed as it is to the S3 driver, which validates it. */
-  readonly s3?: Readonly<Record<string, unknown>>;
-  /** `storage.azure`, passed as it is to the Azure driver, which validates it. */
-  readonly azure?: Readonly<Record<string, unknown>>;
+  /** `storage.s3`, checked when the configuration loaded. */
+  readonly s3?: S3Parameters;
+  /** `storage.azure`, checked when the configuration loaded. */
+  readonly azure?: AzureParameters;
 }
 
 /** What the composition root shares with the driver it creates. */
@@ -33,12 +35,14 @@ export async function createDriver(settings: DriverSettings, dependencies: Drive
     case 'inmemory':
       return new InMemoryDriver();
     case 's3': {
+      if (settings.s3 === undefined) throw new Error('storage driver s3 has no parameters');
       const { createS3Driver } = await import('./s3.js');
-      return createS3Driver(settings.s3 ?? {});
+      return createS3Driver(settings.s3);
     }
     case 'azure': {
+      if (settings.azure === undefined) throw new Error('storage driver azure has no parameters');
       const { createAzureDriver } = await import('./azure.js');
-      return createAzureDriver(settings.azure ?? {});
+      return createAzureDriver(settings.azure);
     }
     default:
       throw new Error(`storage driver ${settings.driver} is not available in this version of Berth`);

@@ -22,8 +22,46 @@ export async function withParents<T>(dir: string, work: () => Promise<T>): Promi
   } catch (err) {
     if (!hasCode(err, 'ENOENT')) throw err;
   }
-  await fsp.mkdir(dir, { recursive: true, mode: DIR_MODE });
+  await makeDirectory(dir);
   return work();
+}
+
+/**
+ * `mkdir -p`. Node's recursive mkdir reports ENOENT when a directory cannot be created for
+ * another reason (seen: ENOSPC when the file system has no inode left), which would read as
+ * "not found" and hide a full disk; then the directories are made one at a time to surface the
+ * real error.
+ */
+export async function makeDirectory(dir: string): Promise<void> {
+  try {
+    await fsp.mkdir(dir, { recursive: true, mode: DIR_MODE });
+    return;
+  } catch (err) {
+    if (!hasCode(err, 'ENOENT')) throw err;
+    throw (await mkdirError(dir)) ?? err;
+  }
+}
+
+/** The error of the first directory of `dir`'s missing ancestors that cannot be created, if any. */
+async function mkdirError(dir: string): Promise<unknown> {
+  const missing: string[] = [];
+  for (let d = dir; ; d = dirname(d)) {
+    const exists = await fsp.stat(d).then(
+      () => true,
+      () => false,
+    );
+    if (exists) break;
+    missing.unshift(d);
+    if (dirname(d) === d) break;
+  }
+  for (const d of missing) {
+    try {
+      await fsp.mkdir(d, { mode: DIR_MODE });
+    } catch (err) {
+      if (!hasCode(err, 'EEXIST')) return err;
+    }
+  }
+  return undefined;
 }
 
 /**

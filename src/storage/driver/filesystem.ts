@@ -6,7 +6,7 @@ import { addAbortSignal, type Readable } from 'node:stream';
 
 import { isValidPath, type FileInfo, type FileWriter, type OpensRanges, type RangeSource, type ReusableBuffers, type StorageDriver } from './driver.js';
 import { InvalidOffsetError, InvalidPathError, PathNotFoundError, StorageDriverError } from './errors.js';
-import { childPath, DIR_MODE, FILE_MODE, hasCode, renameInto, sortBytewise, TEMP_DIR, toFileInfo, withParents } from './filesystem-files.js';
+import { childPath, FILE_MODE, hasCode, makeDirectory, renameInto, sortBytewise, TEMP_DIR, toFileInfo, withParents } from './filesystem-files.js';
 import { FileRange } from './filesystem-range.js';
 import { FilesystemFileWriter } from './filesystem-writer.js';
 
@@ -227,7 +227,7 @@ export class FilesystemDriver implements StorageDriver, OpensRanges {
       throw this.#translate(err, 'move', from);
     }
     try {
-      await fsp.mkdir(dirname(target), { recursive: true, mode: DIR_MODE });
+      await makeDirectory(dirname(target));
       await fsp.rename(source, target);
     } catch (err) {
       // ENOENT now means the source vanished since the stat above.
@@ -345,7 +345,7 @@ export class FilesystemDriver implements StorageDriver, OpensRanges {
 
   async #ensureRoot(): Promise<void> {
     try {
-      await fsp.mkdir(this.rootdirectory, { recursive: true, mode: DIR_MODE });
+      await makeDirectory(this.rootdirectory);
     } catch (err) {
       throw this.#translate(err, 'create root', '/', []);
     }

@@ -1,35 +1,17 @@
 /**
- * The `storage.s3` section: Distribution's keys (its `s3aws` driver), validated once into
- * {@link S3Parameters}. Pure (no AWS SDK), so `config-check` can validate a file without loading it.
- *
- * Keys, with Distribution's names, defaults and limits:
- * - `accesskey`, `secretkey`: static credentials; both empty (or absent) means the SDK's default
- *   credential chain (environment, shared files, web identity, ECS/EC2 instance roles).
- *   `sessiontoken` goes with them for temporary credentials.
- * - `region`: required unless `regionendpoint` is set (then it defaults to `us-east-1`).
- * - `regionendpoint`: an S3-compatible endpoint (`http://127.0.0.1:7480`, `minio:9000`); without a
- *   scheme, `secure` picks https (default) or http.
- * - `forcepathstyle` (false), `accelerate` (false), `usedualstack` (false), `usefipsendpoint` (false).
- * - `bucket`: required; it must exist.
- * - `rootdirectory`: the key prefix of everything (slashes around it are ignored, as in Distribution).
- * - `encrypt` (false): server-side encryption, SSE-KMS with `keyid`, else AES256 (`keyid` alone does nothing).
- * - `secure` (true), `skipverify` (false: verify TLS certificates).
- * - `chunksize`: multipart upload part size, default 10 MiB, 5 MiB to 5 GiB.
- * - `multipartcopychunksize` (32 MiB, 5 MiB to 5 GiB), `multipartcopymaxconcurrency` (100, at least 1),
- *   `multipartcopythresholdsize` (32 MiB, 0 to 5 GiB): move() copies objects above the threshold
- *   with concurrent UploadPartCopy requests of that size.
- * - `storageclass` (STANDARD; NONE sends no storage class, for stores that reject the header),
- *   `objectacl` (private).
- * - `useragent`: appended to the SDK's user agent.
- * - Accepted for compatibility: `v4auth` (requests are always signed with SigV4; `false` is refused
- *   on Amazon endpoints as Distribution does, and ignored elsewhere), `loglevel` (Distribution's
- *   aws-sdk-go levels; the SDK's own logging stays off).
+ * The `storage.s3` section: Distribution's keys (its `s3aws` driver). Its schema is part of the one
+ * configuration tree (config/schema.ts plugs it in as `storage.s3`), so the parameters are checked
+ * once, when the configuration loads, and the driver receives them typed as {@link S3Parameters}.
+ * Pure (no AWS SDK). A key is added in three places: the shape below (with its `doc`), S3Parameters,
+ * and toParameters; then `node scripts/gen-config-docs.js` updates docs/configuration.md.
+ * Each key's meaning, default and limits are in its `doc` below (and so in docs/configuration.md).
  * Numbers may be given as strings ("10485760"), booleans as strings ("true", "1", "yes").
  */
 import { z } from 'zod';
 
-import { ConfigError, formatKeyPath, type ConfigIssue } from '../../config/config-error.js';
-import { configIssuesFromZod } from '../../config/issues.js';
+import { booleanField, enumField, integerField, isHttpUrl, optionalString, requiredString, unsetIfEmpty } from '../../config-fields/fields.js';
+import { parseSection } from '../../config-fields/issues.js';
+import type { KeyDocs } from '../../config-fields/schema-tree.js';
 
 const MiB = 1024 * 1024;
 /** The smallest part S3 accepts in a multipart upload, except the last one. */
@@ -108,161 +90,131 @@ export interface S3Parameters {
   readonly logLevel: string;
 }
 
-function scalarToString(value: unknown): unknown {
-  if (value === null) return undefined;
-  return typeof value === 'number' || typeof value === 'boolean' ? String(value) : value;
-}
+const flag = (defaultValue: boolean) => booleanField(defaultValue, { strconv: true });
+const size = (defaultValue: number, min: number, max: number) => integerField(defaultValue, min, max, { fromString: true });
+const mib = (bytes: number): string => `\`${bytes}\` (${bytes / MiB} MiB)`;
 
-/** An optional string; null and '' mean not set (as go-yaml leaves a Go string empty). */
-const optionalString = () => z.preprocess((v) => (v === '' ? undefined : scalarToString(v)), z.string().optional());
-
-// Go's strconv.ParseBool (what Distribution applies to strings) plus the YAML 1.1 words go-yaml reads as booleans.
-const BOOLEAN_WORDS: Readonly<Record<string, boolean>> = Object.fromEntries([
-  ...['1', 't', 'T', 'TRUE', 'true', 'True', 'y', 'Y', 'yes', 'Yes', 'YES', 'on', 'On', 'ON'].map((w) => [w, true] as const),
-  ...['0', 'f', 'F', 'FALSE', 'false', 'False', 'n', 'N', 'no', 'No', 'NO', 'off', 'Off', 'OFF'].map((w) => [w, false] as const),
-]);
-
-const booleanField = () =>
-  z.preprocess((value) => {
-    if (value === null || value === '') return undefined;
-    if (typeof value === 'string') return Object.hasOwn(BOOLEAN_WORDS, value) ? BOOLEAN_WORDS[value] : value;
-    return value;
-  }, z.boolean().optional());
-
-/** An integer in [min, max]; a string of digits counts (Distribution scans `%d` from any scalar). */
-const integerField = (min: number, max: number) =>
-  z.preprocess(
-    (value) => {
-      if (value === null || value === '') return undefined;
-      if (typeof value === 'string' && /^\s*[+-]?\d+\s*$/.test(value)) return Number(value);
-      return value;
-    },
-    z.number().int().min(min).max(max).optional(),
-  );
-
-const enumField = <T extends readonly [string, ...string[]]>(values: T, normalise: (s: string) => string) =>
-  z.preprocess((value) => (value === null || value === '' ? undefined : typeof value === 'string' ? normalise(value) : value), z.enum(values).optional());
-
-const sectionSchema = z.strictObject({
+const s3Shape = {
   accesskey: optionalString(),
   secretkey: optionalString(),
   sessiontoken: optionalString(),
   region: optionalString(),
   regionendpoint: optionalString(),
-  forcepathstyle: booleanField(),
-  accelerate: booleanField(),
-  usedualstack: booleanField(),
-  usefipsendpoint: booleanField(),
-  bucket: z.preprocess(scalarToString, z.string().min(1, { message: 'required' })),
+  forcepathstyle: flag(false),
+  accelerate: flag(false),
+  usedualstack: flag(false),
+  usefipsendpoint: flag(false),
+  bucket: requiredString(),
   rootdirectory: optionalString(),
-  encrypt: booleanField(),
+  encrypt: flag(false),
   keyid: optionalString(),
-  secure: booleanField(),
-  skipverify: booleanField(),
-  v4auth: booleanField(),
-  chunksize: integerField(MIN_PART_SIZE, MAX_PART_SIZE),
-  multipartcopychunksize: integerField(MIN_PART_SIZE, MAX_PART_SIZE),
-  multipartcopymaxconcurrency: integerField(1, Number.MAX_SAFE_INTEGER),
-  multipartcopythresholdsize: integerField(0, MAX_PART_SIZE),
-  storageclass: enumField(S3_STORAGE_CLASSES, (s) => s.toUpperCase()),
-  objectacl: enumField(S3_OBJECT_ACLS, (s) => s),
+  secure: flag(true),
+  skipverify: flag(false),
+  v4auth: flag(true),
+  chunksize: size(DEFAULT_CHUNK_SIZE, MIN_PART_SIZE, MAX_PART_SIZE),
+  multipartcopychunksize: size(DEFAULT_MULTIPART_COPY_CHUNK_SIZE, MIN_PART_SIZE, MAX_PART_SIZE),
+  multipartcopymaxconcurrency: size(DEFAULT_MULTIPART_COPY_MAX_CONCURRENCY, 1, Number.MAX_SAFE_INTEGER),
+  multipartcopythresholdsize: size(DEFAULT_MULTIPART_COPY_THRESHOLD_SIZE, 0, MAX_PART_SIZE),
+  storageclass: enumField(S3_STORAGE_CLASSES, 'STANDARD', { normalise: (text) => text.toUpperCase() }),
+  objectacl: enumField(S3_OBJECT_ACLS, 'private', { normalise: (text) => text }),
   useragent: optionalString(),
-  loglevel: z.preprocess((v) => (v === false || v === null || v === '' ? undefined : v), z.string().optional()),
-});
+  loglevel: z.preprocess((v) => (v === false ? undefined : unsetIfEmpty(v)), z.string().optional()),
+};
 
-const KNOWN_KEYS = Object.keys(sectionSchema.shape);
+type ParsedSection = z.output<z.ZodObject<typeof s3Shape>>;
 
-/**
- * Validates the `storage.s3` section (`params`: the value under that key, from YAML and
- * REGISTRY_STORAGE_S3_* overrides). Throws a ConfigError whose lines name the key, e.g.
- * `config: storage.s3.chunksize: must be at least 5242880`: every problem of shape and type at
- * once, or, when the shape is right, every missing or conflicting setting.
- */
-export function parseS3Parameters(params: unknown): S3Parameters {
-  const input = params === null || params === undefined || params === '' ? {} : params;
-  const parsed = sectionSchema.safeParse(input, { reportInput: true });
-  if (!parsed.success) throw new ConfigError(issuesOf(parsed.error.issues));
-  const p = parsed.data;
-  const issues: ConfigIssue[] = [];
-  const at = (key: string): string => formatKeyPath([...SECTION, key]);
-
+/** Settings that are wrong together: missing halves of credentials, a region, an endpoint that is no URL. */
+function checkSection(p: ParsedSection, ctx: z.RefinementCtx): void {
+  const issue = (key: string, message: string): void => ctx.addIssue({ code: 'custom', path: [key], message });
   if ((p.accesskey === undefined) !== (p.secretkey === undefined)) {
-    const missing = p.accesskey === undefined ? 'accesskey' : 'secretkey';
-    issues.push({ path: at(missing), message: 'set both accesskey and secretkey, or neither (to use the default credential chain)' });
+    issue(p.accesskey === undefined ? 'accesskey' : 'secretkey', 'set both accesskey and secretkey, or neither (to use the default credential chain)');
   }
-  if (p.sessiontoken !== undefined && p.accesskey === undefined) {
-    issues.push({ path: at('sessiontoken'), message: 'needs accesskey and secretkey' });
+  if (p.sessiontoken !== undefined && p.accesskey === undefined) issue('sessiontoken', 'needs accesskey and secretkey');
+  const endpoint = endpointOf(p);
+  if (p.regionendpoint !== undefined && (endpoint === undefined || !isHttpUrl(endpoint))) {
+    issue('regionendpoint', `expected an http or https URL or host[:port], got ${JSON.stringify(p.regionendpoint)}`);
+  } else if (p.regionendpoint === undefined && p.region === undefined) {
+    issue('region', 'required (unless regionendpoint is set)');
   }
-  const secure = p.secure ?? true;
-  let endpoint: string | undefined;
-  if (p.regionendpoint !== undefined) {
-    endpoint = /^[A-Za-z][A-Za-z0-9+.-]*:\/\//.test(p.regionendpoint) ? p.regionendpoint : `${secure ? 'https' : 'http'}://${p.regionendpoint}`;
-    if (!isHttpUrl(endpoint)) {
-      issues.push({ path: at('regionendpoint'), message: `expected an http or https URL or host[:port], got ${JSON.stringify(p.regionendpoint)}` });
-    }
-  } else if (p.region === undefined) {
-    issues.push({ path: at('region'), message: 'required (unless regionendpoint is set)' });
-  }
-  if (p.v4auth === false && (endpoint === undefined || endpoint.includes('amazonaws.com'))) {
-    issues.push({ path: at('v4auth'), message: 'on Amazon S3 only v4 authentication is possible' });
-  }
-  if (issues.length > 0) throw new ConfigError(issues);
+  if (!p.v4auth && (endpoint === undefined || endpoint.includes('amazonaws.com'))) issue('v4auth', 'on Amazon S3 only v4 authentication is possible');
+}
 
-  const storageClass = p.storageclass ?? 'STANDARD';
+/** The endpoint URL: `regionendpoint` with its scheme, or `secure`'s when it has none. */
+function endpointOf(p: ParsedSection): string | undefined {
+  if (p.regionendpoint === undefined) return undefined;
+  return /^[A-Za-z][A-Za-z0-9+.-]*:\/\//.test(p.regionendpoint) ? p.regionendpoint : `${p.secure ? 'https' : 'http'}://${p.regionendpoint}`;
+}
+
+function toParameters(p: ParsedSection): S3Parameters {
   const credentials =
     p.accesskey !== undefined && p.secretkey !== undefined
-      ? Object.freeze({
-          accessKeyId: p.accesskey,
-          secretAccessKey: p.secretkey,
-          ...(p.sessiontoken !== undefined ? { sessionToken: p.sessiontoken } : {}),
-        })
+      ? Object.freeze({ accessKeyId: p.accesskey, secretAccessKey: p.secretkey, ...(p.sessiontoken !== undefined ? { sessionToken: p.sessiontoken } : {}) })
       : undefined;
   return Object.freeze({
     credentials,
     region: p.region ?? 'us-east-1',
-    endpoint,
-    forcePathStyle: p.forcepathstyle ?? false,
-    accelerate: p.accelerate ?? false,
-    useDualstack: p.usedualstack ?? false,
-    useFips: p.usefipsendpoint ?? false,
+    endpoint: endpointOf(p),
+    forcePathStyle: p.forcepathstyle,
+    accelerate: p.accelerate,
+    useDualstack: p.usedualstack,
+    useFips: p.usefipsendpoint,
     bucket: p.bucket,
     rootdirectory: p.rootdirectory ?? '',
-    encrypt: p.encrypt ?? false,
-    keyId: p.encrypt === true ? p.keyid : undefined,
-    secure,
-    skipVerify: p.skipverify ?? false,
-    chunkSize: p.chunksize ?? DEFAULT_CHUNK_SIZE,
-    multipartCopyChunkSize: p.multipartcopychunksize ?? DEFAULT_MULTIPART_COPY_CHUNK_SIZE,
-    multipartCopyMaxConcurrency: p.multipartcopymaxconcurrency ?? DEFAULT_MULTIPART_COPY_MAX_CONCURRENCY,
-    multipartCopyThresholdSize: p.multipartcopythresholdsize ?? DEFAULT_MULTIPART_COPY_THRESHOLD_SIZE,
-    storageClass: storageClass === 'NONE' ? undefined : storageClass,
-    objectAcl: p.objectacl ?? 'private',
+    encrypt: p.encrypt,
+    keyId: p.encrypt ? p.keyid : undefined,
+    secure: p.secure,
+    skipVerify: p.skipverify,
+    chunkSize: p.chunksize,
+    multipartCopyChunkSize: p.multipartcopychunksize,
+    multipartCopyMaxConcurrency: p.multipartcopymaxconcurrency,
+    multipartCopyThresholdSize: p.multipartcopythresholdsize,
+    storageClass: p.storageclass === 'NONE' ? undefined : p.storageclass,
+    objectAcl: p.objectacl,
     userAgent: p.useragent,
     logLevel: (p.loglevel ?? 'off').toLowerCase(),
   });
 }
 
-/** zod's issues as ConfigIssues under `storage.s3`, unknown keys with the list of known ones. */
-function issuesOf(zodIssues: readonly z.core.$ZodIssue[]): ConfigIssue[] {
-  const out: ConfigIssue[] = [];
-  for (const issue of zodIssues) {
-    if (issue.code === 'unrecognized_keys') {
-      for (const key of issue.keys) {
-        out.push({ path: formatKeyPath([...SECTION, ...issue.path, key]), message: `unknown key (known keys: ${KNOWN_KEYS.join(', ')})` });
-      }
-      continue;
-    }
-    const [converted] = configIssuesFromZod([{ ...issue, path: [...SECTION, ...issue.path] }]);
-    if (converted !== undefined) out.push(converted);
-  }
-  return out;
+/**
+ * The schema of `storage.s3` (null or '' is an empty mapping, so the missing bucket is reported).
+ * Output: frozen {@link S3Parameters}. Every problem of shape and type at once, or, when the shape
+ * is right, every missing or conflicting setting, each at its key.
+ */
+export const s3ParametersSchema = z.preprocess((value) => unsetIfEmpty(value) ?? {}, z.strictObject(s3Shape).check(z.superRefine(checkSection)).transform(toParameters));
+
+/**
+ * Validates a `storage.s3` section on its own (as the configuration does when it loads), for tests and
+ * tools that build a driver directly. Throws a ConfigError whose lines name the key, e.g.
+ * `config: storage.s3.chunksize: must be at least 5242880`.
+ */
+export function parseS3Parameters(params: unknown): S3Parameters {
+  return parseSection(s3ParametersSchema, SECTION, params);
 }
 
-function isHttpUrl(text: string): boolean {
-  try {
-    const url = new URL(text);
-    return (url.protocol === 'http:' || url.protocol === 'https:') && url.hostname !== '';
-  } catch {
-    return false;
-  }
-}
+/** What docs/configuration.md says of each key (config/schema.ts puts it under `storage.s3`). */
+export const s3KeyDocs: KeyDocs = {
+  accesskey: { type: 'string', default: '—', text: 'Access key ID of static credentials. With `secretkey`; both unset means the SDK\'s default credential chain (environment, shared files, web identity, ECS/EC2 instance roles).' },
+  secretkey: { type: 'string', default: '—', text: 'Secret access key of static credentials (never logged).' },
+  sessiontoken: { type: 'string', default: '—', text: 'Session token of temporary credentials; needs `accesskey` and `secretkey`.' },
+  region: { type: 'string', default: '`us-east-1` with `regionendpoint`', text: 'AWS region of the bucket; required unless `regionendpoint` is set.' },
+  regionendpoint: { type: 'string', default: '—', text: 'Endpoint of an S3-compatible store (`http://127.0.0.1:7480`, `minio:9000`); without a scheme, `secure` picks https or http.' },
+  forcepathstyle: { type: 'boolean', default: '`false`', text: 'Path-style addressing (`endpoint/bucket/key`), which most S3-compatible stores need.' },
+  accelerate: { type: 'boolean', default: '`false`', text: 'Use S3 Transfer Acceleration endpoints.' },
+  usedualstack: { type: 'boolean', default: '`false`', text: 'Use dual-stack (IPv4 and IPv6) endpoints.' },
+  usefipsendpoint: { type: 'boolean', default: '`false`', text: 'Use FIPS endpoints.' },
+  bucket: { type: 'string', default: 'required', text: 'The bucket holding everything; it must exist.' },
+  rootdirectory: { type: 'string', default: '`""`', text: 'Key prefix of everything the registry stores (slashes around it are ignored, as in Distribution).' },
+  encrypt: { type: 'boolean', default: '`false`', text: 'Server-side encryption: SSE-KMS with `keyid`, else AES256.' },
+  keyid: { type: 'string', default: '—', text: 'KMS key for SSE-KMS; used only with `encrypt: true`.' },
+  secure: { type: 'boolean', default: '`true`', text: 'Use https for a `regionendpoint` given without a scheme.' },
+  skipverify: { type: 'boolean', default: '`false`', text: 'Do not verify TLS certificates (testing only).' },
+  v4auth: { type: 'boolean', default: '`true`', text: 'Accepted for compatibility: requests are always signed with SigV4; `false` is refused on Amazon endpoints (as Distribution does) and ignored elsewhere.' },
+  chunksize: { type: 'integer, 5 MiB to 5 GiB', default: mib(DEFAULT_CHUNK_SIZE), text: 'Part size of multipart uploads, in bytes.' },
+  multipartcopychunksize: { type: 'integer, 5 MiB to 5 GiB', default: mib(DEFAULT_MULTIPART_COPY_CHUNK_SIZE), text: 'Range size of the UploadPartCopy requests that move large objects.' },
+  multipartcopymaxconcurrency: { type: 'integer ≥ 1', default: `\`${DEFAULT_MULTIPART_COPY_MAX_CONCURRENCY}\``, text: 'UploadPartCopy requests in flight for one move.' },
+  multipartcopythresholdsize: { type: 'integer, 0 to 5 GiB', default: mib(DEFAULT_MULTIPART_COPY_THRESHOLD_SIZE), text: 'Objects above this size are moved with concurrent UploadPartCopy requests; smaller ones with one CopyObject.' },
+  storageclass: { type: S3_STORAGE_CLASSES.map((c) => `\`${c}\``).join(' \\| '), default: '`STANDARD`', text: 'Storage class of stored objects (case-insensitive); `NONE` sends no storage class, for stores that reject the header.' },
+  objectacl: { type: 'canned ACL name', default: '`private`', text: `Canned ACL of stored objects: ${S3_OBJECT_ACLS.map((a) => `\`${a}\``).join(', ')}.` },
+  useragent: { type: 'string', default: '—', text: 'Appended to the SDK\'s user agent.' },
+  loglevel: { type: 'string', default: '`off`', text: 'Accepted for compatibility (Distribution\'s aws-sdk-go levels); the SDK\'s own logging stays off.' },
+};

@@ -23,7 +23,7 @@ import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { isValidPath, type FileInfo, type FileWriter, type StorageDriver } from './driver.js';
 import { InvalidOffsetError, InvalidPathError, PathNotFoundError, StorageDriverError } from './errors.js';
 import { abortUpload, copySource, listUploads, s3ErrorInfo } from './s3-multipart.js';
-import { parseS3Parameters, type S3Parameters } from './s3-parameters.js';
+import type { S3Parameters } from './s3-parameters.js';
 import { abortUploadsBelow, copyOptions, deleteBelow, isNotFound, listPages, multipartCopy, toListed, translateS3Error, type S3Bucket } from './s3-objects.js';
 import { inWalkOrder, withDirectories, type ListedObject } from './s3-walk.js';
 import { openS3Writer, type S3ObjectOptions, type S3WriterContext } from './s3-writer.js';
@@ -384,11 +384,11 @@ export function createS3Client(p: S3Parameters): S3Client {
 }
 
 /**
- * Creates the driver from the `storage.s3` section (validated by {@link parseS3Parameters}, which
- * throws a ConfigError naming the key), and checks that the bucket exists.
+ * Creates the driver from the `storage.s3` parameters (checked when the configuration loaded, or by
+ * {@link parseS3Parameters}), and checks that the bucket exists.
  */
-export async function createS3Driver(params: unknown): Promise<S3Driver> {
-  const driver = new S3Driver(parseS3Parameters(params));
+export async function createS3Driver(parameters: S3Parameters): Promise<S3Driver> {
+  const driver = new S3Driver(parameters);
   try {
     await driver.checkBucket();
   } catch (err) {

@@ -1,20 +1,40 @@
-/** Turns zod's issues into ConfigIssues whose messages speak YAML (mapping, list) and name the key path. */
+/** Turns zod's issues into ConfigIssues whose messages speak YAML (mapping, list) and name the key path: the one place this is done. */
 import type { z } from 'zod';
-import { formatKeyPath, type ConfigIssue } from './config-error.js';
-import { knownKeysAt } from './schema.js';
+import { ConfigError, formatKeyPath, type ConfigIssue } from './config-error.js';
+import { knownKeysAt } from './schema-tree.js';
 
-/** One ConfigIssue per problem (an issue about several unknown keys becomes one per key), in schema order. */
-export function configIssuesFromZod(issues: readonly z.core.$ZodIssue[]): ConfigIssue[] {
+/**
+ * One ConfigIssue per problem (an issue about several unknown keys becomes one per key, with a "did you
+ * mean" hint from the keys `root` accepts there), in schema order. `prefix`: the key path of `root` in the
+ * whole configuration (`['storage', 's3']` when a section is parsed alone), put before every path;
+ * `hidden`: key paths below `root` never suggested (see knownKeysAt).
+ */
+export function configIssuesFromZod(
+  issues: readonly z.core.$ZodIssue[],
+  root: z.core.$ZodType,
+  options: { readonly prefix?: readonly PropertyKey[]; readonly hidden?: ReadonlySet<string> } = {},
+): ConfigIssue[] {
+  const prefix = options.prefix ?? [];
   const out: ConfigIssue[] = [];
   for (const issue of issues) {
     if (issue.code === 'unrecognized_keys') {
-      const known = knownKeysAt(issue.path);
-      for (const key of issue.keys) out.push({ path: formatKeyPath([...issue.path, key]), message: `unknown key${unknownKeyHint(key, known)}` });
+      const known = knownKeysAt(root, issue.path, options.hidden);
+      for (const key of issue.keys) out.push({ path: formatKeyPath([...prefix, ...issue.path, key]), message: `unknown key${unknownKeyHint(key, known)}` });
     } else {
-      out.push({ path: formatKeyPath(issue.path), message: describeIssue(issue) });
+      out.push({ path: formatKeyPath([...prefix, ...issue.path]), message: describeIssue(issue) });
     }
   }
   return out;
+}
+
+/**
+ * Parses `value` with a section's schema on its own (what the configuration tree does under `prefix`), for
+ * callers that build one part directly (tests, tools). Throws ConfigError naming `prefix` and the key.
+ */
+export function parseSection<T extends z.ZodType>(schema: T, prefix: readonly PropertyKey[], value: unknown): z.output<T> {
+  const result = schema.safeParse(value, { reportInput: true });
+  if (!result.success) throw new ConfigError(configIssuesFromZod(result.error.issues, schema, { prefix }));
+  return result.data;
 }
 
 function describeIssue(issue: z.core.$ZodIssue): string {
