@@ -13,6 +13,7 @@ import {
 
 import { PathNotFoundError, StorageDriverError } from './errors.js';
 import { abortUpload, completeUpload, copyRanges, listUploads, planCopyRanges, s3ErrorInfo } from './s3-multipart.js';
+import type { S3Parameters } from './s3-parameters.js';
 import type { ListedObject } from './s3-walk.js';
 import type { S3ObjectOptions } from './s3-writer.js';
 
@@ -94,6 +95,17 @@ async function deleteKeys(b: S3Bucket, keys: readonly string[], signal: AbortSig
       throw new StorageDriverError(b.driver, `${b.driver}: could not delete ${errors.length} objects: ${detail}`);
     }
   }
+}
+
+/** The headers of every object (and upload) the driver creates, from its parameters. */
+export function objectOptionsOf(parameters: S3Parameters): S3ObjectOptions {
+  return Object.freeze({
+    ContentType: 'application/octet-stream',
+    ACL: parameters.objectAcl,
+    ServerSideEncryption: parameters.encrypt ? (parameters.keyId !== undefined ? 'aws:kms' : 'AES256') : undefined,
+    SSEKMSKeyId: parameters.keyId,
+    StorageClass: parameters.storageClass,
+  });
 }
 
 /** CopyObject keeps the source's metadata; these are the headers that still apply. */

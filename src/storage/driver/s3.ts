@@ -24,7 +24,7 @@ import { isValidPath, type FileInfo, type FileWriter, type StorageDriver } from 
 import { InvalidOffsetError, InvalidPathError, PathNotFoundError, StorageDriverError } from './errors.js';
 import { abortUpload, copySource, listUploads, s3ErrorInfo } from './s3-multipart.js';
 import type { S3Parameters } from './s3-parameters.js';
-import { abortUploadsBelow, copyOptions, deleteBelow, isNotFound, listPages, multipartCopy, toListed, translateS3Error, type S3Bucket } from './s3-objects.js';
+import { abortUploadsBelow, copyOptions, deleteBelow, isNotFound, listPages, multipartCopy, objectOptionsOf, toListed, translateS3Error, type S3Bucket } from './s3-objects.js';
 import { inWalkOrder, withDirectories, type ListedObject } from './s3-walk.js';
 import { openS3Writer, type S3ObjectOptions, type S3WriterContext } from './s3-writer.js';
 
@@ -73,13 +73,7 @@ export class S3Driver implements StorageDriver {
     this.#client = client;
     this.#bucket = parameters.bucket;
     this.#root = parameters.rootdirectory.replace(/\/+$/, '').replace(/^\/+/, '');
-    this.#objectOptions = Object.freeze({
-      ContentType: 'application/octet-stream',
-      ACL: parameters.objectAcl,
-      ServerSideEncryption: parameters.encrypt ? (parameters.keyId !== undefined ? 'aws:kms' : 'AES256') : undefined,
-      SSEKMSKeyId: parameters.keyId,
-      StorageClass: parameters.storageClass,
-    });
+    this.#objectOptions = objectOptionsOf(parameters);
     this.#objects = {
       driver: this.name,
       client,
