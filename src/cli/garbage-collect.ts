@@ -69,7 +69,7 @@ export async function garbageCollectCommand(args: readonly string[], env: NodeJS
   }
 
   let progressTimer: NodeJS.Timeout | undefined;
-  const release: Array<() => void> = [];
+  const release: Array<() => void | Promise<void>> = [];
   try {
     const config = await loadConfig(options);
     const logger = createLogger({
@@ -80,7 +80,7 @@ export async function garbageCollectCommand(args: readonly string[], env: NodeJS
     });
     const driver = await createDriver(config.storage);
     // Object-store drivers hold connection pools that would keep the process alive.
-    release.push(() => (driver as { destroy?: () => void }).destroy?.());
+    release.push(() => driver.close());
     // With a shared (redis) descriptor cache, deletions must invalidate it, or replicas would go on
     // claiming the deleted blobs; the in-process cache of this command dies with it.
     let blobDescriptorCache: BlobDescriptorCache | undefined;
@@ -116,7 +116,7 @@ export async function garbageCollectCommand(args: readonly string[], env: NodeJS
     return 1;
   } finally {
     clearInterval(progressTimer);
-    for (const close of release) close();
+    for (const close of release) await close();
   }
 }
 

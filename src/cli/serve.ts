@@ -9,6 +9,7 @@ import { collectEnvOverrides } from '../config/env.js';
 import type { Config } from '../config/schema.js';
 import { createLogger, type Logger } from '../log/logger.js';
 import { createDriver } from '../storage/driver/factory.js';
+import { transferBuffers } from '../storage/buffer-pool.js';
 import { Registry } from '../storage/registry.js';
 import { compileManifestRules } from '../storage/manifest-rules.js';
 import { InMemoryBlobDescriptorCache, type BlobDescriptorCache } from '../storage/blob-store.js';
@@ -129,7 +130,7 @@ export async function startRegistry(config: Config): Promise<RunningRegistry> {
     );
   }
   const metrics = new RegistryMetrics();
-  const rawDriver = await createDriver(config.storage);
+  const rawDriver = await createDriver(config.storage, { buffers: transferBuffers });
   logger.info(describeStorage(config.storage));
   const driver = instrumentDriver(rawDriver, metrics);
   const cache = await createBlobDescriptorCache(config, logger);
@@ -240,6 +241,7 @@ export async function startRegistry(config: Config): Promise<RunningRegistry> {
       await rateLimiter?.close();
       catalog.close();
       auth.close();
+      await driver.close();
     },
   };
 }

@@ -1,8 +1,8 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import { OciError } from '../oci/errors.js';
 import { isRepositoryName } from '../oci/reference.js';
 import { requiredAccess } from '../auth/access.js';
 import type { AppContext, AppOptions, RequestContext } from './context.js';
+import type { RegistryRequest, RegistryResponse, RequestHandler } from './exchange.js';
 import { matchRoute, ROUTE_METHODS, type Route } from './router.js';
 import { DEFAULT_BASE_HEADERS, renderError, type BaseHeaders } from './render-error.js';
 import { settleBody } from './request-body.js';
@@ -38,7 +38,7 @@ const WRITE_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 
 /** The request handler of a registry, plus what it needs to stop cleanly. */
 export interface App {
-  readonly handle: (req: IncomingMessage, res: ServerResponse) => void;
+  readonly handle: RequestHandler;
   /** Requests being handled right now. */
   readonly inFlight: () => number;
 }
@@ -57,7 +57,7 @@ export function buildApp(options: AppOptions): App {
   ];
   let inFlight = 0;
 
-  const handle = (req: IncomingMessage, res: ServerResponse): void => {
+  const handle = (req: RegistryRequest, res: RegistryResponse): void => {
     const started = process.hrtime.bigint();
     inFlight++;
     for (const [k, v] of baseHeaders) res.setHeader(k, v);

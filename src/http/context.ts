@@ -1,10 +1,10 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import type { Registry } from '../storage/registry.js';
 import type { Repository } from '../storage/repository.js';
 import type { RepositoryName } from '../oci/reference.js';
 import type { AccessController, Grant } from '../auth/access.js';
 import type { Route } from './router.js';
+import type { RegistryRequest, RegistryResponse } from './exchange.js';
 import type { UploadStateCodec } from './upload-state.js';
 import type { RegistryMetrics } from '../metrics/metrics.js';
 import type { EventBridge, RequestEvents } from '../notifications/bridge.js';
@@ -42,8 +42,8 @@ export interface AppOptions {
 
 /** One request on its way through the lifecycle: route → authorize → handle → respond. */
 export interface RequestContext {
-  readonly req: IncomingMessage;
-  readonly res: ServerResponse;
+  readonly req: RegistryRequest;
+  readonly res: RegistryResponse;
   readonly route: Route;
   readonly query: URLSearchParams;
   readonly method: string;

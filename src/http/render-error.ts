@@ -1,4 +1,4 @@
-import type { ServerResponse } from 'node:http';
+import type { RegistryResponse } from './exchange.js';
 import type { Logger } from 'pino';
 import { OciError } from '../oci/errors.js';
 import { StorageDriverError } from '../storage/driver/errors.js';
@@ -21,7 +21,7 @@ const KEPT_ON_ERROR = /^(?:www-authenticate|retry-after|(?:x-)?ratelimit(?:-[a-z
  * of KEPT_ON_ERROR. After the headers have gone out, the connection is destroyed instead, so the
  * client sees a truncated response rather than a corrupt one.
  */
-export function renderError(res: ServerResponse, err: unknown, log: Logger, method: string, base: BaseHeaders = DEFAULT_BASE_HEADERS): void {
+export function renderError(res: RegistryResponse, err: unknown, log: Logger, method: string, base: BaseHeaders = DEFAULT_BASE_HEADERS): void {
   const error = toOciError(err, log);
   if (res.headersSent) {
     res.destroy(error);

@@ -1,5 +1,4 @@
-import type { Writable } from 'node:stream';
-import type { StorageDriver } from './driver/driver.js';
+import type { ByteSink, StorageDriver } from './driver/driver.js';
 import { isPathNotFound } from './driver/errors.js';
 import { OciError } from '../oci/errors.js';
 import { digestOf, digestAlgorithm, tryParseDigest, type Digest } from '../oci/digest.js';
@@ -76,7 +75,7 @@ export class Repository {
   }
 
   /** Writes a range of a blob into `dest` without ending it (see BlobStore.send). */
-  async sendBlob(digest: Digest, dest: Writable, offset: number, length: number, options?: SendOptions): Promise<void> {
+  async sendBlob(digest: Digest, dest: ByteSink, offset: number, length: number, options?: SendOptions): Promise<void> {
     return this.blobs.send(digest, dest, offset, length, options);
   }
 

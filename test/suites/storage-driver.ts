@@ -38,6 +38,9 @@ export function storageDriverSuite(name: string, makeDriver: () => Promise<Drive
     });
 
     after(async () => {
+      // Every driver releases what it holds on close(), and a second close() is harmless.
+      await driver?.close();
+      await driver?.close();
       await cleanup?.();
     });
 

@@ -11,12 +11,11 @@
  * `error="invalid_token"`, a good one lacking access `error="insufficient_scope"` (so clients ask
  * for a new token rather than give up). Basic credentials are not accepted in this mode.
  */
-import type { IncomingMessage } from 'node:http';
 import type { KeyObject } from 'node:crypto';
 import { decodeProtectedHeader, errors, jwtVerify, type JWTPayload, type ProtectedHeaderParameters } from 'jose';
 import type { Logger } from '../../log/logger.js';
 import { OciError } from '../../oci/errors.js';
-import { includesAccess, type Access, type AccessController, type AuthorizeOptions, type Grant } from '../access.js';
+import { includesAccess, type Access, type AccessController, type AuthorizeOptions, type AuthRequest, type Grant } from '../access.js';
 import { ChainCache, DEFAULT_SIGNING_ALGORITHMS, loadTrustedKeys, resolveSigningKeys, TokenKeyError, type SigningAlgorithm, type TrustedKeys } from './keys.js';
 import { challengeScope, missingAccess, parseAccessClaim, type ResourceScope } from './scope.js';
 import { DEFAULT_AUTO_REDIRECT_PATH, type TokenConfig } from './schema.js';
@@ -95,7 +94,7 @@ export class TokenAccessController implements AccessController {
    * Resolves with `{ user: sub }` when the request's bearer token grants every wanted access;
    * otherwise rejects with an UNAUTHORIZED OciError (401) carrying the challenge.
    */
-  async authorized(req: IncomingMessage, wanted: readonly Access[], options: AuthorizeOptions = {}): Promise<Grant> {
+  async authorized(req: AuthRequest, wanted: readonly Access[], options: AuthorizeOptions = {}): Promise<Grant> {
     const raw = bearerToken(req.headers.authorization);
     if (raw === undefined) throw this.#challenge(req, wanted, undefined);
     let token: VerifiedToken;
@@ -168,7 +167,7 @@ export class TokenAccessController implements AccessController {
     throw new InvalidTokenError('unable to verify token signature');
   }
 
-  #challenge(req: IncomingMessage, wanted: readonly Access[], error: ChallengeError): OciError {
+  #challenge(req: AuthRequest, wanted: readonly Access[], error: ChallengeError): OciError {
     const realm = this.#autoRedirect ? autoRedirectRealm(req, this.#autoRedirectPath) : this.#realm;
     let value = `Bearer realm=${quote(realm)},service=${quote(this.#service)}`;
     const scope = challengeScope(wanted);
@@ -209,7 +208,7 @@ export function bearerToken(header: string | undefined): string | undefined {
 }
 
 /** Distribution's buildAutoRedirectURL: https unless X-Forwarded-Proto says otherwise, the request's Host, the path. */
-function autoRedirectRealm(req: IncomingMessage, path: string): string {
+function autoRedirectRealm(req: AuthRequest, path: string): string {
   const forwarded = req.headers['x-forwarded-proto'];
   const proto = (Array.isArray(forwarded) ? forwarded[0] : forwarded)?.split(',')[0]?.trim().toLowerCase();
   const scheme = proto === 'http' || proto === 'https' ? proto : 'https';

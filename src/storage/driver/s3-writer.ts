@@ -50,6 +50,7 @@ import {
   type UploadedPart,
 } from './s3-multipart.js';
 import { MIN_PART_SIZE } from './s3-parameters.js';
+import { WriterState } from './writer-state.js';
 
 /** The headers every object (and upload) the driver creates carries. */
 export interface S3ObjectOptions {
@@ -81,8 +82,6 @@ type Base =
   | { readonly kind: 'upload-tail' }
   /** The committed object at the key holds the first `size` bytes; there is no upload yet. */
   | { readonly kind: 'object'; readonly size: number };
-
-type WriterState = 'open' | 'closed' | 'committed' | 'cancelled';
 
 /** Where a writer starts: its base, and the upload it continues (if any) with that upload's parts. */
 interface WriterStart {
@@ -165,7 +164,7 @@ class S3FileWriter implements FileWriter {
   /** Serialises write/close/commit/cancel work. */
   #queue: Promise<void> = Promise.resolve();
   #failure: { error: unknown } | undefined;
-  #state: WriterState = 'open';
+  readonly #state: WriterState;
 
   constructor(
     ctx: S3WriterContext,
@@ -178,6 +177,7 @@ class S3FileWriter implements FileWriter {
     this.#path = path;
     this.#key = key;
     this.#signal = signal;
+    this.#state = new WriterState(ctx.name, path);
     this.#base = start.base;
     this.#uploadId = start.uploadId;
     this.#parts = [...start.parts];
@@ -190,7 +190,7 @@ class S3FileWriter implements FileWriter {
   }
 
   async write(chunk: Uint8Array): Promise<void> {
-    this.#assertOpen('write to');
+    this.#state.assertOpen('write to');
     if (this.#failure !== undefined) throw this.#failed('an earlier write failed');
     this.#signal?.throwIfAborted();
     if (chunk.byteLength === 0) return;
@@ -210,8 +210,7 @@ class S3FileWriter implements FileWriter {
   }
 
   async close(): Promise<void> {
-    if (this.#state !== 'open') return;
-    this.#state = 'closed';
+    if (!this.#state.close()) return;
     await this.#enqueue('close', async () => {
       await this.#drain();
       // What is buffered becomes the last part, however small: the next append deals with it.
@@ -220,8 +219,7 @@ class S3FileWriter implements FileWriter {
   }
 
   async commit(): Promise<void> {
-    this.#assertOpen('commit');
-    this.#state = 'committed';
+    this.#state.commit();
     await this.#enqueue('commit', async () => {
       await this.#drain();
       const { client, bucket } = this.#ctx;
@@ -240,8 +238,7 @@ class S3FileWriter implements FileWriter {
   }
 
   async cancel(): Promise<void> {
-    this.#assertOpen('cancel');
-    this.#state = 'cancelled';
+    this.#state.cancel();
     await this.#enqueue('cancel', async () => {
       await this.#inflight;
       this.#buffer = undefined;
@@ -362,12 +359,6 @@ class S3FileWriter implements FileWriter {
     this.#buffer = undefined;
     this.#buffered = 0;
     return body;
-  }
-
-  #assertOpen(action: string): void {
-    if (this.#state !== 'open') {
-      throw new StorageDriverError(this.#ctx.name, `${this.#ctx.name}: cannot ${action} writer for ${this.#path}: already ${this.#state}`);
-    }
   }
 
   #failed(what: string): StorageDriverError {
