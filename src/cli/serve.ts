@@ -11,7 +11,8 @@ import { createDriver } from '../storage/driver/factory.js';
 import { Registry } from '../storage/registry.js';
 import { compileManifestRules } from '../storage/manifest-rules.js';
 import { InMemoryBlobDescriptorCache, type BlobDescriptorCache } from '../storage/blob-store.js';
-import { connectRedis } from '../cache/redis-client.js';
+import { connectRedis, pingRedis, type RedisClient } from '../cache/redis-client.js';
+import { Circuit } from '../cache/circuit.js';
 import { RedisBlobDescriptorCache } from '../cache/redis-blob-descriptor-cache.js';
 import { buildApp } from '../http/app.js';
 import { AllowAll, type AccessController } from '../auth/access.js';
@@ -126,7 +127,7 @@ export async function startRegistry(config: Config): Promise<RunningRegistry> {
   const rawDriver = await createDriver(config.storage);
   logger.info(describeStorage(config.storage));
   const driver = instrumentDriver(rawDriver, metrics);
-  const cache = await createBlobDescriptorCache(config, logger);
+  const cache = await createBlobDescriptorCache(config, logger, metrics);
   const registry = new Registry({ driver, blobDescriptorCache: instrumentBlobDescriptorCache(cache.cache, metrics), manifestRules: compileManifestRules(config.validation) });
   if (config.validation.manifests.indexes.platforms !== 'all') {
     logger.warn('image index completeness validation is disabled (validation.manifests.indexes.platforms); other tools may expect every image of an index to be present');
@@ -265,15 +266,28 @@ async function createAccessController(config: Config, logger: Logger, metrics: R
 }
 
 /** The configured blob descriptor cache: redis when asked for, else the bounded in-process LRU (the default). */
-async function createBlobDescriptorCache(config: Config, logger: Logger): Promise<{ cache: BlobDescriptorCache; close(): Promise<void> }> {
+async function createBlobDescriptorCache(config: Config, logger: Logger, metrics: RegistryMetrics): Promise<{ cache: BlobDescriptorCache; close(): Promise<void> }> {
   if (config.storage.cache.blobdescriptor === 'redis') {
     if (config.redis === undefined) throw new Error('config: storage.cache.blobdescriptor: redis needs the redis section');
-    const client = await connectRedis(config.redis, logger);
+    let client: RedisClient | undefined;
+    // A Redis that is down costs nothing: the circuit skips it until a background PING answers.
+    const circuit = new Circuit({
+      name: 'redis',
+      logger,
+      metrics,
+      probe: async () => {
+        if (client === undefined) throw new Error('not connected yet');
+        await pingRedis(client);
+      },
+    });
+    client = await connectRedis(config.redis, logger, circuit);
+    const connected = client;
     logger.info('using redis blob descriptor cache');
     return {
-      cache: new RedisBlobDescriptorCache(client, config.redis.ttl, logger),
+      cache: new RedisBlobDescriptorCache(connected, config.redis.ttl, logger, undefined, undefined, circuit),
       close: async () => {
-        client.disconnect();
+        circuit.close();
+        connected.disconnect();
       },
     };
   }
