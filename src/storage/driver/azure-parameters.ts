@@ -17,12 +17,16 @@
  * - `copy_status_poll_max_retry` (alias `max_retries`, default 5; -1: never wait) and
  *   `copy_status_poll_delay` (alias `retry_delay`, default 100ms): how long move() waits for a
  *   server-side copy that did not complete at once, in steps of delay × attempt.
+ * - `requesttimeout` (Berth extension, default 10s): a request to Azure whose connection is silent
+ *   for this long (connecting, sending, waiting or reading) fails without retries, and the client
+ *   gets 503 UNAVAILABLE with Retry-After.
  */
 import { z } from 'zod';
 
 import { ConfigError, formatKeyPath, type ConfigIssue } from '../../config/config-error.js';
 import { parseDuration } from '../../config/duration.js';
 import { configIssuesFromZod } from '../../config/issues.js';
+import { DEFAULT_REQUEST_TIMEOUT_MS, requestTimeoutField } from './request-timeout.js';
 
 /** The key path of the section, prefixed to every message. */
 const SECTION = ['storage', 'azure'] as const;
@@ -53,6 +57,8 @@ export interface AzureParameters {
   readonly copyStatusPollMaxRetry: number;
   /** The base delay between polls, in milliseconds (multiplied by the attempt number). */
   readonly copyStatusPollDelayMs: number;
+  /** `requesttimeout` (Berth extension): a request whose socket is silent this long fails (503 UNAVAILABLE), not retried. */
+  readonly requestTimeoutMs: number;
 }
 
 function scalarToString(value: unknown): unknown {
@@ -125,6 +131,7 @@ const sectionSchema = z.strictObject({
   copy_status_poll_delay: durationField,
   max_retries: retryField,
   retry_delay: durationField,
+  requesttimeout: requestTimeoutField(),
 });
 
 const KNOWN_KEYS = Object.keys(sectionSchema.shape);
@@ -191,6 +198,7 @@ export function parseAzureParameters(params: unknown): AzureParameters {
     auth: Object.freeze(auth),
     copyStatusPollMaxRetry: p.copy_status_poll_max_retry ?? p.max_retries ?? 5,
     copyStatusPollDelayMs: p.copy_status_poll_delay ?? p.retry_delay ?? 100,
+    requestTimeoutMs: p.requesttimeout ?? DEFAULT_REQUEST_TIMEOUT_MS,
   });
 }
 

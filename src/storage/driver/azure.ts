@@ -8,7 +8,9 @@ import { BlobLayout, inWalkOrder, type ListedBlob } from './azure-layout.js';
 import { parseAzureParameters } from './azure-parameters.js';
 import { AzureBlockWriter } from './azure-writer.js';
 import { isValidPath, type FileInfo, type FileWriter, type StorageDriver } from './driver.js';
-import { InvalidOffsetError, InvalidPathError, PathNotFoundError, StorageDriverError } from './errors.js';
+import { InvalidOffsetError, InvalidPathError, PathNotFoundError, StorageDriverError, StorageUnavailableError } from './errors.js';
+import { isSilentSocketError } from './idle-timeout-agent.js';
+import { DEFAULT_REQUEST_TIMEOUT_MS } from './request-timeout.js';
 
 export { parseAzureParameters, type AzureParameters } from './azure-parameters.js';
 
@@ -43,6 +45,8 @@ export interface AzureDriverOptions {
   readonly copyStatusPollMaxRetry?: number;
   /** Base delay between those polls in ms, multiplied by the attempt number (default 100). */
   readonly copyStatusPollDelayMs?: number;
+  /** The clients' `requesttimeout`, for messages (the agent of azure-auth.ts enforces it). */
+  readonly requestTimeoutMs?: number;
   /** The clock for URL expiry (default: the system clock). */
   readonly now?: () => Date;
 }
@@ -72,8 +76,10 @@ export class AzureDriver implements StorageDriver {
   readonly #pollMaxRetry: number;
   readonly #pollDelayMs: number;
   readonly #now: () => Date;
+  readonly #requestTimeoutMs: number;
 
   constructor(options: AzureDriverOptions) {
+    this.#requestTimeoutMs = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
     this.#container = options.container;
     this.#signer = options.signer;
     this.#layout = new BlobLayout(options.rootdirectory ?? '');
@@ -408,6 +414,8 @@ export class AzureDriver implements StorageDriver {
   #translate(err: unknown, op: string, path: string, notFound = true): Error {
     if (err instanceof StorageDriverError) return err;
     if (err instanceof Error && err.name === 'AbortError') return err;
+    if (isSilentSocketError(err)) return new StorageUnavailableError(this.name, `${this.name}: ${op} ${path}: no answer within ${this.#requestTimeoutMs} ms (storage.azure.requesttimeout)`, { cause: err });
+    if (hasCode(err, 'ECONNREFUSED')) return new StorageUnavailableError(this.name, `${this.name}: ${op} ${path}: cannot connect (ECONNREFUSED)`, { cause: err });
     if (hasCode(err, 'ContainerNotFound')) {
       return new StorageDriverError(this.name, `${this.name}: ${op} ${path}: the container ${this.#container.containerName} does not exist`, { cause: err });
     }
@@ -444,6 +452,7 @@ export async function createAzureDriver(params: unknown): Promise<AzureDriver> {
     rootdirectory: parameters.rootdirectory,
     copyStatusPollMaxRetry: parameters.copyStatusPollMaxRetry,
     copyStatusPollDelayMs: parameters.copyStatusPollDelayMs,
+    requestTimeoutMs: parameters.requestTimeoutMs,
   });
 }
 

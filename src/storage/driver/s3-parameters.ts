@@ -24,12 +24,16 @@
  * - Accepted for compatibility: `v4auth` (requests are always signed with SigV4; `false` is refused
  *   on Amazon endpoints as Distribution does, and ignored elsewhere), `loglevel` (Distribution's
  *   aws-sdk-go levels; the SDK's own logging stays off).
+ * - `requesttimeout` (Berth extension, default 10s): a request to the store that receives no byte
+ *   for this long fails, without retries, and the client gets 503 UNAVAILABLE with Retry-After
+ *   (instead of waiting minutes for a store that stopped answering).
  * Numbers may be given as strings ("10485760"), booleans as strings ("true", "1", "yes").
  */
 import { z } from 'zod';
 
 import { ConfigError, formatKeyPath, type ConfigIssue } from '../../config/config-error.js';
 import { configIssuesFromZod } from '../../config/issues.js';
+import { DEFAULT_REQUEST_TIMEOUT_MS, requestTimeoutField } from './request-timeout.js';
 
 const MiB = 1024 * 1024;
 /** The smallest part S3 accepts in a multipart upload, except the last one. */
@@ -106,6 +110,8 @@ export interface S3Parameters {
   readonly userAgent: string | undefined;
   /** Distribution's `loglevel`, lower-cased (`off` when unset); informational. */
   readonly logLevel: string;
+  /** `requesttimeout` (Berth extension): a request that hears nothing for this long fails (503 UNAVAILABLE), and is not retried. */
+  readonly requestTimeoutMs: number;
 }
 
 function scalarToString(value: unknown): unknown {
@@ -168,6 +174,7 @@ const sectionSchema = z.strictObject({
   objectacl: enumField(S3_OBJECT_ACLS, (s) => s),
   useragent: optionalString(),
   loglevel: z.preprocess((v) => (v === false || v === null || v === '' ? undefined : v), z.string().optional()),
+  requesttimeout: requestTimeoutField(),
 });
 
 const KNOWN_KEYS = Object.keys(sectionSchema.shape);
@@ -239,6 +246,7 @@ export function parseS3Parameters(params: unknown): S3Parameters {
     objectAcl: p.objectacl ?? 'private',
     userAgent: p.useragent,
     logLevel: (p.loglevel ?? 'off').toLowerCase(),
+    requestTimeoutMs: p.requesttimeout ?? DEFAULT_REQUEST_TIMEOUT_MS,
   });
 }
 

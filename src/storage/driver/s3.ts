@@ -25,7 +25,8 @@ import {
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 
 import { isValidPath, type FileInfo, type FileWriter, type StorageDriver } from './driver.js';
-import { InvalidOffsetError, InvalidPathError, PathNotFoundError, StorageDriverError } from './errors.js';
+import { InvalidOffsetError, InvalidPathError, PathNotFoundError, StorageDriverError, StorageUnavailableError } from './errors.js';
+import { s3RetryStrategy } from './s3-retry.js';
 import { abortUpload, completeUpload, copyRanges, copySource, listUploads, planCopyRanges, s3ErrorInfo } from './s3-multipart.js';
 import { parseS3Parameters, type S3Parameters } from './s3-parameters.js';
 import { inWalkOrder, withDirectories, type ListedObject } from './s3-walk.js';
@@ -66,6 +67,7 @@ export class S3Driver implements StorageDriver {
   readonly parameters: S3Parameters;
   readonly #client: S3Client;
   readonly #bucket: string;
+  readonly #requestTimeoutMs: number;
   /** The root directory without surrounding slashes ('' for none). */
   readonly #root: string;
   readonly #objectOptions: S3ObjectOptions;
@@ -76,6 +78,7 @@ export class S3Driver implements StorageDriver {
     this.parameters = parameters;
     this.#client = client;
     this.#bucket = parameters.bucket;
+    this.#requestTimeoutMs = parameters.requestTimeoutMs;
     this.#root = parameters.rootdirectory.replace(/\/+$/, '').replace(/^\/+/, '');
     this.#objectOptions = Object.freeze({
       ContentType: 'application/octet-stream',
@@ -443,6 +446,8 @@ export class S3Driver implements StorageDriver {
   #translate(err: unknown, op: string, path: string, missingIsNotFound = true): Error {
     if (err instanceof StorageDriverError) return err;
     if (err instanceof Error && err.name === 'AbortError') return err;
+    const unavailable = unavailableReason(err, this.#requestTimeoutMs);
+    if (unavailable !== undefined) return new StorageUnavailableError(this.name, `${this.name}: ${op} ${path}: ${unavailable}`, { cause: err });
     const { name, status } = s3ErrorInfo(err);
     if (name === 'NoSuchBucket') {
       return new StorageDriverError(this.name, `${this.name}: bucket ${JSON.stringify(this.#bucket)} does not exist`, { cause: err });
@@ -452,6 +457,15 @@ export class S3Driver implements StorageDriver {
     const code = name !== undefined && name !== 'Error' ? `${name}${status !== undefined ? ` (${status})` : ''}: ` : '';
     return new StorageDriverError(this.name, `${this.name}: ${op} ${path}: ${code}${message}`, { cause: err });
   }
+}
+
+/** Why the store counts as unavailable (no answer in time, connection refused), or undefined. */
+function unavailableReason(err: unknown, timeoutMs: number): string | undefined {
+  if (!(err instanceof Error)) return undefined;
+  if (err.name === 'TimeoutError') return `no answer within ${timeoutMs} ms (storage.s3.requesttimeout)`;
+  const code = (err as NodeJS.ErrnoException).code;
+  if (code === 'ECONNREFUSED' || code === 'EHOSTUNREACH' || code === 'ENETUNREACH') return `cannot connect (${code})`;
+  return undefined;
 }
 
 /** A missing key: GetObject says NoSuchKey, HeadObject a bare 404 (NotFound). */
@@ -482,10 +496,12 @@ export function createS3Client(p: S3Parameters): S3Client {
     ...(p.userAgent !== undefined ? { customUserAgent: p.userAgent } : {}),
     requestChecksumCalculation: 'WHEN_REQUIRED',
     responseChecksumValidation: 'WHEN_REQUIRED',
+    // A store that stops answering must fail the request (503), not hold it (and its client) for
+    // minutes: a socket silent for requesttimeout fails the request, which is then not retried.
+    retryStrategy: s3RetryStrategy(),
     requestHandler: {
-      // A store that stops answering must fail the request, not hold it (and its client) forever.
-      connectionTimeout: 10_000,
-      requestTimeout: 120_000,
+      connectionTimeout: Math.min(10_000, p.requestTimeoutMs),
+      socketTimeout: p.requestTimeoutMs,
       httpAgent: new HttpAgent({ keepAlive: true, maxSockets: MAX_SOCKETS }),
       httpsAgent: new HttpsAgent({ keepAlive: true, maxSockets: MAX_SOCKETS, rejectUnauthorized: !p.skipVerify }),
     },
