@@ -128,7 +128,14 @@ export async function startRegistry(config: Config): Promise<RunningRegistry> {
   logger.info(describeStorage(config.storage));
   const driver = instrumentDriver(rawDriver, metrics);
   const cache = await createBlobDescriptorCache(config, logger, metrics);
-  const registry = new Registry({ driver, blobDescriptorCache: instrumentBlobDescriptorCache(cache.cache, metrics), manifestRules: compileManifestRules(config.validation) });
+  const limits = config.storage.cache;
+  const registry = new Registry({
+    driver,
+    blobDescriptorCache: instrumentBlobDescriptorCache(cache.cache, metrics),
+    manifestRules: compileManifestRules(config.validation),
+    cacheLimits: { manifestBytes: limits.manifestbytes, links: limits.linksize, tagLists: limits.taglistsize, tagListBytes: limits.taglistbytes },
+  });
+  metrics.trackCaches(() => (cache.cache instanceof InMemoryBlobDescriptorCache ? [cache.cache.usage(), ...registry.cacheUsage()] : registry.cacheUsage()));
   if (config.validation.manifests.indexes.platforms !== 'all') {
     logger.warn('image index completeness validation is disabled (validation.manifests.indexes.platforms); other tools may expect every image of an index to be present');
   }

@@ -154,6 +154,11 @@ const storageShape = {
     z.strictObject({
       blobdescriptor: z.preprocess((v) => (v === '' || v === null ? undefined : v), z.enum(['inmemory', 'redis']).optional()),
       blobdescriptorsize: integerField(10000, 0),
+      // Berth's bounds of its other in-process caches (see docs/memory.md).
+      manifestbytes: integerField(64 * 1024 * 1024, 0),
+      linksize: integerField(50_000, 0),
+      taglistsize: integerField(1_000, 0),
+      taglistbytes: integerField(16 * 1024 * 1024, 0),
     }),
   ),
   redirect: section({ disable: booleanField(false) }),

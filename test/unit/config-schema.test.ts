@@ -29,7 +29,7 @@ describe('config schema: defaults', () => {
         filesystem: { rootdirectory: '/var/lib/registry', maxthreads: 100, syncmetadata: true },
         delete: { enabled: false },
         maintenance: { uploadpurging: { enabled: true, age: 168 * 3600_000, interval: 24 * 3600_000, dryrun: false }, readonly: { enabled: false } },
-        cache: { blobdescriptorsize: 10000 },
+        cache: { blobdescriptorsize: 10000, manifestbytes: 64 * 1024 * 1024, linksize: 50_000, taglistsize: 1_000, taglistbytes: 16 * 1024 * 1024 },
         redirect: { disable: false },
         gc: { enabled: false, interval: 24 * 3600_000, delay: 3600_000, deleteuntagged: false },
         tag: { concurrencylimit: 8 },
