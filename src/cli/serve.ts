@@ -173,6 +173,7 @@ export async function startRegistry(config: Config): Promise<RunningRegistry> {
     redirect: !config.storage.redirect.disable,
     maxManifestBytes: MAX_MANIFEST_BYTES,
     catalogMaxEntries: catalogMaxEntries(config),
+    maxUploads: config.http.maxuploads,
     accessLog: !config.log.accesslog.disabled,
     metrics,
     ...(events !== undefined ? { events } : {}),

@@ -283,6 +283,8 @@ const httpSchema = section({
   secret: stringField(''),
   relativeurls: booleanField(false),
   draintimeout: durationField(0),
+  /** Berth only: upload requests streaming a body at once; more get 429 (docs/memory.md). */
+  maxuploads: integerField(512, 1),
   headers: headersField,
   tls: tlsSchema,
   debug: optionalSection({

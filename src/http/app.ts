@@ -3,6 +3,7 @@ import { OciError } from '../oci/errors.js';
 import { isRepositoryName, type RepositoryName } from '../oci/reference.js';
 import { requiredAccess } from '../auth/access.js';
 import type { AppContext, AppOptions, RequestContext } from './context.js';
+import { UploadSlots } from './upload-slots.js';
 import { matchRoute, ROUTE_METHODS, type Route } from './router.js';
 import { renderError } from './render-error.js';
 import { sendJson, urlFor } from './respond.js';
@@ -48,7 +49,7 @@ export interface App {
  * stage's error goes to the one renderer.
  */
 export function buildApp(options: AppOptions): App {
-  const app: AppContext = { ...options, states: new UploadStateCodec(options.secret) };
+  const app: AppContext = { ...options, states: new UploadStateCodec(options.secret), uploadSlots: new UploadSlots(options.maxUploads) };
   const fixedHeaders = Object.entries(options.headers);
   let inFlight = 0;
 

@@ -6,6 +6,7 @@ import type { RepositoryName } from '../oci/reference.js';
 import type { AccessController, Grant } from '../auth/access.js';
 import type { Route } from './router.js';
 import type { UploadStateCodec } from './upload-state.js';
+import type { UploadSlots } from './upload-slots.js';
 import type { RegistryMetrics } from '../metrics/metrics.js';
 import type { EventBridge, RequestEvents } from '../notifications/bridge.js';
 
@@ -31,6 +32,8 @@ export interface AppOptions {
   /** Page size of the catalog when the client gives none, and the most it may ask for. */
   readonly catalogMaxEntries: number;
   readonly accessLog: boolean;
+  /** Upload requests that may stream a body at once (`http.maxuploads`, default 512); more get 429. */
+  readonly maxUploads?: number;
   /** Prometheus metrics (requests, bytes, uploads); absent: nothing is recorded. */
   readonly metrics?: RegistryMetrics | undefined;
   /** Builds webhook events; absent when no notification endpoint is configured. */
@@ -58,4 +61,5 @@ export interface RequestContext {
 /** The built app's shared state: options and helpers derived from them once. */
 export interface AppContext extends AppOptions {
   readonly states: UploadStateCodec;
+  readonly uploadSlots: UploadSlots;
 }

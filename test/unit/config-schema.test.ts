@@ -42,6 +42,7 @@ describe('config schema: defaults', () => {
         secret: '',
         relativeurls: false,
         draintimeout: 0,
+        maxuploads: 512,
         headers: { 'X-Content-Type-Options': ['nosniff'] },
         http2: { disabled: false },
         workers: 1,
@@ -152,7 +153,7 @@ describe('config schema: errors name the key path', () => {
     ['missing version', { storage: { inmemory: {} } }, 'config: version: required'],
     ['unsupported version', minimal({ version: '0.2' }), 'config: version: unsupported version "0.2" (expected 0.1)'],
     ['http.addr of the wrong type', minimal({ http: { addr: [':5000'] } }), 'config: http.addr: expected string, got list'],
-    ['an unknown key, with a hint', minimal({ http: { adress: ':5000' } }), 'config: http.adress: unknown key (known keys: addr, net, prefix, host, secret, relativeurls, draintimeout, headers, tls, debug, http2, workers, h2c)'],
+    ['an unknown key, with a hint', minimal({ http: { adress: ':5000' } }), 'config: http.adress: unknown key (known keys: addr, net, prefix, host, secret, relativeurls, draintimeout, maxuploads, headers, tls, debug, http2, workers, h2c)'],
     ['a misspelt key', minimal({ http: { secrett: 'x' } }), 'config: http.secrett: unknown key (did you mean "secret"?)'],
     ['an uppercase key', minimal({ http: { Addr: ':1' } }), 'config: http.Addr: unknown key (did you mean "addr"?)'],
     ['an unknown top-level key', minimal({ storge: {} }), 'config: storge: unknown key (did you mean "storage"?)'],
@@ -226,7 +227,7 @@ describe('config schema: errors name the key path', () => {
       'config: storage.delete.enabled: expected boolean, got number 3',
       'config: storage: exactly one storage driver must be configured (found: filesystem, inmemory)',
       'config: http.relativeurls: expected boolean, got string "sometimes"',
-      'config: http.adress: unknown key (known keys: addr, net, prefix, host, secret, relativeurls, draintimeout, headers, tls, debug, http2, workers, h2c)',
+      'config: http.adress: unknown key (known keys: addr, net, prefix, host, secret, relativeurls, draintimeout, maxuploads, headers, tls, debug, http2, workers, h2c)',
     ]);
     assert.equal(err.issues.length, 5);
     assert.deepEqual(err.issues[1], { path: 'storage.delete.enabled', message: 'expected boolean, got number 3' });
