@@ -25,6 +25,7 @@ async function expectUnavailable(what: string, request: () => Promise<Response>)
   const body = await res.text();
   assert.equal(res.status, 503, `${what}: ${res.status} ${body}`);
   assert.ok(ms < BOUND_MS, `${what} took ${ms.toFixed(0)} ms (bound ${BOUND_MS} ms)`);
+  console.log(`storage-unavailable: ${what}: 503 in ${ms.toFixed(0)} ms`);
   assert.ok(res.headers.get('retry-after') !== null, `${what}: Retry-After`);
   if (res.status === 503 && what.startsWith('HEAD')) return; // no body on HEAD
   assert.equal((JSON.parse(body) as { errors: Array<{ code: string }> }).errors[0]?.code, 'UNAVAILABLE', body);
