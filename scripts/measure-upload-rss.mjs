@@ -26,7 +26,8 @@ const { values, positionals } = parseArgs({
 const uploads = Number(values.uploads);
 const mib = Number(values.mib);
 const settleSeconds = Number(values.settle);
-const root = fileURLToPath(new URL('..', import.meta.url));
+// BERTH_ROOT: measure another checkout (built) with this script, e.g. to compare with main.
+const root = process.env.BERTH_ROOT ?? fileURLToPath(new URL('..', import.meta.url));
 
 const freePort = () =>
   new Promise((resolve) => {
@@ -44,7 +45,7 @@ async function rssMiB(pid) {
 const dir = await mkdtemp(join(tmpdir(), 'berth-rss-'));
 const port = await freePort();
 const config = join(dir, 'config.yml');
-await writeFile(config, `version: 0.1\nlog: { level: warn, accesslog: { disabled: true } }\nstorage: { filesystem: { rootdirectory: ${JSON.stringify(join(dir, 'data'))} } }\nhttp: { addr: "127.0.0.1:${port}", secret: measure, maxuploads: ${Math.max(512, uploads)} }\n`);
+await writeFile(config, `version: 0.1\nlog: { level: warn, accesslog: { disabled: true } }\nstorage: { filesystem: { rootdirectory: ${JSON.stringify(join(dir, 'data'))} } }\nhttp: { addr: "127.0.0.1:${port}", secret: measure${uploads > 512 ? `, maxuploads: ${uploads}` : ''} }\n`);
 const server = spawn(process.execPath, [...positionals, join(root, 'bin', 'berth.js'), 'serve', config], { stdio: ['ignore', 'inherit', 'inherit'] });
 const base = `http://127.0.0.1:${port}`;
 try {
