@@ -66,6 +66,7 @@ export class S3Driver implements StorageDriver {
   /** The validated parameters. */
   readonly parameters: S3Parameters;
   readonly #client: S3Client;
+  readonly #slowClient: S3Client;
   readonly #bucket: string;
   readonly #requestTimeoutMs: number;
   /** The root directory without surrounding slashes ('' for none). */
@@ -73,10 +74,15 @@ export class S3Driver implements StorageDriver {
   readonly #objectOptions: S3ObjectOptions;
   readonly #writerContext: S3WriterContext;
 
-  /** `client` defaults to one built from the parameters (see {@link createS3Client}). */
-  constructor(parameters: S3Parameters, client: S3Client = createS3Client(parameters)) {
+  /**
+   * `client` defaults to one built from the parameters (see {@link createS3Client}); `slowClient`
+   * (the same, with a longer timeout) sends the server-side operations a store may take long to
+   * answer without sending a byte: copies and the completion of multipart uploads.
+   */
+  constructor(parameters: S3Parameters, client: S3Client = createS3Client(parameters), slowClient: S3Client = createS3Client(parameters, slowOperationTimeout(parameters))) {
     this.parameters = parameters;
     this.#client = client;
+    this.#slowClient = slowClient;
     this.#bucket = parameters.bucket;
     this.#requestTimeoutMs = parameters.requestTimeoutMs;
     this.#root = parameters.rootdirectory.replace(/\/+$/, '').replace(/^\/+/, '');
@@ -90,6 +96,7 @@ export class S3Driver implements StorageDriver {
     this.#writerContext = {
       name: this.name,
       client,
+      slowClient,
       bucket: this.#bucket,
       chunkSize: parameters.chunkSize,
       copyChunkSize: parameters.multipartCopyChunkSize,
@@ -224,7 +231,7 @@ export class S3Driver implements StorageDriver {
     if (from === to) return;
     try {
       if (size <= this.parameters.multipartCopyThresholdSize) {
-        await this.#client.send(
+        await this.#slowClient.send(
           new CopyObjectCommand({ Bucket: this.#bucket, Key: target, CopySource: copySource(this.#bucket, source), ...this.#copyOptions() }),
           { abortSignal: signal },
         );
@@ -330,6 +337,7 @@ export class S3Driver implements StorageDriver {
   /** Releases the client's sockets. */
   destroy(): void {
     this.#client.destroy();
+    this.#slowClient.destroy();
   }
 
   #key(path: string): string {
@@ -422,7 +430,7 @@ export class S3Driver implements StorageDriver {
     if (uploadId === undefined) throw new StorageDriverError(this.name, `${this.name}: CreateMultipartUpload returned no UploadId`);
     try {
       const parts = await copyRanges({
-        client: this.#client,
+        client: this.#slowClient,
         bucket: this.#bucket,
         sourceKey: source,
         key: target,
@@ -432,7 +440,7 @@ export class S3Driver implements StorageDriver {
         concurrency: this.parameters.multipartCopyMaxConcurrency,
         signal,
       });
-      await completeUpload(this.#client, this.#bucket, target, uploadId, parts, signal);
+      await completeUpload(this.#slowClient, this.#bucket, target, uploadId, parts, signal);
     } catch (err) {
       await abortUpload(this.#client, this.#bucket, target, uploadId).catch(() => undefined);
       throw err;
@@ -459,6 +467,17 @@ export class S3Driver implements StorageDriver {
   }
 }
 
+/**
+ * The timeout of server-side copies and multipart completions: a store answers them only when
+ * it is done (Ceph RGW copying a 1 GiB blob sends nothing for many seconds), so they get at least
+ * SLOW_OPERATION_TIMEOUT_MS of silence rather than `requesttimeout`.
+ */
+export const SLOW_OPERATION_TIMEOUT_MS = 300_000;
+
+function slowOperationTimeout(p: S3Parameters): number {
+  return Math.max(p.requestTimeoutMs, SLOW_OPERATION_TIMEOUT_MS);
+}
+
 /** Why the store counts as unavailable (no answer in time, connection refused), or undefined. */
 function unavailableReason(err: unknown, timeoutMs: number): string | undefined {
   if (!(err instanceof Error)) return undefined;
@@ -483,7 +502,7 @@ function toListed(object: _Object, prefix: string): ListedObject {
  * addressing style, keep-alive sockets (TLS verification off with `skipverify`). Checksums are
  * sent only where S3 requires them (as Distribution's SDK does), which S3-compatible stores accept.
  */
-export function createS3Client(p: S3Parameters): S3Client {
+export function createS3Client(p: S3Parameters, timeoutMs = p.requestTimeoutMs): S3Client {
   return new S3Client({
     region: p.region,
     ...(p.endpoint !== undefined ? { endpoint: p.endpoint } : {}),
@@ -501,7 +520,7 @@ export function createS3Client(p: S3Parameters): S3Client {
     retryStrategy: s3RetryStrategy(),
     requestHandler: {
       connectionTimeout: Math.min(10_000, p.requestTimeoutMs),
-      socketTimeout: p.requestTimeoutMs,
+      socketTimeout: timeoutMs,
       httpAgent: new HttpAgent({ keepAlive: true, maxSockets: MAX_SOCKETS }),
       httpsAgent: new HttpsAgent({ keepAlive: true, maxSockets: MAX_SOCKETS, rejectUnauthorized: !p.skipVerify }),
     },
