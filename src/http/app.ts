@@ -3,6 +3,7 @@ import { isRepositoryName } from '../oci/reference.js';
 import { requiredAccess } from '../auth/access.js';
 import type { AppContext, AppOptions, RequestContext } from './context.js';
 import type { RegistryRequest, RegistryResponse, RequestHandler } from './exchange.js';
+import { UploadSlots } from './upload-slots.js';
 import { matchRoute, ROUTE_METHODS, type Route } from './router.js';
 import { DEFAULT_BASE_HEADERS, renderError, type BaseHeaders } from './render-error.js';
 import { settleBody } from './request-body.js';
@@ -49,7 +50,7 @@ export interface App {
  * stage's error goes to the one renderer.
  */
 export function buildApp(options: AppOptions): App {
-  const app: AppContext = { ...options, states: new UploadStateCodec(options.secret) };
+  const app: AppContext = { ...options, states: new UploadStateCodec(options.secret), uploadSlots: new UploadSlots(options.maxUploads) };
   // Set on every response before routing; an error response keeps these and drops what a handler set.
   const baseHeaders: BaseHeaders = [
     ...DEFAULT_BASE_HEADERS,

@@ -40,6 +40,13 @@ export interface StorageActionRecorder {
   observe(seconds: number, errorKind?: string): void;
 }
 
+/** How full one in-process cache is. */
+export interface CacheUsage {
+  readonly cache: string;
+  readonly entries: number;
+  readonly bytes: number;
+}
+
 /** Options of RegistryMetrics. */
 export interface RegistryMetricsOptions {
   /** Collect Node's process metrics (CPU, memory, event loop lag, GC, handles). Default true. */
@@ -60,6 +67,9 @@ export class RegistryMetrics {
   readonly #bytes: Counter<'direction'>;
   readonly #uploads: Gauge;
   readonly #cache: Counter<'cache' | 'result'>;
+  readonly #cacheBackendUp: Gauge<'backend'>;
+  readonly #cacheBackendOutages: Counter<'backend'>;
+  readonly #cacheSources: Array<() => Iterable<CacheUsage>> = [];
   readonly #gcRuns: Counter<'result'>;
   readonly #gcDeleted: Counter<'kind'>;
   readonly #gcFreed: Counter;
@@ -123,6 +133,40 @@ export class RegistryMetrics {
       help: 'Cache lookups by cache and result (hit or miss).',
       labelNames: ['cache', 'result'],
       registers,
+    });
+    this.#cacheBackendUp = new Gauge({
+      name: 'berth_cache_backend_up',
+      help: 'Whether a cache backend (redis) is in use (1) or skipped after a failure until it answers again (0).',
+      labelNames: ['backend'],
+      registers,
+      aggregator: 'min',
+    });
+    this.#cacheBackendOutages = new Counter({
+      name: 'berth_cache_backend_outages_total',
+      help: 'Times a cache backend (redis) failed and was skipped until it answered again.',
+      labelNames: ['backend'],
+      registers,
+    });
+    const cacheSources = this.#cacheSources;
+    new Gauge({
+      name: 'berth_cache_entries',
+      help: 'Entries held by an in-process cache.',
+      labelNames: ['cache'],
+      registers,
+      collect() {
+        this.reset();
+        for (const source of cacheSources) for (const usage of source()) this.set({ cache: usage.cache }, usage.entries);
+      },
+    });
+    new Gauge({
+      name: 'berth_cache_bytes',
+      help: 'Bytes (as the cache weighs its entries) held by an in-process cache.',
+      labelNames: ['cache'],
+      registers,
+      collect() {
+        this.reset();
+        for (const source of cacheSources) for (const usage of source()) this.set({ cache: usage.cache }, usage.bytes);
+      },
     });
     this.#gcRuns = new Counter({ name: 'berth_gc_runs_total', help: 'Garbage-collection runs, by result (success or failure).', labelNames: ['result'], registers });
     this.#gcDeleted = new Counter({
@@ -276,6 +320,21 @@ export class RegistryMetrics {
   /** One lookup in the cache called `name` (e.g. 'blobdescriptor'), a hit or a miss. */
   cache(name: string, hit: boolean): void {
     this.#cache.inc({ cache: name, result: hit ? 'hit' : 'miss' });
+  }
+
+  /** A cache backend is in use (up) or skipped (down): see src/cache/circuit.ts. */
+  cacheBackendUp(backend: string, up: boolean): void {
+    this.#cacheBackendUp.set({ backend }, up ? 1 : 0);
+  }
+
+  /** A cache backend went down once more. */
+  cacheBackendOutage(backend: string): void {
+    this.#cacheBackendOutages.inc({ backend });
+  }
+
+  /** Reports the size of in-process caches at each scrape (berth_cache_entries, berth_cache_bytes). */
+  trackCaches(source: () => Iterable<CacheUsage>): void {
+    this.#cacheSources.push(source);
   }
 
   /** Records a finished garbage-collection run. */

@@ -53,11 +53,19 @@ export interface GcGuard {
   pardonRevision(name: RepositoryName, digest: Digest): Promise<void>;
 }
 
+/** Heap bytes of a cached descriptor beside its digest string, roughly (key, entry object, size). */
+const DESCRIPTOR_BYTES = 120;
+
 /** The default cache: a bounded in-process LRU. */
 export class InMemoryBlobDescriptorCache implements BlobDescriptorCache {
   private readonly lru: Lru<Digest, BlobDescriptor>;
+  /** `size`: descriptors kept (storage.cache.blobdescriptorsize). */
   constructor(size = 10_000) {
-    this.lru = new Lru(size);
+    this.lru = new Lru(Number.MAX_SAFE_INTEGER, (d) => DESCRIPTOR_BYTES + 2 * d.digest.length, size);
+  }
+  /** How full the cache is (berth_cache_entries / berth_cache_bytes). */
+  usage(): { cache: string; entries: number; bytes: number } {
+    return { cache: 'blobdescriptor', entries: this.lru.size, bytes: this.lru.weight };
   }
   async get(digest: Digest): Promise<BlobDescriptor | undefined> {
     return this.lru.get(digest);

@@ -99,11 +99,13 @@ async function appendBody(ctx: RequestContext, uuid: string, allowRange: boolean
   const metrics = ctx.app.metrics;
   const body = bodyChunks(ctx.req);
   const source = metrics === undefined ? body : countBytes(body, (n) => metrics.addBytes('pushed', n));
+  const release = ctx.app.uploadSlots.acquire(); // 429 past http.maxuploads, before the body is read
   metrics?.uploadStarted();
   try {
     return await ctx.app.registry.uploads.append(repo.name, uuid, source, withState(expectation(ctx, allowRange), at), ctx.signal);
   } finally {
     metrics?.uploadEnded();
+    release();
   }
 }
 

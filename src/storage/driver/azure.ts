@@ -8,7 +8,9 @@ import { BlobLayout, inWalkOrder } from './azure-layout.js';
 import type { AzureParameters } from './azure-parameters.js';
 import { AzureBlockWriter } from './azure-writer.js';
 import { isValidPath, type FileInfo, type FileWriter, type StorageDriver } from './driver.js';
-import { InvalidOffsetError, InvalidPathError, PathNotFoundError, StorageDriverError } from './errors.js';
+import { InvalidOffsetError, InvalidPathError, PathNotFoundError, StorageDriverError, StorageUnavailableError } from './errors.js';
+import { isSilentSocketError } from './idle-timeout-agent.js';
+import { DEFAULT_REQUEST_TIMEOUT_MS } from './request-timeout.js';
 
 export { parseAzureParameters, type AzureParameters } from './azure-parameters.js';
 
@@ -39,6 +41,8 @@ export interface AzureDriverOptions {
   readonly copyStatusPollMaxRetry?: number;
   /** Base delay between those polls in ms, multiplied by the attempt number (default 100). */
   readonly copyStatusPollDelayMs?: number;
+  /** The clients' `requesttimeout`, for messages (the agent of azure-auth.ts enforces it). */
+  readonly requestTimeoutMs?: number;
   /** The clock for URL expiry (default: the system clock). */
   readonly now?: () => Date;
 }
@@ -68,8 +72,10 @@ export class AzureDriver implements StorageDriver {
   readonly #pollMaxRetry: number;
   readonly #pollDelayMs: number;
   readonly #now: () => Date;
+  readonly #requestTimeoutMs: number;
 
   constructor(options: AzureDriverOptions) {
+    this.#requestTimeoutMs = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
     this.#container = options.container;
     this.#signer = options.signer;
     this.#layout = new BlobLayout(options.rootdirectory ?? '');
@@ -364,6 +370,8 @@ export class AzureDriver implements StorageDriver {
 
   /** See {@link translateAzureError}. */
   #translate(err: unknown, op: string, path: string, notFound = true): Error {
+    if (isSilentSocketError(err)) return new StorageUnavailableError(this.name, `${this.name}: ${op} ${path}: no answer within ${this.#requestTimeoutMs} ms (storage.azure.requesttimeout)`, { cause: err });
+    if (hasCode(err, 'ECONNREFUSED')) return new StorageUnavailableError(this.name, `${this.name}: ${op} ${path}: cannot connect (ECONNREFUSED)`, { cause: err });
     return translateAzureError(this.name, this.#container.containerName, err, op, path, notFound);
   }
 }
@@ -393,5 +401,6 @@ export async function createAzureDriver(parameters: AzureParameters): Promise<Az
     rootdirectory: parameters.rootdirectory,
     copyStatusPollMaxRetry: parameters.copyStatusPollMaxRetry,
     copyStatusPollDelayMs: parameters.copyStatusPollDelayMs,
+    requestTimeoutMs: parameters.requestTimeoutMs,
   });
 }

@@ -11,7 +11,7 @@ import {
   type S3Client,
 } from '@aws-sdk/client-s3';
 
-import { PathNotFoundError, StorageDriverError } from './errors.js';
+import { PathNotFoundError, StorageDriverError, StorageUnavailableError } from './errors.js';
 import { abortUpload, completeUpload, copyRanges, listUploads, planCopyRanges, s3ErrorInfo } from './s3-multipart.js';
 import type { S3Parameters } from './s3-parameters.js';
 import type { ListedObject } from './s3-walk.js';
@@ -25,6 +25,10 @@ export interface S3Bucket {
   /** The driver's name, for messages. */
   readonly driver: string;
   readonly client: S3Client;
+  /** The same, with a longer timeout: for copies and multipart completions, which a store answers only when done. */
+  readonly slowClient: S3Client;
+  /** `storage.s3.requesttimeout`, for messages. */
+  readonly requestTimeoutMs: number;
   readonly bucket: string;
   readonly objectOptions: S3ObjectOptions;
   /** Part size and parallel parts of a multipart copy. */
@@ -132,7 +136,7 @@ export async function multipartCopy(b: S3Bucket, source: string, target: string,
   if (uploadId === undefined) throw new StorageDriverError(b.driver, `${b.driver}: CreateMultipartUpload returned no UploadId`);
   try {
     const parts = await copyRanges({
-      client: b.client,
+      client: b.slowClient,
       bucket: b.bucket,
       sourceKey: source,
       key: target,
@@ -142,7 +146,7 @@ export async function multipartCopy(b: S3Bucket, source: string, target: string,
       concurrency: b.copyConcurrency,
       signal,
     });
-    await completeUpload(b.client, b.bucket, target, uploadId, parts, signal);
+    await completeUpload(b.slowClient, b.bucket, target, uploadId, parts, signal);
   } catch (err) {
     await abortUpload(b.client, b.bucket, target, uploadId).catch(() => undefined);
     throw err;
@@ -161,6 +165,8 @@ export function toListed(object: _Object, prefix: string): ListedObject {
 export function translateS3Error(b: S3Bucket, err: unknown, op: string, path: string, missingIsNotFound = true): Error {
   if (err instanceof StorageDriverError) return err;
   if (err instanceof Error && err.name === 'AbortError') return err;
+  const unavailable = unavailableReason(err, b.requestTimeoutMs);
+  if (unavailable !== undefined) return new StorageUnavailableError(b.driver, `${b.driver}: ${op} ${path}: ${unavailable}`, { cause: err });
   const { name, status } = s3ErrorInfo(err);
   if (name === 'NoSuchBucket') {
     return new StorageDriverError(b.driver, `${b.driver}: bucket ${JSON.stringify(b.bucket)} does not exist`, { cause: err });
@@ -169,6 +175,15 @@ export function translateS3Error(b: S3Bucket, err: unknown, op: string, path: st
   const message = err instanceof Error ? err.message : String(err);
   const code = name !== undefined && name !== 'Error' ? `${name}${status !== undefined ? ` (${status})` : ''}: ` : '';
   return new StorageDriverError(b.driver, `${b.driver}: ${op} ${path}: ${code}${message}`, { cause: err });
+}
+
+/** Why the store counts as unavailable (no answer in time, connection refused), or undefined. */
+function unavailableReason(err: unknown, timeoutMs: number): string | undefined {
+  if (!(err instanceof Error)) return undefined;
+  if (err.name === 'TimeoutError') return `no answer within ${timeoutMs} ms (storage.s3.requesttimeout)`;
+  const code = 'code' in err ? err.code : undefined;
+  if (code === 'ECONNREFUSED' || code === 'EHOSTUNREACH' || code === 'ENETUNREACH') return `cannot connect (${code})`;
+  return undefined;
 }
 
 /** A missing key: GetObject says NoSuchKey, HeadObject a bare 404 (NotFound). */

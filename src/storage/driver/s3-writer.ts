@@ -65,6 +65,8 @@ export interface S3ObjectOptions {
 export interface S3WriterContext {
   readonly name: string;
   readonly client: S3Client;
+  /** For copies and completions, which a store may take long to answer (see S3Driver). */
+  readonly slowClient: S3Client;
   readonly bucket: string;
   readonly chunkSize: number;
   readonly copyChunkSize: number;
@@ -232,7 +234,7 @@ class S3FileWriter implements FileWriter {
       }
       // An upload needs at least one part; S3 accepts an empty one as the only part.
       if (this.#buffered > 0 || this.#parts.length === 0) await this.#uploadPart(this.#takeBuffer(), this.#nextPart++);
-      await completeUpload(client, bucket, this.#key, this.#uploadId, this.#parts);
+      await completeUpload(this.#ctx.slowClient, bucket, this.#key, this.#uploadId, this.#parts);
       this.#uploadId = undefined;
     });
   }
@@ -281,7 +283,7 @@ class S3FileWriter implements FileWriter {
     const { client, bucket } = this.#ctx;
     if (this.#base.kind === 'upload-tail') {
       const uploadId = this.#uploadId as string;
-      await completeUpload(client, bucket, this.#key, uploadId, this.#parts);
+      await completeUpload(this.#ctx.slowClient, bucket, this.#key, uploadId, this.#parts);
       this.#base = { kind: 'object', size: this.#parts.reduce((sum, part) => sum + part.Size, 0) };
       this.#uploadId = undefined;
       this.#parts = [];
@@ -292,7 +294,7 @@ class S3FileWriter implements FileWriter {
     if (size >= MIN_PART_SIZE) {
       const uploadId = await this.#createUpload();
       this.#parts = await copyRanges({
-        client,
+        client: this.#ctx.slowClient,
         bucket,
         sourceKey: this.#key,
         key: this.#key,

@@ -23,6 +23,7 @@ import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { isValidPath, type FileInfo, type FileWriter, type StorageDriver } from './driver.js';
 import { InvalidOffsetError, InvalidPathError, PathNotFoundError, StorageDriverError } from './errors.js';
 import { abortUpload, copySource, listUploads, s3ErrorInfo } from './s3-multipart.js';
+import { s3RetryStrategy } from './s3-retry.js';
 import type { S3Parameters } from './s3-parameters.js';
 import { abortUploadsBelow, copyOptions, deleteBelow, isNotFound, listPages, multipartCopy, objectOptionsOf, toListed, translateS3Error, type S3Bucket } from './s3-objects.js';
 import { inWalkOrder, withDirectories, type ListedObject } from './s3-walk.js';
@@ -60,6 +61,7 @@ export class S3Driver implements StorageDriver {
   /** The validated parameters. */
   readonly parameters: S3Parameters;
   readonly #client: S3Client;
+  readonly #slowClient: S3Client;
   readonly #bucket: string;
   /** The root directory without surrounding slashes ('' for none). */
   readonly #root: string;
@@ -67,16 +69,23 @@ export class S3Driver implements StorageDriver {
   readonly #writerContext: S3WriterContext;
   readonly #objects: S3Bucket;
 
-  /** `client` defaults to one built from the parameters (see {@link createS3Client}). */
-  constructor(parameters: S3Parameters, client: S3Client = createS3Client(parameters)) {
+  /**
+   * `client` defaults to one built from the parameters (see {@link createS3Client}); `slowClient`
+   * (the same, with a longer timeout) sends the server-side operations a store may take long to
+   * answer without sending a byte: copies and the completion of multipart uploads.
+   */
+  constructor(parameters: S3Parameters, client: S3Client = createS3Client(parameters), slowClient: S3Client = createS3Client(parameters, slowOperationTimeout(parameters))) {
     this.parameters = parameters;
     this.#client = client;
+    this.#slowClient = slowClient;
     this.#bucket = parameters.bucket;
     this.#root = parameters.rootdirectory.replace(/\/+$/, '').replace(/^\/+/, '');
     this.#objectOptions = objectOptionsOf(parameters);
     this.#objects = {
       driver: this.name,
       client,
+      slowClient,
+      requestTimeoutMs: parameters.requestTimeoutMs,
       bucket: this.#bucket,
       objectOptions: this.#objectOptions,
       copyChunkSize: parameters.multipartCopyChunkSize,
@@ -85,6 +94,7 @@ export class S3Driver implements StorageDriver {
     this.#writerContext = {
       name: this.name,
       client,
+      slowClient,
       bucket: this.#bucket,
       chunkSize: parameters.chunkSize,
       copyChunkSize: parameters.multipartCopyChunkSize,
@@ -219,7 +229,7 @@ export class S3Driver implements StorageDriver {
     if (from === to) return;
     try {
       if (size <= this.parameters.multipartCopyThresholdSize) {
-        await this.#client.send(
+        await this.#slowClient.send(
           new CopyObjectCommand({ Bucket: this.#bucket, Key: target, CopySource: copySource(this.#bucket, source), ...copyOptions(this.#objects) }),
           { abortSignal: signal },
         );
@@ -324,12 +334,13 @@ export class S3Driver implements StorageDriver {
 
   /** Releases the client's sockets (its keep-alive agents would keep the process alive). */
   async close(): Promise<void> {
-    this.#client.destroy();
+    this.destroy();
   }
 
   /** close(), synchronously. */
   destroy(): void {
     this.#client.destroy();
+    this.#slowClient.destroy();
   }
 
   #key(path: string): string {
@@ -350,11 +361,22 @@ export class S3Driver implements StorageDriver {
 }
 
 /**
+ * The timeout of server-side copies and multipart completions: a store answers them only when
+ * it is done (Ceph RGW copying a 1 GiB blob sends nothing for many seconds), so they get at least
+ * SLOW_OPERATION_TIMEOUT_MS of silence rather than `requesttimeout`.
+ */
+export const SLOW_OPERATION_TIMEOUT_MS = 300_000;
+
+function slowOperationTimeout(p: S3Parameters): number {
+  return Math.max(p.requestTimeoutMs, SLOW_OPERATION_TIMEOUT_MS);
+}
+
+/**
  * The SDK client for the parameters: static credentials or the default chain, the endpoint and
  * addressing style, keep-alive sockets (TLS verification off with `skipverify`). Checksums are
  * sent only where S3 requires them (as Distribution's SDK does), which S3-compatible stores accept.
  */
-export function createS3Client(p: S3Parameters): S3Client {
+export function createS3Client(p: S3Parameters, timeoutMs = p.requestTimeoutMs): S3Client {
   return new S3Client({
     region: p.region,
     ...(p.endpoint !== undefined ? { endpoint: p.endpoint } : {}),
@@ -367,10 +389,12 @@ export function createS3Client(p: S3Parameters): S3Client {
     ...(p.userAgent !== undefined ? { customUserAgent: p.userAgent } : {}),
     requestChecksumCalculation: 'WHEN_REQUIRED',
     responseChecksumValidation: 'WHEN_REQUIRED',
+    // A store that stops answering must fail the request (503), not hold it (and its client) for
+    // minutes: a socket silent for requesttimeout fails the request, which is then not retried.
+    retryStrategy: s3RetryStrategy(),
     requestHandler: {
-      // A store that stops answering must fail the request, not hold it (and its client) forever.
-      connectionTimeout: 10_000,
-      requestTimeout: 120_000,
+      connectionTimeout: Math.min(10_000, p.requestTimeoutMs),
+      socketTimeout: timeoutMs,
       httpAgent: new HttpAgent({ keepAlive: true, maxSockets: MAX_SOCKETS }),
       httpsAgent: new HttpsAgent({ keepAlive: true, maxSockets: MAX_SOCKETS, rejectUnauthorized: !p.skipVerify }),
     },
