@@ -178,14 +178,11 @@ export interface FileWriter {
   commit(): Promise<void>;
 }
 
-const SEGMENT = /^[A-Za-z0-9._-]+$/;
+/** One or more `/segment`s of the allowed characters, and no `.` or `..` segment: two regex runs, no split (every driver call checks its path). */
+const SEGMENTS = /^(?:\/[A-Za-z0-9._-]+)+$/;
+const DOT_SEGMENT = /\/\.\.?(?:\/|$)/;
 
 /** True when `path` is a valid driver path (see StorageDriver). */
 export function isValidPath(path: string): boolean {
-  if (path === '/') return true;
-  if (!path.startsWith('/') || path.endsWith('/')) return false;
-  for (const segment of path.slice(1).split('/')) {
-    if (!SEGMENT.test(segment) || segment === '.' || segment === '..') return false;
-  }
-  return true;
+  return path === '/' || (SEGMENTS.test(path) && !DOT_SEGMENT.test(path));
 }

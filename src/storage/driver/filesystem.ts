@@ -342,7 +342,8 @@ export class FilesystemDriver implements StorageDriver, OpensRanges {
     if (!isValidPath(path) || path === `/${TEMP_DIR}` || path.startsWith(`/${TEMP_DIR}/`)) {
       throw new InvalidPathError(this.name, path);
     }
-    return path === '/' ? this.rootdirectory : join(this.rootdirectory, path);
+    // A valid path has no empty, `.` or `..` segment, so appending it is what join() would return, without its normalization pass.
+    return path === '/' ? this.rootdirectory : this.rootdirectory === '/' ? path : this.rootdirectory + path;
   }
 
   async #ensureRoot(): Promise<void> {
