@@ -5,9 +5,8 @@ import { readFileSync, rmSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { startTestRegistry, type TestRegistry } from '../helpers/app.js';
 import { RawConnection, rawErrorCode } from '../helpers/raw-http.js';
+import { FailingDriver } from '../helpers/failing-driver.js';
 import { InMemoryDriver } from '../../src/storage/driver/inmemory.js';
-import type { FileWriter } from '../../src/storage/driver/driver.js';
-import { StorageDriverError } from '../../src/storage/driver/errors.js';
 import { DRAIN_LIMIT } from '../../src/http/request-body.js';
 import { buildApp } from '../../src/http/app.js';
 import { createRegistryServer, type RegistryServer } from '../../src/http/server.js';
@@ -18,36 +17,13 @@ import { makeTestPki, type TestPki } from '../helpers/certs.js';
 
 const OCI = 'application/vnd.oci.image.manifest.v1+json';
 
-/** A driver whose upload writers fail after `failAfter` bytes: an object store that goes away mid-upload. */
-class FailingDriver extends InMemoryDriver {
-  failAfter = Number.POSITIVE_INFINITY;
-  override async writer(path: string, append: boolean, signal?: AbortSignal): Promise<FileWriter> {
-    const inner = await super.writer(path, append, signal);
-    let written = 0;
-    const limit = (): number => this.failAfter;
-    return {
-      get size() {
-        return inner.size;
-      },
-      async write(chunk: Uint8Array): Promise<void> {
-        written += chunk.byteLength;
-        if (written > limit()) throw new StorageDriverError('failing', 'S3 UploadPart: connect ECONNREFUSED 127.0.0.1:47480');
-        await inner.write(chunk);
-      },
-      close: () => inner.close(),
-      cancel: () => inner.cancel(),
-      commit: () => inner.commit(),
-    };
-  }
-}
-
 const getBase = 'GET /v2/ HTTP/1.1\r\nHost: registry\r\n\r\n';
 
 describe('a request refused while its body is still arriving never stalls its connection (HTTP/1.1)', () => {
   let r: TestRegistry;
   let driver: FailingDriver;
   before(async () => {
-    driver = new FailingDriver();
+    driver = new FailingDriver('S3 UploadPart: connect ECONNREFUSED 127.0.0.1:47480');
     r = await startTestRegistry({ driver });
   });
   after(async () => {

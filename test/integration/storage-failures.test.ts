@@ -2,33 +2,8 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { request } from 'node:http';
 import { startTestRegistry } from '../helpers/app.js';
-import { InMemoryDriver } from '../../src/storage/driver/inmemory.js';
-import type { FileWriter } from '../../src/storage/driver/driver.js';
-import { StorageDriverError } from '../../src/storage/driver/errors.js';
+import { FailingDriver } from '../helpers/failing-driver.js';
 import { errorCode } from '../helpers/oci-client.js';
-
-/** A driver whose upload writers fail after `failAfter` bytes, as a store that goes away mid-upload. */
-class FailingDriver extends InMemoryDriver {
-  failAfter = Number.POSITIVE_INFINITY;
-  override async writer(path: string, append: boolean, signal?: AbortSignal): Promise<FileWriter> {
-    const inner = await super.writer(path, append, signal);
-    let written = 0;
-    const limit = (): number => this.failAfter;
-    return {
-      get size() {
-        return inner.size;
-      },
-      async write(chunk: Uint8Array): Promise<void> {
-        written += chunk.byteLength;
-        if (written > limit()) throw new StorageDriverError('failing', 'connect ECONNREFUSED 127.0.0.1:47480');
-        await inner.write(chunk);
-      },
-      close: () => inner.close(),
-      cancel: () => inner.cancel(),
-      commit: () => inner.commit(),
-    };
-  }
-}
 
 describe('storage failing in the middle of a request', () => {
   it('answers 500 UNKNOWN without internal details, keeps serving, and logs the cause', async () => {
