@@ -71,6 +71,6 @@ export async function connectRedis(settings: RedisSettings, logger: Logger, circ
 /** The PING a circuit in front of `client` probes with; reconnects a client that gave up. */
 export async function pingRedis(client: RedisClient): Promise<void> {
   if (client.status === 'end' || client.status === 'wait') await client.connect();
-  const answer = await client.ping();
+  const answer: string = await client.ping();
   if (answer !== 'PONG') throw new Error(`redis answered PING with ${answer}`);
 }

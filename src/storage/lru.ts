@@ -10,7 +10,7 @@ import { LRUCache } from 'lru-cache';
  * for `max` entries up front (about 24 bytes a slot: 1.2 MB for a 50,000-entry cache that may
  * never hold more than a few hundred); without it, they grow with the content.
  */
-export class Lru<K extends {}, V extends {}> {
+export class Lru<K extends NonNullable<unknown>, V extends NonNullable<unknown>> {
   readonly #cache: LRUCache<K, V>;
 
   constructor(
