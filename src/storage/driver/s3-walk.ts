@@ -15,6 +15,8 @@ export interface ListedObject {
   readonly rel: string;
   readonly size: number;
   readonly modTime: Date;
+  /** The object's ETag, when listed. */
+  readonly version?: string;
 }
 
 /** A walk entry relative to the walked directory. */
@@ -23,6 +25,7 @@ export interface WalkEntry {
   readonly size: number;
   readonly modTime: Date;
   readonly isDir: boolean;
+  readonly version?: string;
 }
 
 const SLASH = 0x2f;
@@ -135,6 +138,9 @@ export async function* withDirectories(objects: AsyncIterable<ListedObject>): As
       yield { rel: dirs.slice(0, depth + 1).join('/'), size: 0, modTime: object.modTime, isDir: true };
     }
     previous = dirs;
-    if (!marker) yield { rel: object.rel, size: object.size, modTime: object.modTime, isDir: false };
+    if (!marker) {
+      const file = { rel: object.rel, size: object.size, modTime: object.modTime, isDir: false };
+      yield object.version === undefined ? file : { ...file, version: object.version };
+    }
   }
 }

@@ -57,7 +57,8 @@ const DELETE_ATTEMPTS = 3;
  * - move() is a server-side copy (multipart UploadPartCopy above `multipartcopythresholdsize`)
  *   then a delete of the source; replacing the destination is atomic.
  * - walk() pages through one ListObjectsV2 listing without delimiter and re-sorts it into walk
- *   order (see s3-walk.ts); list() pages with delimiter '/'.
+ *   order (see s3-walk.ts); list() pages with delimiter '/'. Files walked carry their ETag as
+ *   `version` (so a caller re-reads only objects that changed); stat() reports none.
  * - redirectUrl() presigns a GET or HEAD valid for 20 minutes.
  * - delete() removes the objects below the path and aborts the uploads in progress there.
  * - purgeUploads() aborts multipart uploads abandoned under the root directory.
@@ -283,7 +284,8 @@ export class S3Driver implements StorageDriver {
     };
     try {
       for await (const entry of withDirectories(inWalkOrder(objects(this)))) {
-        yield { path: `${base}/${entry.rel}`, size: entry.size, modTime: entry.modTime, isDir: entry.isDir };
+        const info = { path: `${base}/${entry.rel}`, size: entry.size, modTime: entry.modTime, isDir: entry.isDir };
+        yield entry.version === undefined ? info : { ...info, version: entry.version };
       }
     } catch (err) {
       throw this.#translate(err, 'walk', path);
@@ -471,7 +473,8 @@ function isNotFound(err: unknown): boolean {
 }
 
 function toListed(object: _Object, prefix: string): ListedObject {
-  return { rel: (object.Key ?? '').slice(prefix.length), size: object.Size ?? 0, modTime: object.LastModified ?? new Date(0) };
+  const listed = { rel: (object.Key ?? '').slice(prefix.length), size: object.Size ?? 0, modTime: object.LastModified ?? new Date(0) };
+  return object.ETag === undefined ? listed : { ...listed, version: object.ETag };
 }
 
 /**
