@@ -78,6 +78,8 @@ interface Built {
 export class TagLists {
   private readonly lists = new Lru<string, Built>(1_000);
   private readonly currents = new Lru<string, { version: string; digest: Digest }>(50_000);
+  /** Learned from the first stat: without directory versions, stat'ing the tags directory is skipped (on S3 it costs a HEAD and a LIST). */
+  private dirVersions: boolean | undefined;
 
   constructor(
     private readonly driver: StorageDriver,
@@ -85,11 +87,13 @@ export class TagLists {
     private readonly now: () => number = Date.now,
   ) {}
 
-  /** Stored tags of `name`, sorted by tag; undefined when the repository has no tags directory. */
+  /** Stored tags of `name`, sorted by tag; undefined (or empty) when the repository has no tags directory. */
   async stored(name: RepositoryName): Promise<StoredTags | undefined> {
     const tagsDir = paths.tagsPath(name);
+    if (this.dirVersions === false) return toStored(await this.walked(name));
     const tagsInfo = await statOrUndefined(this.driver, tagsDir);
     if (tagsInfo === undefined) return undefined;
+    this.dirVersions ??= tagsInfo.version !== undefined;
     if (tagsInfo.version === undefined) return toStored(await this.walked(name));
     const cached = this.lists.get(name);
     const algorithms = new Set<string>(['sha256']);
