@@ -41,6 +41,8 @@ interface Built {
   readonly key: string;
   readonly builtAt: number;
   readonly stored: StoredTags;
+  /** The digest algorithms of `stored`, and sha256: whose revision and marker directories the key holds. */
+  readonly algorithms: readonly string[];
   /** Tag directories that did not resolve when built (a half-written tag, a dangling one): re-checked on every read. */
   readonly unresolved: readonly string[];
 }
@@ -80,6 +82,8 @@ export class TagLists {
   private readonly currents = new Lru<string, { version: string; digest: Digest }>(50_000);
   /** Learned from the first stat: without directory versions, stat'ing the tags directory is skipped (on S3 it costs a HEAD and a LIST). */
   private dirVersions: boolean | undefined;
+  /** Absent directories, by the nearest existing ancestor (and its version) that stands for them (see dirState). */
+  private readonly absentBelow = new Lru<string, { ancestor: string; version: string }>(1_000);
 
   constructor(
     private readonly driver: StorageDriver,
@@ -96,8 +100,7 @@ export class TagLists {
     this.dirVersions ??= tagsInfo.version !== undefined;
     if (tagsInfo.version === undefined) return toStored(await this.walked(name));
     const cached = this.lists.get(name);
-    const algorithms = new Set<string>(['sha256']);
-    for (const digest of cached?.stored.digests ?? []) algorithms.add(digestAlgorithm(digest));
+    const algorithms = cached?.algorithms ?? ['sha256'];
     const startedAt = this.now();
     const infos = [tagsInfo, ...(await this.versionedDirs(name, algorithms))];
     const key = infos.map((i) => (i === undefined ? '-' : i.version ?? '?')).join('|');
@@ -109,17 +112,46 @@ export class TagLists {
     const settled = infos.every((i) => i === undefined || (i.version !== undefined && startedAt - i.modTime.getTime() >= RACY_MS));
     // A list holding another algorithm is keyed without that algorithm's directories: the next read's
     // key has them, so it misses once and keeps a list under the full key.
-    if (settled) this.lists.set(name, { key, builtAt: startedAt, ...built });
+    const used = new Set<string>(['sha256']);
+    for (const digest of built.stored.digests) used.add(digestAlgorithm(digest));
+    if (settled) this.lists.set(name, { key, builtAt: startedAt, algorithms: [...used].sort(), ...built });
     else this.lists.delete(name);
     return built.stored;
   }
 
-  private async versionedDirs(name: RepositoryName, algorithms: ReadonlySet<string>): Promise<Array<FileInfo | undefined>> {
+  private async versionedDirs(name: RepositoryName, algorithms: readonly string[]): Promise<Array<FileInfo | undefined>> {
     const dirs: string[] = [];
-    for (const alg of [...algorithms].sort()) {
+    for (const alg of algorithms) {
       dirs.push(`${paths.revisionsPath(name)}/${alg}`, `${paths.CONDEMNED_REVISIONS_ROOT}/${name}/_revisions/${alg}`);
     }
-    return Promise.all(dirs.map((d) => statOrUndefined(this.driver, d)));
+    return Promise.all(dirs.map((d) => this.dirState(d)));
+  }
+
+  /**
+   * The directory's stat; for an absent one (the GC markers' directory of a repository GC never
+   * condemned anything in), the stat of its nearest existing ancestor, whose version changes when
+   * the missing child is created: one stat that succeeds per request rather than a failing one.
+   */
+  private async dirState(path: string): Promise<FileInfo | undefined> {
+    const known = this.absentBelow.get(path);
+    if (known !== undefined) {
+      const info = await statOrUndefined(this.driver, known.ancestor);
+      if (info?.version !== undefined && info.version === known.version) return { ...info, version: `${known.ancestor}@${info.version}` };
+      this.absentBelow.delete(path);
+    }
+    const info = await statOrUndefined(this.driver, path);
+    if (info !== undefined) return info;
+    for (let dir = parentOf(path); dir !== ''; dir = parentOf(dir)) {
+      const up = await statOrUndefined(this.driver, dir);
+      if (up === undefined) continue;
+      // Absent after the ancestor's stat: creating it later changes that ancestor's version.
+      const again = await statOrUndefined(this.driver, path);
+      if (again !== undefined) return again;
+      if (up.version === undefined) return undefined;
+      if (this.now() - up.modTime.getTime() >= RACY_MS) this.absentBelow.set(path, { ancestor: dir, version: up.version });
+      return { ...up, version: `${dir}@${up.version}` };
+    }
+    return undefined;
   }
 
   private async build(name: RepositoryName, tagsDir: string): Promise<{ stored: StoredTags; unresolved: string[] }> {
@@ -204,6 +236,10 @@ export class TagLists {
     else this.currents.delete(path);
     return digest;
   }
+}
+
+function parentOf(path: string): string {
+  return path.slice(0, path.lastIndexOf('/'));
 }
 
 function isMd5Of(version: string, content: Buffer): boolean {

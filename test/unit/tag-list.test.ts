@@ -110,6 +110,8 @@ describe('TagLists on the filesystem driver (directory versions)', () => {
     await withFs(async (writer, _reader, _clock, lists) => {
       await push(writer, 'a', A);
       await push(writer, 'b', B);
+      // Listed while GC never condemned anything here (its markers' directory absent: an ancestor stands for it).
+      assert.deepEqual(await tagsOf(lists), ['a', 'b']);
       await writer.putContent(paths.condemnedRevisionPath(NAME, B), Buffer.from(new Date().toISOString()));
       assert.deepEqual(await tagsOf(lists), ['a', 'b'], 'condemnation is the caller’s (Repository asks the GC guard)');
       // deleteRevisionGuarded: move the link to the trash, then delete the marker.
