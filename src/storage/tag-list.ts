@@ -27,10 +27,12 @@ function toStored(entries: readonly StoredTag[]): StoredTags {
 
 /**
  * How long a validated list is used before it is built again from the links, whatever the
- * directory versions say. Berth's own writers (any replica) always change a version the key holds
- * (see TagLists); this bounds what only a foreign writer could do unseen: delete a revision's
- * link but not its directory (Distribution's DELETE does), or point a tag at a revision that is
- * not stored.
+ * directory versions say. What Berth's writers do (on any replica) changes a version the key holds
+ * (see TagLists); this bounds what only a foreign writer could do unseen (delete a revision's
+ * link but not its directory, as Distribution's DELETE does; point a tag at a revision that is not
+ * stored), and the one Berth case the key misses: a push that stalls for more than RACY_MS between
+ * storing its revision and moving the tag, while a DELETE removes that revision, and then dies
+ * before its re-check stores the revision again.
  */
 export const MAX_LIST_AGE_MS = 10_000;
 
