@@ -4,7 +4,7 @@
 // BERTH_TEST_CONCURRENCY sets how many files run at once (default 2).
 import { run } from 'node:test';
 import { spec } from 'node:test/reporters';
-import { readdirSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { spawnSync } from 'node:child_process';
 
@@ -27,6 +27,14 @@ try {
 } catch {
   console.error(`no compiled tests under ${testRoot}: run "npm run build" first`);
   process.exit(1);
+}
+// A compiled test whose source is gone (deleted or moved since the last build) must not run:
+// `npm test` empties dist/ first; a focused run after a plain build skips it and says so.
+const stale = files.filter((f) => !existsSync(join(root, relative(join(root, 'dist'), f)).replace(/\.js$/, '.ts')));
+if (stale.length > 0) {
+  console.error(`skipping ${stale.length} compiled test(s) without a source file (run "npm run clean && npm run build"):`);
+  for (const f of stale) console.error(`  ${relative(root, f)}`);
+  files = files.filter((f) => !stale.includes(f));
 }
 const filters = process.argv.slice(2);
 if (filters.length > 0) files = files.filter((f) => filters.some((flt) => relative(testRoot, f).includes(flt)));

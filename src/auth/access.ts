@@ -1,4 +1,4 @@
-import type { IncomingMessage } from 'node:http';
+import type { IncomingHttpHeaders } from 'node:http';
 import type { Route } from '../http/router.js';
 
 /** An action on a resource, as the Docker token scopes spell it. */
@@ -26,12 +26,19 @@ export interface AuthorizeOptions {
   readonly optional?: readonly Access[];
 }
 
+/** What an access controller reads of a request (an HTTP/1 or HTTP/2 request fits). */
+export interface AuthRequest {
+  readonly headers: IncomingHttpHeaders;
+  /** The connection, for logging the peer; null once it is gone. */
+  readonly socket?: { readonly remoteAddress?: string | undefined } | null;
+}
+
 /**
  * Decides whether a request may perform `wanted`. Resolves with a grant covering all of it, or
  * rejects with an OciError (UNAUTHORIZED with a WWW-Authenticate challenge, or DENIED).
  */
 export interface AccessController {
-  authorized(req: IncomingMessage, wanted: readonly Access[], options?: AuthorizeOptions): Promise<Grant>;
+  authorized(req: AuthRequest, wanted: readonly Access[], options?: AuthorizeOptions): Promise<Grant>;
 }
 
 /** True when `a` is one of `list` (same type, name and action). */

@@ -1,3 +1,4 @@
+import { parseArgs } from 'node:util';
 import { loadConfig, ConfigError, resolveConfigPath } from '../config/load.js';
 import { createLogger } from '../log/logger.js';
 import { createDriver } from '../storage/driver/factory.js';
@@ -20,6 +21,13 @@ storage.gc enables online garbage collection instead.
   -q, --quiet            no progress line, only warnings and the summary
 `;
 
+const GC_OPTIONS = {
+  'dry-run': { type: 'boolean', short: 'd' },
+  'delete-untagged': { type: 'boolean', short: 'm' },
+  quiet: { type: 'boolean', short: 'q' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
 /** Where the command writes: standard output for the summary, standard error for progress and logs. */
 export interface CommandIo {
   readonly stdout: { write(text: string): unknown };
@@ -33,22 +41,20 @@ export interface CommandIo {
  * summary. Resolves with the exit code: 0 done, 1 failure, 2 usage.
  */
 export async function garbageCollectCommand(args: readonly string[], env: NodeJS.ProcessEnv, io: CommandIo = process): Promise<number> {
-  let dryRun = false;
-  let deleteUntagged = false;
-  let quiet = false;
-  const positional: string[] = [];
-  for (const arg of args) {
-    if (arg === '--dry-run' || arg === '-d') dryRun = true;
-    else if (arg === '--delete-untagged' || arg === '-m') deleteUntagged = true;
-    else if (arg === '--quiet' || arg === '-q') quiet = true;
-    else if (arg === '--help' || arg === '-h') {
-      io.stdout.write(USAGE);
-      return 0;
-    } else if (arg.startsWith('-') && arg !== '-') {
-      io.stderr.write(`berth garbage-collect: unknown flag ${arg}\n\n${USAGE}`);
-      return 2;
-    } else positional.push(arg);
+  // Not strict, so that an unknown flag or a value given to a flag gets this command's own message.
+  const { values, positionals: positional, tokens } = parseArgs({ args: [...args], options: GC_OPTIONS, strict: false, allowPositionals: true, tokens: true });
+  const bad = tokens.find((t) => t.kind === 'option' && (!Object.hasOwn(GC_OPTIONS, t.name) || t.value !== undefined));
+  if (values.help === true && bad === undefined) {
+    io.stdout.write(USAGE);
+    return 0;
   }
+  if (bad?.kind === 'option') {
+    io.stderr.write(`berth garbage-collect: unknown flag ${args[bad.index] ?? bad.rawName}\n\n${USAGE}`);
+    return 2;
+  }
+  const dryRun = values['dry-run'] === true;
+  const deleteUntagged = values['delete-untagged'] === true;
+  const quiet = values.quiet === true;
   if (positional.length > 1) {
     io.stderr.write(`berth garbage-collect: expected one configuration file, got ${positional.length}\n\n${USAGE}`);
     return 2;
@@ -63,7 +69,7 @@ export async function garbageCollectCommand(args: readonly string[], env: NodeJS
   }
 
   let progressTimer: NodeJS.Timeout | undefined;
-  const release: Array<() => void> = [];
+  const release: Array<() => void | Promise<void>> = [];
   try {
     const config = await loadConfig(options);
     const logger = createLogger({
@@ -74,7 +80,7 @@ export async function garbageCollectCommand(args: readonly string[], env: NodeJS
     });
     const driver = await createDriver(config.storage);
     // Object-store drivers hold connection pools that would keep the process alive.
-    release.push(() => (driver as { destroy?: () => void }).destroy?.());
+    release.push(() => driver.close());
     // With a shared (redis) descriptor cache, deletions must invalidate it, or replicas would go on
     // claiming the deleted blobs; the in-process cache of this command dies with it.
     let blobDescriptorCache: BlobDescriptorCache | undefined;
@@ -110,7 +116,7 @@ export async function garbageCollectCommand(args: readonly string[], env: NodeJS
     return 1;
   } finally {
     clearInterval(progressTimer);
-    for (const close of release) close();
+    for (const close of release) await close();
   }
 }
 

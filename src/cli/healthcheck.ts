@@ -1,5 +1,6 @@
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
+import { parseArgs } from 'node:util';
 import { loadConfig } from '../config/load.js';
 import { effectiveListenAddress, parseListenAddress } from '../http/listen-address.js';
 
@@ -12,7 +13,8 @@ const PROBE_TIMEOUT_MS = 3000;
  * of 200 or 401, 1 otherwise. The container image's HEALTHCHECK: it needs no curl in the image.
  */
 export async function healthcheckCommand(args: readonly string[], env: NodeJS.ProcessEnv): Promise<number> {
-  const path = args.find((a) => !a.startsWith('-'));
+  // Flags are ignored: the configuration file is the first operand.
+  const path = parseArgs({ args: [...args], strict: false, allowPositionals: true }).positionals[0];
   const config = await loadConfig(path === undefined ? { env } : { path, env });
   const tls = config.http.tls !== undefined;
   const address = parseListenAddress(effectiveListenAddress(config.http.addr, tls), config.http.net);

@@ -14,6 +14,7 @@
 import { randomBytes } from 'node:crypto';
 import { chmod, chown, open, readFile, realpath, rename, stat, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
+import { parseArgs } from 'node:util';
 import { bcryptCost, describeHashKind } from '../auth/htpasswd/parse.js';
 import { deleteUser, findUserHash, firstInvalidLine, setUserHash } from '../auth/htpasswd/edit.js';
 import { BCRYPT_MAX_PASSWORD_BYTES, CLI_MAX_COST, CLI_MIN_COST, compareBcrypt, DEFAULT_BCRYPT_COST, hashPassword } from '../auth/htpasswd/hash.js';
@@ -118,68 +119,75 @@ export async function htpasswdCommand(args: readonly string[], io: HtpasswdIo = 
   }
 }
 
-/** Parses the command line like Apache's (apr_getopt): flags first, combinable, `-C cost` or `-Ccost`, `--` ends them. */
+/** Apache's flags, for node:util's parseArgs (long names are ours: the command line takes none). */
+const HTPASSWD_OPTIONS = {
+  create: { type: 'boolean', short: 'c' },
+  display: { type: 'boolean', short: 'n' },
+  batch: { type: 'boolean', short: 'b' },
+  stdin: { type: 'boolean', short: 'i' },
+  bcrypt: { type: 'boolean', short: 'B' },
+  delete: { type: 'boolean', short: 'D' },
+  verify: { type: 'boolean', short: 'v' },
+  cost: { type: 'string', short: 'C' },
+} as const;
+
+/**
+ * Parses the command line like Apache's (apr_getopt): flags first, combinable, `-C cost` or `-Ccost`,
+ * `--` ends them. The first operand ends the flags too: what follows is an operand even when it starts
+ * with `-` (a password), so only the tokens before it count.
+ */
 function parseHtpasswdArgs(args: readonly string[]): Options {
   const o: Omit<Options, 'user'> = { create: false, display: false, batch: false, stdin: false, delete: false, verify: false, cost: DEFAULT_BCRYPT_COST };
-  let i = 0;
-  for (; i < args.length; i++) {
-    const arg = args[i] ?? '';
-    if (arg === '--') {
-      i++;
+  const { tokens } = parseArgs({ args: [...args], options: HTPASSWD_OPTIONS, strict: false, allowPositionals: true, tokens: true });
+  let operands = args.length;
+  for (const token of tokens) {
+    if (token.kind !== 'option') {
+      operands = token.kind === 'positional' ? token.index : token.index + 1;
       break;
     }
-    if (!arg.startsWith('-') || arg === '-') break;
-    for (let j = 1; j < arg.length; j++) {
-      const flag = arg[j] ?? '';
-      switch (flag) {
-        case 'c':
-          o.create = true;
-          break;
-        case 'n':
-          o.display = true;
-          break;
-        case 'b':
-          o.batch = true;
-          break;
-        case 'i':
-          o.stdin = true;
-          break;
-        case 'B':
-          break;
-        case 'D':
-          o.delete = true;
-          break;
-        case 'v':
-          o.verify = true;
-          break;
-        case 'C': {
-          let value = arg.slice(j + 1);
-          if (value === '') {
-            i++;
-            value = args[i] ?? '';
-            if (i >= args.length) throw new HtpasswdFailure(HTPASSWD_EXIT.SYNTAX, 'option -C needs an argument', true);
-          }
-          o.cost = parseCost(value);
-          j = arg.length;
-          break;
-        }
-        case 'm':
-        case '2':
-        case '5':
-        case 'd':
-        case 's':
-        case 'p':
-        case 'r':
-          throw new HtpasswdFailure(HTPASSWD_EXIT.SYNTAX, `-${flag} is not supported: Berth reads bcrypt entries only (-B, the default)`, true);
-        default:
-          throw new HtpasswdFailure(HTPASSWD_EXIT.SYNTAX, `illegal option -- ${flag}`, true);
-      }
+    // A long option is not one of Apache's: apr_getopt reads `--x` as the flag `-`.
+    const flag = token.rawName.startsWith('--') ? '-' : token.rawName.slice(1);
+    switch (flag) {
+      case 'c':
+        o.create = true;
+        break;
+      case 'n':
+        o.display = true;
+        break;
+      case 'b':
+        o.batch = true;
+        break;
+      case 'i':
+        o.stdin = true;
+        break;
+      case 'B':
+        break;
+      case 'D':
+        o.delete = true;
+        break;
+      case 'v':
+        o.verify = true;
+        break;
+      case 'C':
+        if (token.value === undefined) throw new HtpasswdFailure(HTPASSWD_EXIT.SYNTAX, 'option -C needs an argument', true);
+        o.cost = parseCost(token.value);
+        break;
+      case 'm':
+      case '2':
+      case '5':
+      case 'd':
+      case 's':
+      case 'p':
+      case 'r':
+        throw new HtpasswdFailure(HTPASSWD_EXIT.SYNTAX, `-${flag} is not supported: Berth reads bcrypt entries only (-B, the default)`, true);
+      default:
+        throw new HtpasswdFailure(HTPASSWD_EXIT.SYNTAX, `illegal option -- ${flag}`, true);
     }
   }
   const modes = [o.create, o.display, o.verify, o.delete].filter(Boolean).length;
   if (modes > 1) throw new HtpasswdFailure(HTPASSWD_EXIT.SYNTAX, 'only one of -c -n -v -D may be specified');
   if (o.batch && o.stdin) throw new HtpasswdFailure(HTPASSWD_EXIT.SYNTAX, '-b and -i cannot be combined', true);
-  const positional = args.slice(i);
+  const positional = args.slice(operands);
   const expected = (o.display ? 1 : 2) + (o.batch ? 1 : 0);
   if (positional.length !== expected) throw new HtpasswdFailure(HTPASSWD_EXIT.SYNTAX, missingArguments(positional.length, expected, o), true);
   const [first, second, third] = positional as [string, string | undefined, string | undefined];

@@ -3,15 +3,18 @@ import type { Server } from 'node:net';
 import cluster from 'node:cluster';
 import { randomBytes } from 'node:crypto';
 import { resolve } from 'node:path';
+import { parseArgs } from 'node:util';
 import { loadConfig, resolveConfigPath } from '../config/load.js';
 import { collectEnvOverrides } from '../config/env.js';
 import type { Config } from '../config/schema.js';
 import { createLogger, type Logger } from '../log/logger.js';
 import { createDriver } from '../storage/driver/factory.js';
+import { transferBuffers } from '../storage/buffer-pool.js';
 import { Registry } from '../storage/registry.js';
 import { compileManifestRules } from '../storage/manifest-rules.js';
 import { InMemoryBlobDescriptorCache, type BlobDescriptorCache } from '../storage/blob-store.js';
-import { connectRedis } from '../cache/redis-client.js';
+import { connectRedis, pingRedis, type RedisClient } from '../cache/redis-client.js';
+import { Circuit } from '../cache/circuit.js';
 import { RedisBlobDescriptorCache } from '../cache/redis-blob-descriptor-cache.js';
 import { buildApp } from '../http/app.js';
 import { AllowAll, type AccessController } from '../auth/access.js';
@@ -49,7 +52,8 @@ export interface RunningRegistry {
 
 /** `berth serve [config.yml]`: loads the configuration, builds the registry and listens. */
 export async function serveCommand(args: readonly string[], env: NodeJS.ProcessEnv): Promise<number> {
-  const path = args.find((a) => !a.startsWith('-'));
+  // Flags are ignored, as before: the configuration file is the first operand.
+  const path = parseArgs({ args: [...args], strict: false, allowPositionals: true }).positionals[0];
   const options = path === undefined ? { env } : { path, env };
   const config = await loadConfig(options);
   const workers = workerCount(config.http.workers);
@@ -127,10 +131,11 @@ export async function startRegistry(config: Config): Promise<RunningRegistry> {
     );
   }
   const metrics = new RegistryMetrics();
-  const rawDriver = await createDriver(config.storage);
+  const rawDriver = await createDriver(config.storage, { buffers: transferBuffers });
   logger.info(describeStorage(config.storage));
   const driver = instrumentDriver(rawDriver, metrics);
-  const cache = await createBlobDescriptorCache(config, logger);
+  const cache = await createBlobDescriptorCache(config, logger, metrics);
+  const limits = config.storage.cache;
   const catalogSettings = toCatalogSettings(config.catalog);
   const catalog = await createCatalogOptions(config, catalogSettings, logger);
   const registry = new Registry({
@@ -138,7 +143,9 @@ export async function startRegistry(config: Config): Promise<RunningRegistry> {
     blobDescriptorCache: instrumentBlobDescriptorCache(cache.cache, metrics),
     manifestRules: compileManifestRules(config.validation),
     catalog: catalog.options,
+    cacheLimits: { manifestBytes: limits.manifestbytes, links: limits.linksize, tagLists: limits.taglistsize, tagListBytes: limits.taglistbytes },
   });
+  metrics.trackCaches(() => (cache.cache instanceof InMemoryBlobDescriptorCache ? [cache.cache.usage(), ...registry.cacheUsage()] : registry.cacheUsage()));
   if (config.validation.manifests.indexes.platforms !== 'all') {
     logger.warn('image index completeness validation is disabled (validation.manifests.indexes.platforms); other tools may expect every image of an index to be present');
   }
@@ -177,6 +184,7 @@ export async function startRegistry(config: Config): Promise<RunningRegistry> {
     redirect: !config.storage.redirect.disable,
     maxManifestBytes: MAX_MANIFEST_BYTES,
     catalogMaxEntries: config.catalog.maxentries,
+    maxUploads: config.http.maxuploads,
     accessLog: !config.log.accesslog.disabled,
     metrics,
     rateLimiter,
@@ -238,6 +246,7 @@ export async function startRegistry(config: Config): Promise<RunningRegistry> {
       await rateLimiter?.close();
       catalog.close();
       auth.close();
+      await driver.close();
     },
   };
 }
@@ -280,15 +289,28 @@ async function createAccessController(config: Config, logger: Logger, metrics: R
 }
 
 /** The configured blob descriptor cache: redis when asked for, else the bounded in-process LRU (the default). */
-async function createBlobDescriptorCache(config: Config, logger: Logger): Promise<{ cache: BlobDescriptorCache; close(): Promise<void> }> {
+async function createBlobDescriptorCache(config: Config, logger: Logger, metrics: RegistryMetrics): Promise<{ cache: BlobDescriptorCache; close(): Promise<void> }> {
   if (config.storage.cache.blobdescriptor === 'redis') {
     if (config.redis === undefined) throw new Error('config: storage.cache.blobdescriptor: redis needs the redis section');
-    const client = await connectRedis(config.redis, logger);
+    const conn: { client?: RedisClient } = {}; // set once connected; the circuit's probe reads it
+    // A Redis that is down costs nothing: the circuit skips it until a background PING answers.
+    const circuit = new Circuit({
+      name: 'redis',
+      logger,
+      metrics,
+      probe: async () => {
+        if (conn.client === undefined) throw new Error('not connected yet');
+        await pingRedis(conn.client);
+      },
+    });
+    const connected = await connectRedis(config.redis, logger, circuit);
+    conn.client = connected;
     logger.info('using redis blob descriptor cache');
     return {
-      cache: new RedisBlobDescriptorCache(client, config.redis.ttl, logger),
+      cache: new RedisBlobDescriptorCache(connected, config.redis.ttl, logger, undefined, undefined, circuit),
       close: async () => {
-        client.disconnect();
+        circuit.close();
+        connected.disconnect();
       },
     };
   }

@@ -1,6 +1,6 @@
 /** The `http` section: the listener, TLS, response headers, the debug listener. */
 import { z } from 'zod';
-import { booleanField, durationField, enumField, headersField as headerMap, isHttpUrl as isAbsoluteHttpUrl, looseSection, optionalSection, requiredString, section, stringField, stringListField, toStringList } from '../config-fields/fields.js';
+import { booleanField, durationField, enumField, integerField, headersField as headerMap, isHttpUrl as isAbsoluteHttpUrl, looseSection, optionalSection, requiredString, section, stringField, stringListField, toStringList } from '../config-fields/fields.js';
 import type { KeyDocs } from '../config-fields/schema-tree.js';
 import { rateLimitSchema } from '../ratelimit/schema.js';
 
@@ -81,6 +81,8 @@ export const httpSchema = section({
   secret: stringField(''),
   relativeurls: booleanField(false),
   draintimeout: durationField(0),
+  /** Berth only: upload requests streaming a body at once; more get 429 (docs/memory.md). */
+  maxuploads: integerField(512, 1),
   headers: headersField,
   tls: tlsSchema,
   debug: optionalSection({
@@ -120,6 +122,7 @@ export const httpKeyDocs: KeyDocs = {
   secret: { type: 'string', default: '`""`', text: 'Secret that signs upload state given to clients. Must be the same on all replicas behind a load balancer. Empty: a random secret is generated at start (with a warning).' },
   relativeurls: { type: 'boolean', default: '`false`', text: 'Return relative URLs in `Location` headers.' },
   draintimeout: { type: 'duration', default: '`0s`', text: 'On shutdown, how long to wait for requests in flight.' },
+  maxuploads: { type: 'integer ≥ 1', default: '`512`', text: 'Upload requests (PATCH, PUT, POST with a body) that may stream data into this process at once; more get 429 `TOOMANYREQUESTS` with `Retry-After` before their body is read. Berth extension, see [memory.md](memory.md).' },
   headers: { type: 'map of name to list of strings', default: '`{X-Content-Type-Options: [nosniff]}`', text: 'Headers added to every response. Names keep their case and must be valid header names; a single string is a one-value list. Setting the map replaces the default.' },
   'tls.certificate': { type: 'string', default: '— (required with `tls`)', text: 'PEM certificate (chain) file.' },
   'tls.key': { type: 'string', default: '— (required with `tls`)', text: 'PEM private key file.' },

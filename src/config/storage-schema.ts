@@ -56,6 +56,11 @@ const storageShape = {
     z.strictObject({
       blobdescriptor: z.preprocess((v) => (v === '' || v === null ? undefined : v), z.enum(['inmemory', 'redis']).optional()),
       blobdescriptorsize: integerField(10000, 0),
+      // Berth's bounds of its other in-process caches (see docs/memory.md).
+      manifestbytes: integerField(64 * 1024 * 1024, 0),
+      linksize: integerField(50_000, 0),
+      taglistsize: integerField(1_000, 0),
+      taglistbytes: integerField(16 * 1024 * 1024, 0),
     }),
   ),
   redirect: section({ disable: booleanField(false) }),
@@ -115,6 +120,10 @@ export const storageKeyDocs: KeyDocs = {
   'maintenance.readonly.enabled': { type: 'boolean', default: '`false`', text: 'Refuse all writes (pushes, deletes), e.g. during garbage collection.' },
   'cache.blobdescriptor': { type: '`inmemory` \\| `redis`', default: '`inmemory`', text: 'Cache of blob descriptors: `inmemory` (the default, when the key is absent) is a bounded in-process LRU. `redis` uses the `redis` section. The old name `layerinfo` is accepted (`blobdescriptor` wins if both are set).' },
   'cache.blobdescriptorsize': { type: 'integer ≥ 0', default: '`10000`', text: 'Most entries in the `inmemory` descriptor cache; `0` means no limit.' },
+  'cache.manifestbytes': { type: 'integer ≥ 0', default: '`67108864`', text: 'Bytes of manifests the in-process manifest cache keeps (each entry counts 256 bytes more); `0` turns it off. Berth extension, see [memory.md](memory.md).' },
+  'cache.linksize': { type: 'integer ≥ 0', default: '`50000`', text: "Link files (tags' `current/link` above all) kept in process; `0` turns the cache off. Berth extension." },
+  'cache.taglistsize': { type: 'integer ≥ 0', default: '`1000`', text: 'Tag lists (one a repository) kept in process; `0` turns the cache off. Berth extension.' },
+  'cache.taglistbytes': { type: 'integer ≥ 0', default: '`16777216`', text: 'Bytes those tag lists may hold in all. Berth extension.' },
   'redirect.disable': { type: 'boolean', default: '`false`', text: 'Serve blob content through the registry rather than redirecting clients to the backend (drivers that redirect, such as s3).' },
   'tag.concurrencylimit': { type: 'integer ≥ 0', default: '`8`', text: 'Tags read at once when finding the tags of a deleted manifest. `0` means the default (Distribution uses the CPU count).' },
 };

@@ -4,6 +4,7 @@
  * (`_berth/gc/condemned-manifests/<name>/_revisions/<alg>/<hex>`), holding the RFC 3339 time it was
  * condemned. They live outside Distribution's `blobs/` and `repositories/`, so Distribution ignores them.
  */
+import pLimit from 'p-limit';
 import type { StorageDriver } from '../storage/driver/driver.js';
 import { isPathNotFound } from '../storage/driver/errors.js';
 import { tryParseDigest, type Digest } from '../oci/digest.js';
@@ -48,7 +49,7 @@ export async function listCondemnedRevisions(driver: StorageDriver): Promise<Map
     const [alg, hex, extra] = rest.slice(marker + '/_revisions/'.length).split('/');
     const digest = extra === undefined ? tryParseDigest(`${alg ?? ''}:${hex ?? ''}`) : undefined;
     if (digest !== undefined && isRepositoryName(name)) {
-      out.set(revisionKey(name as RepositoryName, digest), { name: name as RepositoryName, digest });
+      out.set(revisionKey(name, digest), { name, digest });
     }
   }
   return out;
@@ -78,15 +79,15 @@ export async function writeMarker(driver: StorageDriver, path: string, time: Dat
 /** Reads the times of many markers, a few at once. Markers gone meanwhile are left out. */
 export async function readMarkerTimes<K>(driver: StorageDriver, entries: ReadonlyMap<K, string>, fallback: Date): Promise<Map<K, Date>> {
   const out = new Map<K, Date>();
-  const list = [...entries];
-  const CONCURRENCY = 32;
-  for (let i = 0; i < list.length; i += CONCURRENCY) {
-    await Promise.all(
-      list.slice(i, i + CONCURRENCY).map(async ([key, path]) => {
-        const time = await readMarkerTime(driver, path, fallback);
-        if (time !== undefined) out.set(key, time);
-      }),
-    );
+  // On a failure nothing more starts (clearQueue rejects what waits, which Promise.all already did).
+  const limit = pLimit({ concurrency: 32, rejectOnClear: true });
+  try {
+    await limit.map(entries, async ([key, path]) => {
+      const time = await readMarkerTime(driver, path, fallback);
+      if (time !== undefined) out.set(key, time);
+    });
+  } finally {
+    limit.clearQueue();
   }
   return out;
 }

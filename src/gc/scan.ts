@@ -5,6 +5,7 @@
  * StorageDriver, so every driver works.
  */
 import type { Logger } from 'pino';
+import pLimit from 'p-limit';
 import type { FileInfo, StorageDriver } from '../storage/driver/driver.js';
 import { isPathNotFound } from '../storage/driver/errors.js';
 import type { BlobStore } from '../storage/blob-store.js';
@@ -46,7 +47,7 @@ export async function listRepositories(driver: StorageDriver): Promise<Repositor
     const children = await listOrEmpty(driver, dir);
     const names = children.map(basename);
     if (prefix !== '' && (names.includes('_manifests') || names.includes('_layers')) && isRepositoryName(prefix)) {
-      out.push(prefix as RepositoryName);
+      out.push(prefix);
     }
     for (const n of names.filter((n) => !n.startsWith('_')).sort()) {
       await visit(`${dir}/${n}`, prefix === '' ? n : `${prefix}/${n}`);
@@ -127,21 +128,23 @@ export class ManifestReader {
       if (known !== undefined) this.infos.set(digest, known);
       else todo.push(digest);
     }
-    for (let i = 0; i < todo.length; i += READ_CONCURRENCY) {
-      await Promise.all(
-        todo.slice(i, i + READ_CONCURRENCY).map(async (digest) => {
-          try {
-            // BlobStore.getContent is not gated by online GC's condemnations: GC reads what is there.
-            const info = readManifestInfo(await this.blobs.getContent(digest));
-            this.infos.set(digest, info);
-            this.known?.set(digest, info);
-          } catch (err) {
-            if (!(err instanceof OciError && err.code === 'BLOB_UNKNOWN')) throw err;
-            this.logger.warn({ digest }, 'garbage collection: manifest revision without content, it references nothing');
-            this.infos.set(digest, null);
-          }
-        }),
-      );
+    // On a failure nothing more starts (clearQueue rejects what waits, which Promise.all already did).
+    const limit = pLimit({ concurrency: READ_CONCURRENCY, rejectOnClear: true });
+    try {
+      await limit.map(todo, async (digest) => {
+        try {
+          // BlobStore.getContent is not gated by online GC's condemnations: GC reads what is there.
+          const info = readManifestInfo(await this.blobs.getContent(digest));
+          this.infos.set(digest, info);
+          this.known?.set(digest, info);
+        } catch (err) {
+          if (!(err instanceof OciError && err.code === 'BLOB_UNKNOWN')) throw err;
+          this.logger.warn({ digest }, 'garbage collection: manifest revision without content, it references nothing');
+          this.infos.set(digest, null);
+        }
+      });
+    } finally {
+      limit.clearQueue();
     }
   }
 
@@ -318,7 +321,11 @@ function basename(path: string): string {
   return path.slice(path.lastIndexOf('/') + 1);
 }
 
-/** Runs `fn` over `items`, at most `limit` at once; rejects with the first failure (after the others settle). */
+/**
+ * Runs `fn` over `items`, at most `limit` at once; rejects with the first failure (after the others settle).
+ * Not p-limit: this pulls from the iterable only as workers free up, so a walk over millions of
+ * blobs holds `limit` tasks, not one queued promise per blob.
+ */
 export async function forEachLimit<T>(items: Iterable<T>, limit: number, fn: (item: T) => Promise<void>): Promise<void> {
   const iterator = items[Symbol.iterator]();
   let failure: { error: unknown } | undefined;

@@ -143,7 +143,7 @@ function trashTarget(runPath: string, file: string): TrashTarget | undefined {
     const [alg, hex, extra] = body.slice(at + '/_revisions/'.length).split('/');
     const digest = extra === undefined ? tryParseDigest(`${alg ?? ''}:${hex ?? ''}`) : undefined;
     if (digest === undefined || !isRepositoryName(name)) return undefined;
-    const repo = name as RepositoryName;
+    const repo = name;
     return { kind: 'revision', digest, home: paths.revisionLinkPath(repo, digest), marker: paths.condemnedRevisionPath(repo, digest) };
   }
   return undefined;

@@ -24,7 +24,7 @@ export function fileCheck(path: string): CheckRun {
       await stat(absolute);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT' || (err as NodeJS.ErrnoException).code === 'ENOTDIR') return;
-      throw new Error(`${path}: ${(err as Error).message}`);
+      throw new Error(`${path}: ${(err as Error).message}`, { cause: err });
     }
     throw new Error('file exists');
   };
@@ -64,7 +64,7 @@ export function httpCheck(options: HttpCheckOptions): CheckRun {
 export function tcpCheck(addr: string): CheckRun {
   const m = /^(?:\[([0-9A-Fa-f:.]+)\]|([^:[\]]*)):(\d{1,5})$/.exec(addr);
   if (m === null) throw new Error(`health: tcp check: expected host:port, got ${JSON.stringify(addr)}`);
-  const host = m[1] ?? (m[2] === '' ? 'localhost' : (m[2] as string));
+  const host = m[1] ?? (m[2] === '' ? 'localhost' : m[2]);
   const port = Number(m[3]);
   return (signal) =>
     new Promise<void>((done, fail) => {

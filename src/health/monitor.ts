@@ -222,11 +222,16 @@ export class HealthMonitor {
       return;
     }
     s.failures++;
-    s.message = err instanceof Error ? err.message : String(err);
+    s.message = describeFailure(err);
     if (s.ok && s.failures >= s.threshold) {
       s.ok = false;
       s.since = now;
       this.#logger?.warn({ check: s.check.name, failures: s.failures, err: s.message }, 'health: check failing');
     }
   }
+}
+
+/** What a check's failure says: an error's message, or the thrown value itself. */
+function describeFailure(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
 }

@@ -1,44 +1,49 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import { OciError } from '../oci/errors.js';
 import { isRepositoryName, type RepositoryName } from '../oci/reference.js';
-import { requiredAccess } from '../auth/access.js';
+import { requiredAccess, type Grant } from '../auth/access.js';
 import type { AppContext, AppOptions, RequestContext } from './context.js';
-import { matchRoute, ROUTE_METHODS, type Route } from './router.js';
+import type { RegistryRequest, RegistryResponse, RequestHandler } from './exchange.js';
+import { UploadSlots } from './upload-slots.js';
+import { matchRoute, ROUTE_METHODS, type Route, type RouteKind } from './router.js';
 import { DEFAULT_BASE_HEADERS, renderError, type BaseHeaders } from './render-error.js';
 import { settleBody } from './request-body.js';
-import { sendJson, urlFor } from './respond.js';
+import { sendBytes, urlFor } from './respond.js';
 import { UploadStateCodec } from './upload-state.js';
 import { redactRequestUri } from '../log/redact.js';
 import { deleteBlob, getBlob } from './handlers/blobs.js';
 import { cancelUpload, getUploadStatus, patchUpload, putUpload, startUpload } from './handlers/uploads.js';
 import { deleteManifest, getManifest, putManifest } from './handlers/manifests.js';
 import { catalog, listTags, referrers } from './handlers/listings.js';
+import type { Logger } from 'pino';
+import type { RequestEvents } from '../notifications/bridge.js';
+import type { Repository } from '../storage/repository.js';
 
 type Handler = (ctx: RequestContext) => Promise<void>;
 
-const HANDLERS: Readonly<Record<string, Handler>> = {
-  'root GET': async (ctx) => sendJson(ctx, 200, {}),
-  'base GET': async (ctx) => sendJson(ctx, 200, {}),
-  'catalog GET': catalog,
-  'tags GET': listTags,
-  'manifest GET': getManifest,
-  'manifest PUT': putManifest,
-  'manifest DELETE': deleteManifest,
-  'blob GET': getBlob,
-  'blob DELETE': deleteBlob,
-  'uploads POST': startUpload,
-  'upload GET': getUploadStatus,
-  'upload PATCH': patchUpload,
-  'upload PUT': putUpload,
-  'upload DELETE': cancelUpload,
-  'referrers GET': referrers,
+/** Each route's handlers by method; HEAD is served by the GET handler. */
+const HANDLERS: Readonly<Record<RouteKind, Readonly<Partial<Record<string, Handler>>>>> = {
+  root: { GET: async (ctx) => sendBytes(ctx, 200, 'application/json', EMPTY_OBJECT) },
+  base: { GET: async (ctx) => sendBytes(ctx, 200, 'application/json', EMPTY_OBJECT) },
+  catalog: { GET: catalog },
+  tags: { GET: listTags },
+  manifest: { GET: getManifest, PUT: putManifest, DELETE: deleteManifest },
+  blob: { GET: getBlob, DELETE: deleteBlob },
+  uploads: { POST: startUpload },
+  upload: { GET: getUploadStatus, PATCH: patchUpload, PUT: putUpload, DELETE: cancelUpload },
+  referrers: { GET: referrers },
 };
+
+/** The body of `GET /v2/` (and `/`): an empty JSON object, as Distribution answers. */
+const EMPTY_OBJECT = Buffer.from('{}');
 
 const WRITE_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 
+/** The grant of a request before (or without) authorization. */
+const ANONYMOUS: Grant = Object.freeze({});
+
 /** The request handler of a registry, plus what it needs to stop cleanly. */
 export interface App {
-  readonly handle: (req: IncomingMessage, res: ServerResponse) => void;
+  readonly handle: RequestHandler;
   /** Requests being handled right now. */
   readonly inFlight: () => number;
 }
@@ -49,146 +54,221 @@ export interface App {
  * stage's error goes to the one renderer.
  */
 export function buildApp(options: AppOptions): App {
-  const app: AppContext = { ...options, states: new UploadStateCodec(options.secret) };
+  const app: AppContext = { ...options, states: new UploadStateCodec(options.secret), uploadSlots: new UploadSlots(options.maxUploads) };
   // Set on every response before routing; an error response keeps these and drops what a handler set.
   const baseHeaders: BaseHeaders = [
     ...DEFAULT_BASE_HEADERS,
     ...Object.entries(options.headers).map(([k, v]): readonly [string, string | readonly string[]] => [k, v.length === 1 ? (v[0] as string) : [...v]]),
   ];
   let inFlight = 0;
-
-  const handle = (req: IncomingMessage, res: ServerResponse): void => {
-    const started = process.hrtime.bigint();
+  const ended = (x: Exchange): void => {
+    inFlight--;
+    recordExchange(app, x);
+  };
+  const handle = (req: RegistryRequest, res: RegistryResponse): void => {
     inFlight++;
+    void serve(new Exchange(app, baseHeaders, req, res, ended));
+  };
+  return { handle, inFlight: () => inFlight };
+}
+
+/**
+ * One request from its arrival to the close of its response: what the lifecycle, the metrics and
+ * the access log need of it. One object with a fixed shape instead of closures per request: the
+ * hot path (a manifest GET) allocates as little as it can.
+ */
+class Exchange {
+  readonly started = performance.now();
+  readonly method: string;
+  readonly rawUrl: string;
+  readonly pathname: string;
+  /** Read at once: once the connection is gone (a client that hung up), req.socket is null. */
+  readonly remoteAddress: string | undefined;
+  readonly route: Route | undefined;
+  /** Set once the route is known to be served (after the method check). */
+  ctx: Context | undefined;
+  readonly #queryString: string;
+  #query: URLSearchParams | undefined;
+  #abort: AbortController | undefined;
+  /** The client went away before the response was complete. */
+  #gone = false;
+  /** The lifecycle has answered (or rendered its error). */
+  #settled = false;
+  #closed = false;
+  #ended = false;
+
+  constructor(
+    readonly app: AppContext,
+    readonly baseHeaders: BaseHeaders,
+    readonly req: RegistryRequest,
+    readonly res: RegistryResponse,
+    private readonly onEnd: (x: Exchange) => void,
+  ) {
     for (const [k, v] of baseHeaders) res.setHeader(k, v);
-    const method = req.method ?? 'GET';
-    // Read now: once the connection is gone (a client that hung up), req.socket is null.
-    const remoteAddress = req.socket?.remoteAddress;
+    this.method = req.method ?? 'GET';
+    this.remoteAddress = req.socket?.remoteAddress;
     const rawUrl = req.url ?? '/';
+    this.rawUrl = rawUrl;
     const q = rawUrl.indexOf('?');
-    const pathname = q === -1 ? rawUrl : rawUrl.slice(0, q);
-    const query = new URLSearchParams(q === -1 ? '' : rawUrl.slice(q + 1));
-    // The request's signal aborts when the client goes away before the response is complete.
-    // Made on first use: most requests (a manifest GET, a blob HEAD) never ask for it.
-    let abort: AbortController | undefined;
-    let gone = false;
-    const onClose = (): void => {
-      if (res.writableFinished) return;
-      gone = true;
-      abort?.abort();
-    };
-    const signal = (): AbortSignal => {
-      if (abort === undefined) {
-        abort = new AbortController();
-        if (gone) abort.abort();
-      }
-      return abort.signal;
-    };
-    res.once('close', onClose);
-    const log = options.logger;
-    let ctx: RequestContext | undefined;
-    let routeKind = 'unknown';
+    this.pathname = q === -1 ? rawUrl : rawUrl.slice(0, q);
+    this.#queryString = q === -1 ? '' : rawUrl.slice(q + 1);
+    this.route = routeOf(this.pathname, app.prefix);
+    res.on('close', this.#onClose);
+  }
 
-    const run = async (): Promise<void> => {
-      const limiter = app.rateLimiter;
-      const limited = limiter === undefined ? undefined : { method, pathname, peer: remoteAddress, forwardedFor: req.headers['x-forwarded-for'] };
-      const route = routeOf(pathname, app.prefix);
-      if (route !== undefined) routeKind = route.kind;
-      // Before authorization, so a flood costs one bucket lookup per request and no password check.
-      if (limited !== undefined && limiter?.afterAuthorization === false) await limiter.admit(limited);
-      if (route === undefined) throw new OciError('NAME_UNKNOWN', { status: 404, message: 'no such endpoint', detail: { path: pathname.slice(0, 200) } });
-      const allowed = ROUTE_METHODS[route.kind];
-      if (!allowed.includes(method)) {
-        throw new OciError('UNSUPPORTED', { message: `method ${method.slice(0, 16)} not allowed`, headers: { Allow: allowed.join(', ') } });
-      }
-      ctx = {
-        req,
-        res,
-        route,
-        query,
-        method,
-        app,
-        log,
-        get signal() {
-          return signal();
-        },
-        grant: {},
-      };
-      log.debug({ route: route.kind, method, name: route.name }, 'handling request');
-      // `/` answers load-balancer probes without credentials, as Distribution does.
-      if (route.kind !== 'root') {
-        const wanted = requiredAccess(route, method, query);
-        // A cross-repository mount also wants pull on the source. A client allowed to push here but
-        // not to read the source gets an ordinary upload (the spec's fallback) rather than a refused
-        // push; bad credentials, or a refusal of this repository, refuse the request (one check).
-        const optional = wanted.filter((a) => a.type === 'repository' && a.name !== route.name);
-        ctx.grant = await app.access.authorized(req, wanted, optional.length > 0 ? { optional } : undefined);
-        if ((ctx.grant.refused?.length ?? 0) > 0) {
-          log.debug({ from: query.get('from') }, 'mount source not readable by this client; uploading instead');
-          query.delete('mount');
-          query.delete('from');
-        }
-      }
-      if (limited !== undefined && limiter?.afterAuthorization === true) await limiter.admit(limited, ctx.grant.user);
-      if (app.events !== undefined) {
-        const c = ctx;
-        c.events = app.events.forRequest(req, { actor: c.grant.user, urlFor: (path) => urlFor(c, path) });
-      }
-      if (route.name !== undefined) {
-        if (!isRepositoryName(route.name)) throw new OciError('NAME_INVALID', { detail: { name: route.name.slice(0, 300) } });
-        ctx.name = route.name as RepositoryName;
-        ctx.repository = app.registry.repository(ctx.name);
-      }
-      if (WRITE_METHODS.has(method)) {
-        if (app.readOnly) throw new OciError('UNSUPPORTED', { message: 'the registry is in read-only mode' });
-        if (method === 'DELETE' && !app.deleteEnabled && route.kind !== 'upload') {
-          throw new OciError('UNSUPPORTED', { message: 'deletion is disabled (storage.delete.enabled)' });
-        }
-      }
-      const handler = HANDLERS[`${route.kind} ${method === 'HEAD' ? 'GET' : method}`];
-      if (handler === undefined) throw new OciError('UNSUPPORTED');
-      await handler(ctx);
-    };
+  /** Parsed on first use: most requests (a manifest GET, a blob HEAD) have no query. */
+  get query(): URLSearchParams {
+    this.#query ??= new URLSearchParams(this.#queryString);
+    return this.#query;
+  }
 
-    run()
-      .catch((err: unknown) => {
-        settleBody(req, res);
-        renderError(res, err, log, method, baseHeaders);
-      })
-      .finally(() => {
-        res.off('close', onClose);
-        const done = (): void => {
-          inFlight--;
-          app.metrics?.observeRequest(routeKind, method, res.statusCode, Number(process.hrtime.bigint() - started) / 1e9);
-          if (app.accessLog) {
-            const ms = Number(process.hrtime.bigint() - started) / 1e6;
-            log.info(
-              {
-                http: {
-                  request: {
-                    method,
-                    uri: redactRequestUri(rawUrl).slice(0, 1024),
-                    remoteaddr: remoteAddress,
-                    useragent: req.headers['user-agent'],
-                  },
-                  response: { status: res.statusCode, duration: `${Math.round(ms * 1000) / 1000}ms` },
-                },
-                user: ctx?.grant.user,
-              },
-              'response completed',
-            );
-          }
-        };
-        if (res.writableFinished || res.destroyed) done();
-        else res.once('close', done);
-        // A handler that did not read all its body (an error before or while reading) must not
-        // leave the connection waiting: discard what is left (settleBody bounded it, or asked for
-        // the connection to close after the response).
-        if (!req.readableEnded) req.resume();
-      });
+  /** Aborts when the client goes away before the response is complete; made on first use. */
+  get signal(): AbortSignal {
+    if (this.#abort === undefined) {
+      this.#abort = new AbortController();
+      if (this.#gone) this.#abort.abort();
+    }
+    return this.#abort.signal;
+  }
+
+  readonly #onClose = (): void => {
+    this.#closed = true;
+    if (this.#settled) this.#end();
+    else if (!this.res.writableFinished) {
+      this.#gone = true;
+      this.#abort?.abort();
+    }
   };
 
-  return { handle, inFlight: () => inFlight };
+  /** The lifecycle is over: the exchange ends now if the response is done, else when it closes. */
+  settle(): void {
+    this.#settled = true;
+    if (this.#closed || this.res.writableFinished || this.res.destroyed) this.#end();
+    // A handler that did not read all its body (an error before or while reading) must not
+    // leave the connection waiting: discard what is left (settleBody bounded it, or asked for
+    // the connection to close after the response).
+    if (!this.req.readableEnded) this.req.resume();
+  }
+
+  #end(): void {
+    if (this.#ended) return;
+    this.#ended = true;
+    this.onEnd(this);
+  }
+}
+
+/** A request's RequestContext, once its route is known to be served. */
+class Context implements RequestContext {
+  readonly req: RegistryRequest;
+  readonly res: RegistryResponse;
+  readonly method: string;
+  readonly app: AppContext;
+  readonly log: Logger;
+  grant: Grant = ANONYMOUS;
+  name?: RepositoryName;
+  repository?: Repository;
+  events?: RequestEvents;
+
+  constructor(
+    private readonly exchange: Exchange,
+    readonly route: Route,
+  ) {
+    this.req = exchange.req;
+    this.res = exchange.res;
+    this.method = exchange.method;
+    this.app = exchange.app;
+    this.log = exchange.app.logger;
+  }
+
+  get query(): URLSearchParams {
+    return this.exchange.query;
+  }
+
+  get signal(): AbortSignal {
+    return this.exchange.signal;
+  }
+}
+
+async function serve(x: Exchange): Promise<void> {
+  try {
+    await lifecycle(x);
+  } catch (err) {
+    settleBody(x.req, x.res);
+    renderError(x.res, err, x.app.logger, x.method, x.baseHeaders);
+  } finally {
+    x.settle();
+  }
+}
+
+/** route → rate limit → authorize → validate → handle; any error goes to the caller's renderer. */
+async function lifecycle(x: Exchange): Promise<void> {
+  const { app, method, route, req } = x;
+  const log = app.logger;
+  const limiter = app.rateLimiter;
+  const limited = limiter === undefined ? undefined : { method, pathname: x.pathname, peer: x.remoteAddress, forwardedFor: req.headers['x-forwarded-for'] };
+  // Before authorization, so a flood costs one bucket lookup per request and no password check.
+  if (limited !== undefined && limiter?.afterAuthorization === false) await limiter.admit(limited);
+  if (route === undefined) throw new OciError('NAME_UNKNOWN', { status: 404, message: 'no such endpoint', detail: { path: x.pathname.slice(0, 200) } });
+  const allowed = ROUTE_METHODS[route.kind];
+  if (!allowed.includes(method)) {
+    throw new OciError('UNSUPPORTED', { message: `method ${method.slice(0, 16)} not allowed`, headers: { Allow: allowed.join(', ') } });
+  }
+  const ctx = new Context(x, route);
+  x.ctx = ctx;
+  if (log.isLevelEnabled('debug')) log.debug({ route: route.kind, method, name: route.name }, 'handling request');
+  // `/` answers load-balancer probes without credentials, as Distribution does.
+  if (route.kind !== 'root') {
+    const wanted = requiredAccess(route, method, ctx.query);
+    // A cross-repository mount also wants pull on the source. A client allowed to push here but
+    // not to read the source gets an ordinary upload (the spec's fallback) rather than a refused
+    // push; bad credentials, or a refusal of this repository, refuse the request (one check).
+    const optional = wanted.filter((a) => a.type === 'repository' && a.name !== route.name);
+    ctx.grant = await app.access.authorized(req, wanted, optional.length > 0 ? { optional } : undefined);
+    if ((ctx.grant.refused?.length ?? 0) > 0) {
+      log.debug({ from: ctx.query.get('from') }, 'mount source not readable by this client; uploading instead');
+      ctx.query.delete('mount');
+      ctx.query.delete('from');
+    }
+  }
+  if (limited !== undefined && limiter?.afterAuthorization === true) await limiter.admit(limited, ctx.grant.user);
+  if (app.events !== undefined) ctx.events = app.events.forRequest(req, { actor: ctx.grant.user, urlFor: (path) => urlFor(ctx, path) });
+  if (route.name !== undefined) {
+    if (!isRepositoryName(route.name)) throw new OciError('NAME_INVALID', { detail: { name: route.name.slice(0, 300) } });
+    ctx.name = route.name;
+    ctx.repository = app.registry.repository(ctx.name);
+  }
+  if (WRITE_METHODS.has(method)) {
+    if (app.readOnly) throw new OciError('UNSUPPORTED', { message: 'the registry is in read-only mode' });
+    if (method === 'DELETE' && !app.deleteEnabled && route.kind !== 'upload') {
+      throw new OciError('UNSUPPORTED', { message: 'deletion is disabled (storage.delete.enabled)' });
+    }
+  }
+  const handler = HANDLERS[route.kind][method === 'HEAD' ? 'GET' : method];
+  if (handler === undefined) throw new OciError('UNSUPPORTED');
+  await handler(ctx);
+}
+
+/** The metrics and the access log line of an exchange whose response has closed. */
+function recordExchange(app: AppContext, x: Exchange): void {
+  const ms = performance.now() - x.started;
+  const status = x.res.statusCode;
+  app.metrics?.observeRequest(x.route?.kind ?? 'unknown', x.method, status, ms / 1000);
+  if (!app.accessLog) return;
+  app.logger.info(
+    {
+      http: {
+        request: {
+          method: x.method,
+          uri: redactRequestUri(x.rawUrl).slice(0, 1024),
+          remoteaddr: x.remoteAddress,
+          useragent: x.req.headers['user-agent'],
+        },
+        response: { status, duration: `${Math.round(ms * 1000) / 1000}ms` },
+      },
+      user: x.ctx?.grant.user,
+    },
+    'response completed',
+  );
 }
 
 function routeOf(pathname: string, prefix: string): Route | undefined {

@@ -1,11 +1,12 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import type { Registry } from '../storage/registry.js';
 import type { Repository } from '../storage/repository.js';
 import type { RepositoryName } from '../oci/reference.js';
 import type { AccessController, Grant } from '../auth/access.js';
 import type { Route } from './router.js';
+import type { RegistryRequest, RegistryResponse } from './exchange.js';
 import type { UploadStateCodec } from './upload-state.js';
+import type { UploadSlots } from './upload-slots.js';
 import type { RegistryMetrics } from '../metrics/metrics.js';
 import type { EventBridge, RequestEvents } from '../notifications/bridge.js';
 import type { RequestRateLimiter } from '../ratelimit/limiter.js';
@@ -32,6 +33,8 @@ export interface AppOptions {
   /** Page size of the catalog when the client gives none, and the most it may ask for. */
   readonly catalogMaxEntries: number;
   readonly accessLog: boolean;
+  /** Upload requests that may stream a body at once (`http.maxuploads`, default 512); more get 429. */
+  readonly maxUploads?: number;
   /** Prometheus metrics (requests, bytes, uploads); absent: nothing is recorded. */
   readonly metrics?: RegistryMetrics | undefined;
   /** Builds webhook events; absent when no notification endpoint is configured. */
@@ -42,8 +45,8 @@ export interface AppOptions {
 
 /** One request on its way through the lifecycle: route → authorize → handle → respond. */
 export interface RequestContext {
-  readonly req: IncomingMessage;
-  readonly res: ServerResponse;
+  readonly req: RegistryRequest;
+  readonly res: RegistryResponse;
   readonly route: Route;
   readonly query: URLSearchParams;
   readonly method: string;
@@ -61,4 +64,5 @@ export interface RequestContext {
 /** The built app's shared state: options and helpers derived from them once. */
 export interface AppContext extends AppOptions {
   readonly states: UploadStateCodec;
+  readonly uploadSlots: UploadSlots;
 }

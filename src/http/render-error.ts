@@ -1,7 +1,7 @@
-import type { ServerResponse } from 'node:http';
+import type { RegistryResponse } from './exchange.js';
 import type { Logger } from 'pino';
 import { OciError } from '../oci/errors.js';
-import { StorageDriverError } from '../storage/driver/errors.js';
+import { StorageDriverError, StorageUnavailableError } from '../storage/driver/errors.js';
 
 /** Headers every response carries, set before any handler runs: the only ones an error keeps besides its own. */
 export type BaseHeaders = ReadonlyArray<readonly [string, string | readonly string[]]>;
@@ -21,7 +21,7 @@ const KEPT_ON_ERROR = /^(?:www-authenticate|retry-after|(?:x-)?ratelimit(?:-[a-z
  * of KEPT_ON_ERROR. After the headers have gone out, the connection is destroyed instead, so the
  * client sees a truncated response rather than a corrupt one.
  */
-export function renderError(res: ServerResponse, err: unknown, log: Logger, method: string, base: BaseHeaders = DEFAULT_BASE_HEADERS): void {
+export function renderError(res: RegistryResponse, err: unknown, log: Logger, method: string, base: BaseHeaders = DEFAULT_BASE_HEADERS): void {
   const error = toOciError(err, log);
   if (res.headersSent) {
     res.destroy(error);
@@ -44,6 +44,10 @@ function toOciError(err: unknown, log: Logger): OciError {
   if (err instanceof OciError) {
     if (err.status >= 500) log.error({ err, cause: err.cause }, 'request failed');
     return err;
+  }
+  if (err instanceof StorageUnavailableError) {
+    log.warn({ err: err.message, driver: err.driver }, 'storage unavailable');
+    return new OciError('UNAVAILABLE', { message: 'storage backend unavailable', headers: { 'Retry-After': '10' } });
   }
   if (isClientAbort(err)) return new OciError('BLOB_UPLOAD_INVALID', { message: 'request body ended early' });
   log.error({ err: err instanceof Error ? { message: err.message, stack: err.stack, name: err.name } : err, driver: err instanceof StorageDriverError ? err.driver : undefined }, 'internal error');

@@ -1,4 +1,4 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { RegistryRequest, RegistryResponse } from './exchange.js';
 
 /**
  * The request body as chunks. Unlike `for await (const chunk of req)`, leaving the loop early (a
@@ -6,7 +6,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
  * its socket, and the next request on a keep-alive connection would wait for an answer until the
  * connection timed out. What is left is for settleBody to handle.
  */
-export function bodyChunks(req: IncomingMessage): AsyncIterable<Buffer> {
+export function bodyChunks(req: RegistryRequest): AsyncIterable<Buffer> {
   return {
     [Symbol.asyncIterator]: (): AsyncIterator<Buffer> => req.iterator({ destroyOnReturn: false }) as AsyncIterator<Buffer>,
   };
@@ -27,7 +27,7 @@ export const DRAIN_LIMIT = 256 * 1024;
  * at once and no later request waits behind the body. HTTP/2 needs neither: each request is its
  * own stream, and ending the response ends it.
  */
-export function settleBody(req: IncomingMessage, res: ServerResponse): void {
+export function settleBody(req: RegistryRequest, res: RegistryResponse): void {
   if (req.httpVersionMajor >= 2 || res.headersSent) return;
   if (req.complete && !req.destroyed) return;
   const header = req.headers['content-length'];

@@ -34,8 +34,8 @@ export function urlFor(ctx: RequestContext, path: string): string {
   if (app.relativeUrls) return full;
   if (app.host !== '') return `${app.host.replace(/\/+$/, '')}${full}`;
   const forwardedProto = headerValue(req.headers['x-forwarded-proto'])?.split(',')[0]?.trim();
-  const socket = req.socket as (typeof req.socket & { encrypted?: boolean }) | null;
-  const encrypted = socket?.encrypted === true;
+  const socket = req.socket;
+  const encrypted = socket !== null && 'encrypted' in socket && socket.encrypted === true;
   const proto = forwardedProto === 'http' || forwardedProto === 'https' ? forwardedProto : encrypted ? 'https' : 'http';
   const host = headerValue(req.headers['x-forwarded-host'])?.split(',')[0]?.trim() || req.headers.host;
   if (host === undefined || host === '' || !/^[A-Za-z0-9.\-:[\]]+$/.test(host)) return full;

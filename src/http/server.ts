@@ -1,5 +1,5 @@
-import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import { createSecureServer, type Http2ServerRequest, type Http2ServerResponse, type Http2Session } from 'node:http2';
+import { createServer as createHttpServer } from 'node:http';
+import { createSecureServer, type Http2Session } from 'node:http2';
 import { createServer as createHttpsServer } from 'node:https';
 import type { Server as NetServer, Socket } from 'node:net';
 import type { Logger } from 'pino';
@@ -23,7 +23,7 @@ export interface ServerSettings {
 export interface RegistryServer {
   readonly server: NetServer;
   /** Stops accepting, lets requests in flight finish for up to `drainMs`, then closes every connection. */
-  shutdown(drainMs: number): Promise<void>;
+  shutdown: (drainMs: number) => Promise<void>;
 }
 
 /**
@@ -45,9 +45,8 @@ export async function createRegistryServer(app: App, settings: ServerSettings, l
     const material = await readTlsMaterial(settings.tls);
     const options = { ...tlsServerOptions(settings.tls), ...material };
     if (settings.http2) {
-      // The compatibility API gives HTTP/2 requests the same surface as HTTP/1 ones.
-      const handle = app.handle as unknown as (req: Http2ServerRequest, res: Http2ServerResponse) => void;
-      const h2 = createSecureServer({ ...options, allowHTTP1: true, maxSessionMemory: 64, settings: { maxHeaderListSize: settings.maxHeaderSize } }, handle);
+      // The compatibility API gives HTTP/2 requests the surface the app reads (RegistryRequest).
+      const h2 = createSecureServer({ ...options, allowHTTP1: true, maxSessionMemory: 64, settings: { maxHeaderListSize: settings.maxHeaderSize } }, app.handle);
       h2.on('session', (session: Http2Session) => {
         session.setTimeout(settings.idleTimeoutMs, () => session.destroy());
         sessions.add(session);
@@ -95,4 +94,3 @@ function closeIdle(server: NetServer): void {
   if (typeof maybe.closeIdleConnections === 'function') maybe.closeIdleConnections();
 }
 
-export type { IncomingMessage, ServerResponse };

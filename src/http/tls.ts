@@ -103,11 +103,11 @@ export async function readTlsMaterial(settings: TlsSettings): Promise<{ cert: Bu
     try {
       return await readFile(path);
     } catch (err) {
-      throw new Error(`http.tls.${what}: cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+      throw new Error(`http.tls.${what}: cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`, { cause: err });
     }
   };
   const [cert, key, ...cas] = await Promise.all([read(settings.certificate, 'certificate'), read(settings.key, 'key'), ...settings.clientcas.map((p) => read(p, 'clientcas'))]);
-  return cas.length > 0 ? { cert: cert as Buffer, key: key as Buffer, ca: cas } : { cert: cert as Buffer, key: key as Buffer };
+  return cas.length > 0 ? { cert, key, ca: cas } : { cert, key };
 }
 
 /**
@@ -115,7 +115,7 @@ export async function readTlsMaterial(settings: TlsSettings): Promise<{ cert: Bu
  * Kubernetes swaps secret files by symlink), by polling their modification times. A bad new pair
  * is logged and the old one kept.
  */
-export function watchTlsFiles(settings: TlsSettings, apply: (material: { cert: Buffer; key: Buffer; ca?: Buffer[] }) => void, logger: Logger, intervalMs = 2_000): { stop(): void } {
+export function watchTlsFiles(settings: TlsSettings, apply: (material: { cert: Buffer; key: Buffer; ca?: Buffer[] }) => void, logger: Logger, intervalMs = 2_000): { stop: () => void } {
   const files = [settings.certificate, settings.key, ...settings.clientcas];
   const fingerprint = async (): Promise<string> =>
     (await Promise.all(files.map((f) => stat(f).then((s) => `${s.mtimeMs}:${s.size}:${s.ino}`, () => 'missing')))).join('|');

@@ -52,7 +52,7 @@ export function formatText(line: string): string {
     return line;
   }
   const { time, level, msg, ...rest } = record;
-  const parts = [`time=${quote(String(time ?? new Date().toISOString()))}`, `level=${typeof level === 'number' ? (LEVEL_NAMES[level] ?? level) : String(level)}`, `msg=${quote(String(msg ?? ''))}`];
+  const parts = [`time=${quote(scalar(time ?? new Date().toISOString()))}`, `level=${typeof level === 'number' ? (LEVEL_NAMES[level] ?? level) : String(level)}`, `msg=${quote(scalar(msg ?? ''))}`];
   appendFields(parts, '', rest);
   return `${parts.join(' ')}\n`;
 }
@@ -65,6 +65,11 @@ function appendFields(parts: string[], prefix: string, fields: Record<string, un
     if (typeof value === 'object' && !Array.isArray(value)) appendFields(parts, name, value as Record<string, unknown>);
     else parts.push(`${name}=${formatValue(value)}`);
   }
+}
+
+/** A field printed as one value: objects as JSON rather than `[object Object]`. */
+function scalar(value: unknown): string {
+  return typeof value === 'object' && value !== null ? JSON.stringify(value) : String(value);
 }
 
 function formatValue(value: unknown): string {

@@ -62,6 +62,10 @@ class InstrumentedDriver implements StorageDriver {
     if (purgesAbandonedWriters(inner)) this.purgeUploads = (olderThan, options) => inner.purgeUploads(olderThan, options);
   }
 
+  close(): Promise<void> {
+    return this.#inner.close();
+  }
+
   getContent(path: string, signal?: AbortSignal): Promise<Buffer> {
     return timed(this.#rec.getContent, () => this.#inner.getContent(path, signal));
   }

@@ -8,7 +8,8 @@
  * serves become `OTHER`, and endpoint / driver / cache names come from the configuration.
  * docs/monitoring.md lists every metric.
  */
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import { SeriesHistogram, type HistogramSeries } from './series-histogram.js';
 
 /** Request latency buckets (seconds): 1 ms to 60 s, for requests from a HEAD to a multi-GB blob. */
 export const REQUEST_BUCKETS: readonly number[] = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
@@ -40,6 +41,20 @@ export interface StorageActionRecorder {
   observe(seconds: number, errorKind?: string): void;
 }
 
+/** How full one in-process cache is. */
+export interface CacheUsage {
+  readonly cache: string;
+  readonly entries: number;
+  readonly bytes: number;
+}
+
+/** One label set of the request metrics: its histogram series and the requests not yet added to the counter. */
+interface RequestSeries {
+  readonly labels: { readonly route: string; readonly method: string; readonly status: string };
+  pending: number;
+  readonly seconds: HistogramSeries;
+}
+
 /** Options of RegistryMetrics. */
 export interface RegistryMetricsOptions {
   /** Collect Node's process metrics (CPU, memory, event loop lag, GC, handles). Default true. */
@@ -55,18 +70,23 @@ export class RegistryMetrics {
   /** The prom-client registry holding every metric; render() serializes it. */
   readonly registry: Registry;
 
-  readonly #requests: Counter<'route' | 'method' | 'status'>;
-  readonly #requestSeconds: Histogram<'route' | 'method' | 'status'>;
-  readonly #bytes: Counter<'direction'>;
+  readonly #requestSeconds: SeriesHistogram<'route' | 'method' | 'status'>;
+  /** Request series by route kind, method and status: found without building a key. */
+  readonly #requestSeries = new Map<string, Map<string, Map<number, RequestSeries>>>();
+  /** Bytes counted since the last scrape, added to berth_transferred_bytes_total when it is read. */
+  readonly #pendingBytes = new Map<'pushed' | 'pulled', number>();
   readonly #uploads: Gauge;
   readonly #cache: Counter<'cache' | 'result'>;
+  readonly #cacheBackendUp: Gauge<'backend'>;
+  readonly #cacheBackendOutages: Counter<'backend'>;
+  readonly #cacheSources: Array<() => Iterable<CacheUsage>> = [];
   readonly #gcRuns: Counter<'result'>;
   readonly #gcDeleted: Counter<'kind'>;
   readonly #gcFreed: Counter;
   readonly #gcLastSeconds: Gauge;
   readonly #gcLastRun: Gauge;
   readonly #gcLastSuccess: Gauge;
-  readonly #storageSeconds: Histogram<'driver' | 'action'>;
+  readonly #storageSeconds: SeriesHistogram<'driver' | 'action'>;
   readonly #storageErrors: Counter<'driver' | 'action' | 'kind'>;
   readonly #notifyEvents: Counter<'endpoint'>;
   readonly #notifyDelivered: Counter<'endpoint'>;
@@ -87,13 +107,26 @@ export class RegistryMetrics {
     const registers = [this.registry];
     if (options.processMetrics !== false) collectDefaultMetrics({ register: this.registry });
 
-    this.#requests = new Counter({
+    // Counted per series on the hot path and added here when scraped (prom-client's inc() hashes its labels).
+    const requestSeries = this.#requestSeries;
+    new Counter({
       name: 'berth_http_requests_total',
       help: 'HTTP requests answered, by route kind, method and status code.',
       labelNames: ['route', 'method', 'status'],
       registers,
+      collect() {
+        for (const byMethod of requestSeries.values()) {
+          for (const byStatus of byMethod.values()) {
+            for (const series of byStatus.values()) {
+              if (series.pending === 0) continue;
+              this.inc(series.labels, series.pending);
+              series.pending = 0;
+            }
+          }
+        }
+      },
     });
-    this.#requestSeconds = new Histogram({
+    this.#requestSeconds = new SeriesHistogram({
       name: 'berth_http_request_duration_seconds',
       help: 'Time from receiving a request to finishing its response, by route kind, method and status code.',
       labelNames: ['route', 'method', 'status'],
@@ -111,11 +144,17 @@ export class RegistryMetrics {
         this.set(total);
       },
     });
-    this.#bytes = new Counter({
+    const pendingBytes = this.#pendingBytes;
+    new Counter({
       name: 'berth_transferred_bytes_total',
       help: 'Content bytes received from clients (pushed) or sent to them (pulled): blob and manifest bodies.',
       labelNames: ['direction'],
       registers,
+      collect() {
+        for (const [direction, bytes] of pendingBytes) if (bytes > 0) this.inc({ direction }, bytes);
+        // Kept (at 0), so each direction stays where it first appeared in the exposition.
+        for (const direction of pendingBytes.keys()) pendingBytes.set(direction, 0);
+      },
     });
     this.#uploads = new Gauge({ name: 'berth_uploads_in_progress', help: 'Blob upload requests streaming data in this process right now.', registers });
     this.#cache = new Counter({
@@ -123,6 +162,40 @@ export class RegistryMetrics {
       help: 'Cache lookups by cache and result (hit or miss).',
       labelNames: ['cache', 'result'],
       registers,
+    });
+    this.#cacheBackendUp = new Gauge({
+      name: 'berth_cache_backend_up',
+      help: 'Whether a cache backend (redis) is in use (1) or skipped after a failure until it answers again (0).',
+      labelNames: ['backend'],
+      registers,
+      aggregator: 'min',
+    });
+    this.#cacheBackendOutages = new Counter({
+      name: 'berth_cache_backend_outages_total',
+      help: 'Times a cache backend (redis) failed and was skipped until it answered again.',
+      labelNames: ['backend'],
+      registers,
+    });
+    const cacheSources = this.#cacheSources;
+    new Gauge({
+      name: 'berth_cache_entries',
+      help: 'Entries held by an in-process cache.',
+      labelNames: ['cache'],
+      registers,
+      collect() {
+        this.reset();
+        for (const source of cacheSources) for (const usage of source()) this.set({ cache: usage.cache }, usage.entries);
+      },
+    });
+    new Gauge({
+      name: 'berth_cache_bytes',
+      help: 'Bytes (as the cache weighs its entries) held by an in-process cache.',
+      labelNames: ['cache'],
+      registers,
+      collect() {
+        this.reset();
+        for (const source of cacheSources) for (const usage of source()) this.set({ cache: usage.cache }, usage.bytes);
+      },
     });
     this.#gcRuns = new Counter({ name: 'berth_gc_runs_total', help: 'Garbage-collection runs, by result (success or failure).', labelNames: ['result'], registers });
     this.#gcDeleted = new Counter({
@@ -141,7 +214,7 @@ export class RegistryMetrics {
       registers,
       aggregator: 'max',
     });
-    this.#storageSeconds = new Histogram({
+    this.#storageSeconds = new SeriesHistogram({
       name: 'berth_storage_action_duration_seconds',
       help: 'Storage driver call latency by driver and action (streams: until the stream is returned).',
       labelNames: ['driver', 'action'],
@@ -248,9 +321,23 @@ export class RegistryMetrics {
    * 'unknown' when no route matched), `status` the response status, `seconds` its duration.
    */
   observeRequest(routeKind: string, method: string, status: number, seconds: number): void {
-    const labels = { route: routeKind, method: KNOWN_METHODS.has(method) ? method : 'OTHER', status: String(status) };
-    this.#requests.inc(labels);
-    if (Number.isFinite(seconds) && seconds >= 0) this.#requestSeconds.observe(labels, seconds);
+    const series = this.#requestSeriesOf(routeKind, KNOWN_METHODS.has(method) ? method : 'OTHER', status);
+    series.pending++;
+    if (Number.isFinite(seconds) && seconds >= 0) series.seconds.observe(seconds);
+  }
+
+  #requestSeriesOf(route: string, method: string, status: number): RequestSeries {
+    let byMethod = this.#requestSeries.get(route);
+    if (byMethod === undefined) this.#requestSeries.set(route, (byMethod = new Map<string, Map<number, RequestSeries>>()));
+    let byStatus = byMethod.get(method);
+    if (byStatus === undefined) byMethod.set(method, (byStatus = new Map<number, RequestSeries>()));
+    let series = byStatus.get(status);
+    if (series === undefined) {
+      const labels = { route, method, status: String(status) };
+      series = { labels, pending: 0, seconds: this.#requestSeconds.series(labels) };
+      byStatus.set(status, series);
+    }
+    return series;
   }
 
   /** Reports the number of requests in flight at scrape time from `source` (e.g. App.inFlight). */
@@ -260,7 +347,7 @@ export class RegistryMetrics {
 
   /** Adds content bytes received from a client ('pushed') or sent to one ('pulled'). */
   addBytes(direction: 'pushed' | 'pulled', bytes: number): void {
-    if (Number.isFinite(bytes) && bytes > 0) this.#bytes.inc({ direction }, bytes);
+    if (Number.isFinite(bytes) && bytes > 0) this.#pendingBytes.set(direction, (this.#pendingBytes.get(direction) ?? 0) + bytes);
   }
 
   /** An upload request started streaming data; pair with uploadEnded() in a `finally`. */
@@ -276,6 +363,21 @@ export class RegistryMetrics {
   /** One lookup in the cache called `name` (e.g. 'blobdescriptor'), a hit or a miss. */
   cache(name: string, hit: boolean): void {
     this.#cache.inc({ cache: name, result: hit ? 'hit' : 'miss' });
+  }
+
+  /** A cache backend is in use (up) or skipped (down): see src/cache/circuit.ts. */
+  cacheBackendUp(backend: string, up: boolean): void {
+    this.#cacheBackendUp.set({ backend }, up ? 1 : 0);
+  }
+
+  /** A cache backend went down once more. */
+  cacheBackendOutage(backend: string): void {
+    this.#cacheBackendOutages.inc({ backend });
+  }
+
+  /** Reports the size of in-process caches at each scrape (berth_cache_entries, berth_cache_bytes). */
+  trackCaches(source: () => Iterable<CacheUsage>): void {
+    this.#cacheSources.push(source);
   }
 
   /** Records a finished garbage-collection run. */
@@ -295,7 +397,7 @@ export class RegistryMetrics {
    * counted by `errorKind` and their latency is observed too (a slow timeout is still latency).
    */
   storageAction(driver: string, action: string): StorageActionRecorder {
-    const histogram = this.#storageSeconds.labels(driver, action);
+    const histogram = this.#storageSeconds.series({ driver, action });
     const errors = this.#storageErrors;
     return {
       observe(seconds: number, errorKind?: string): void {

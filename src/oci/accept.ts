@@ -26,12 +26,29 @@ export function negotiateManifest(accept: string | string[] | undefined, stored:
   return { kind: 'serve' };
 }
 
-/** True when the Accept header lets the client take `type`: it names it, a wildcard, or no manifest type at all. */
+/**
+ * True when the Accept header lets the client take `type`: it names it, a wildcard, or no manifest type at all.
+ * One pass over the header without splitting it (every manifest GET asks): linear in its length, however
+ * many entries it has.
+ */
 export function isAcceptable(accept: string | string[] | undefined, type: ManifestMediaType): boolean {
-  const types = acceptedTypes(accept);
-  const named = types.filter(isManifestMediaType);
-  if (named.length === 0 || named.includes(type)) return true;
-  return types.includes('*/*') || types.includes('application/*');
+  if (accept === undefined) return true;
+  const header = Array.isArray(accept) ? accept.join(',') : accept;
+  let namesManifest = false;
+  let wildcard = false;
+  // The next ';' at or after `start`, -1 once there is none left; searched again only when passed.
+  let semicolon = header.indexOf(';');
+  for (let start = 0; start <= header.length; ) {
+    let end = header.indexOf(',', start);
+    if (end === -1) end = header.length;
+    if (semicolon !== -1 && semicolon < start) semicolon = header.indexOf(';', start);
+    const t = header.slice(start, semicolon !== -1 && semicolon < end ? semicolon : end).trim().toLowerCase();
+    if (t === type) return true;
+    if (isManifestMediaType(t)) namesManifest = true;
+    else if (t === '*/*' || t === 'application/*') wildcard = true;
+    start = end + 1;
+  }
+  return !namesManifest || wildcard;
 }
 
 /** The media types in an Accept header (one header or several), lower-cased, without parameters. */

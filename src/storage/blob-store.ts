@@ -1,6 +1,5 @@
-import type { Readable, Writable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
-import { opensRanges, type RangeSource, type StorageDriver } from './driver/driver.js';
+import type { Readable } from 'node:stream';
+import { opensRanges, sinkClosed, type ByteSink, type RangeSource, type StorageDriver } from './driver/driver.js';
 import { isPathNotFound, StorageDriverError } from './driver/errors.js';
 import { OciError } from '../oci/errors.js';
 import type { Digest } from '../oci/digest.js';
@@ -54,11 +53,19 @@ export interface GcGuard {
   pardonRevision(name: RepositoryName, digest: Digest): Promise<void>;
 }
 
+/** Heap bytes of a cached descriptor beside its digest string, roughly (key, entry object, size). */
+const DESCRIPTOR_BYTES = 120;
+
 /** The default cache: a bounded in-process LRU. */
 export class InMemoryBlobDescriptorCache implements BlobDescriptorCache {
   private readonly lru: Lru<Digest, BlobDescriptor>;
+  /** `size`: descriptors kept (storage.cache.blobdescriptorsize). */
   constructor(size = 10_000) {
-    this.lru = new Lru(size);
+    this.lru = new Lru(Number.MAX_SAFE_INTEGER, (d) => DESCRIPTOR_BYTES + 2 * d.digest.length, size);
+  }
+  /** How full the cache is (berth_cache_entries / berth_cache_bytes). */
+  usage(): { cache: string; entries: number; bytes: number } {
+    return { cache: 'blobdescriptor', entries: this.lru.size, bytes: this.lru.weight };
   }
   async get(digest: Digest): Promise<BlobDescriptor | undefined> {
     return this.lru.get(digest);
@@ -142,7 +149,7 @@ export class BlobStore {
    * when absent. Drivers with local files send through reused buffers (OpensRanges), others
    * stream. Fails (StorageDriverError) when the stored blob ends before the range does.
    */
-  async send(digest: Digest, dest: Writable, offset: number, length: number, options: SendOptions = {}): Promise<void> {
+  async send(digest: Digest, dest: ByteSink, offset: number, length: number, options: SendOptions = {}): Promise<void> {
     const { signal, onBytes } = options;
     if (opensRanges(this.driver)) {
       let range: RangeSource;
@@ -160,20 +167,15 @@ export class BlobStore {
     }
     const stream = await this.open(digest, offset, signal);
     let sent = 0;
-    await pipeline(
-      stream,
-      async function* (source: AsyncIterable<Buffer>) {
-        for await (const chunk of source) {
-          const piece = chunk.byteLength > length - sent ? chunk.subarray(0, length - sent) : chunk;
-          sent += piece.byteLength;
-          onBytes?.(piece.byteLength);
-          yield piece;
-          if (sent === length) return;
-        }
-      },
-      dest,
-      { end: false, signal },
-    );
+    // Leaving the loop (done, or a throw) destroys the stream; the driver's reader aborts with `signal`.
+    for await (const chunk of stream as AsyncIterable<Buffer>) {
+      if (dest.closed) throw sinkClosed();
+      const piece = chunk.byteLength > length - sent ? chunk.subarray(0, length - sent) : chunk;
+      sent += piece.byteLength;
+      onBytes?.(piece.byteLength);
+      if (!dest.write(piece, noop)) await dest.drained();
+      if (sent === length) break;
+    }
     if (sent < length) throw new StorageDriverError(this.driver.name, `${this.driver.name}: blob ${digest} ended after ${sent} of ${length} bytes`);
   }
 
@@ -244,3 +246,5 @@ export class BlobStore {
     }
   }
 }
+
+function noop(): void {}

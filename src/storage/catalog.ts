@@ -43,7 +43,7 @@ export function pageAfter(items: readonly string[], n: number | undefined, last:
   }
   if (n === undefined) return { items: items.slice(start) };
   const page = items.slice(start, start + n);
-  return start + n < items.length && page.length > 0 ? { items: page, next: page[page.length - 1] as string } : { items: page };
+  return start + n < items.length && page.length > 0 ? { items: page, next: page[page.length - 1] } : { items: page };
 }
 
 /** Every repository name below the repositories root whose directory holds one of `markers`. */

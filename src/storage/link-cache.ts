@@ -3,6 +3,31 @@ import { isPathNotFound } from './driver/errors.js';
 import { tryParseDigest, type Digest } from '../oci/digest.js';
 import { Lru } from './lru.js';
 
+/** Bounds of a LinkCache (storage.cache.linksize, taglistsize, taglistbytes). */
+export interface LinkCacheLimits {
+  /** Link files kept (tags' current links above all). */
+  readonly links?: number;
+  /** Directory listings (a repository's tags) kept. */
+  readonly tagLists?: number;
+  /** Bytes those listings may hold in all (as weighed by listingBytes). */
+  readonly tagListBytes?: number;
+}
+
+export const DEFAULT_LINK_CACHE_LIMITS = { links: 50_000, tagLists: 1_000, tagListBytes: 16 * 1024 * 1024 } as const;
+
+/** Bytes of heap an entry costs, roughly: strings are 2 bytes a character at worst, plus object overhead. */
+const ENTRY_OVERHEAD = 120;
+
+function linkBytes(path: string, digest: string, version: string): number {
+  return ENTRY_OVERHEAD + 2 * (path.length + digest.length + version.length);
+}
+
+function listingBytes(dir: string, names: readonly string[], version: string): number {
+  let bytes = ENTRY_OVERHEAD + 2 * (dir.length + version.length) + 8 * names.length;
+  for (const name of names) bytes += 16 + 2 * name.length;
+  return bytes;
+}
+
 /** How long after its last change a directory's version is trusted to change with the next one. */
 export const RACY_MS = 3_000;
 
@@ -14,8 +39,8 @@ export const RACY_MS = 3_000;
  * that report no version are read every time.
  */
 export class LinkCache {
-  private readonly links = new Lru<string, { digest: Digest; version: string }>(50_000);
-  private readonly listings = new Lru<string, { version: string; names: readonly string[] }>(1_000);
+  private readonly links: Lru<string, { digest: Digest; version: string }>;
+  private readonly listings: Lru<string, { version: string; names: readonly string[] }>;
   /** Learned from the first stat: a driver without versions is read directly (no extra stat). */
   private versioned: boolean | undefined;
   private versionedDirs: boolean | undefined;
@@ -23,7 +48,19 @@ export class LinkCache {
   constructor(
     private readonly driver: StorageDriver,
     private readonly now: () => number = Date.now,
-  ) {}
+    limits: LinkCacheLimits = {},
+  ) {
+    this.links = new Lru(Number.MAX_SAFE_INTEGER, (e, key) => linkBytes(key, e.digest, e.version), limits.links ?? DEFAULT_LINK_CACHE_LIMITS.links);
+    this.listings = new Lru(limits.tagListBytes ?? DEFAULT_LINK_CACHE_LIMITS.tagListBytes, (e, key) => listingBytes(key, e.names, e.version), limits.tagLists ?? DEFAULT_LINK_CACHE_LIMITS.tagLists);
+  }
+
+  /** How full the two caches are (for berth_cache_entries / berth_cache_bytes). */
+  usage(): Array<{ cache: string; entries: number; bytes: number }> {
+    return [
+      { cache: 'links', entries: this.links.size, bytes: this.links.weight },
+      { cache: 'tags', entries: this.listings.size, bytes: this.listings.weight },
+    ];
+  }
 
   /**
    * The names of a directory's entries (a repository's tags), sorted by `compare`, kept with the

@@ -4,7 +4,7 @@ import { BlobStore, InMemoryBlobDescriptorCache, type BlobDescriptorCache } from
 import { UploadStore } from './upload.js';
 import { ManifestCache, Repository } from './repository.js';
 import { CatalogIndex, findRepositories, type CatalogOptions, type SortedPage } from './catalog.js';
-import { LinkCache } from './link-cache.js';
+import { LinkCache, type LinkCacheLimits } from './link-cache.js';
 import { TagLists } from './tag-list.js';
 import { DEFAULT_MANIFEST_RULES, type ManifestRules } from './manifest-rules.js';
 
@@ -16,6 +16,8 @@ export interface RegistryOptions {
   readonly catalog?: CatalogOptions;
   /** What pushed manifests must satisfy (default: Distribution's, see manifest-rules.ts). */
   readonly manifestRules?: ManifestRules;
+  /** Bounds of the in-process caches (storage.cache.*; defaults in link-cache.ts and repository.ts). */
+  readonly cacheLimits?: LinkCacheLimits & { readonly manifestBytes?: number };
 }
 
 /**
@@ -26,7 +28,7 @@ export class Registry {
   readonly driver: StorageDriver;
   readonly blobs: BlobStore;
   readonly uploads: UploadStore;
-  private readonly manifestCache = new ManifestCache();
+  private readonly manifestCache: ManifestCache;
   private readonly catalogIndex: CatalogIndex;
   private readonly links: LinkCache;
   private readonly tagLists: TagLists;
@@ -37,9 +39,15 @@ export class Registry {
     this.blobs = new BlobStore(options.driver, options.blobDescriptorCache ?? new InMemoryBlobDescriptorCache());
     this.uploads = new UploadStore(options.driver, this.blobs, options.clock);
     this.catalogIndex = new CatalogIndex(options.driver, options.catalog);
-    this.links = new LinkCache(options.driver);
+    this.links = new LinkCache(options.driver, undefined, options.cacheLimits);
     this.tagLists = new TagLists(options.driver, this.links);
+    this.manifestCache = new ManifestCache(options.cacheLimits?.manifestBytes);
     this.manifestRules = options.manifestRules ?? DEFAULT_MANIFEST_RULES;
+  }
+
+  /** How full the in-process caches of manifests, links and tag lists are. */
+  cacheUsage(): Array<{ cache: string; entries: number; bytes: number }> {
+    return [this.manifestCache.usage(), ...this.links.usage()];
   }
 
   repository(name: RepositoryName): Repository {

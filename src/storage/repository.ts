@@ -1,5 +1,4 @@
-import type { Writable } from 'node:stream';
-import type { StorageDriver } from './driver/driver.js';
+import type { ByteSink, StorageDriver } from './driver/driver.js';
 import { isPathNotFound } from './driver/errors.js';
 import { OciError } from '../oci/errors.js';
 import { digestOf, digestAlgorithm, tryParseDigest, type Digest } from '../oci/digest.js';
@@ -35,9 +34,20 @@ export interface Referrer {
   readonly annotations?: Readonly<Record<string, string>>;
 }
 
+/** The default bound of the manifest cache (storage.cache.manifestbytes). */
+export const DEFAULT_MANIFEST_CACHE_BYTES = 64 * 1024 * 1024;
+
 /** Caches shared by all repositories of a registry: manifest content is immutable per digest. */
 export class ManifestCache {
-  private readonly lru = new Lru<Digest, { body: Buffer; info: ManifestInfo }>(64 * 1024 * 1024, (e) => e.body.byteLength + 256);
+  private readonly lru: Lru<Digest, { body: Buffer; info: ManifestInfo }>;
+  /** `maxBytes`: manifest bytes kept, each entry counting 256 bytes more for its parsed summary. */
+  constructor(maxBytes = DEFAULT_MANIFEST_CACHE_BYTES) {
+    this.lru = new Lru(maxBytes, (e) => e.body.byteLength + 256);
+  }
+  /** How full the cache is (berth_cache_entries / berth_cache_bytes). */
+  usage(): { cache: string; entries: number; bytes: number } {
+    return { cache: 'manifests', entries: this.lru.size, bytes: this.lru.weight };
+  }
   get(digest: Digest): { body: Buffer; info: ManifestInfo } | undefined {
     return this.lru.get(digest);
   }
@@ -78,7 +88,7 @@ export class Repository {
   }
 
   /** Writes a range of a blob into `dest` without ending it (see BlobStore.send). */
-  async sendBlob(digest: Digest, dest: Writable, offset: number, length: number, options?: SendOptions): Promise<void> {
+  async sendBlob(digest: Digest, dest: ByteSink, offset: number, length: number, options?: SendOptions): Promise<void> {
     return this.blobs.send(digest, dest, offset, length, options);
   }
 

@@ -6,7 +6,7 @@ import { Digester, digestAlgorithm, type Digest } from '../oci/digest.js';
 import type { RepositoryName } from '../oci/reference.js';
 import { uploadDataPath, uploadPath, uploadStartedAtPath, uploadsPath } from './paths.js';
 import { Lru } from './lru.js';
-import { transferBuffers } from './buffer-pool.js';
+import { uploadBuffers } from './buffer-pool.js';
 import type { BlobStore, BlobDescriptor } from './blob-store.js';
 
 /** An upload session as the storage layer sees it. */
@@ -101,9 +101,9 @@ export class UploadStore {
       const cached = this.hashers.get(key(name, uuid));
       const digester = cached !== undefined && cached.size === initial ? cached : cached === undefined && initial === 0 ? new Digester('sha256') : undefined;
       let received = 0;
-      // Socket chunks (64 KiB) are copied into pooled 1 MiB buffers, hashed, and written with at
+      // Socket chunks (64 KiB) are copied into pooled 256 KiB buffers, hashed, and written with at
       // most one write in flight while the next buffer fills.
-      let fill = transferBuffers.take();
+      let fill = uploadBuffers.take();
       let filled = 0;
       let writing: Promise<void> | undefined;
       let writeFailed = false;
@@ -111,12 +111,12 @@ export class UploadStore {
         if (filled === 0) return;
         const full = fill;
         const bytes = full.subarray(0, filled);
-        fill = transferBuffers.take();
+        fill = uploadBuffers.take();
         filled = 0;
         if (writing !== undefined) await writing;
         digester?.update(bytes);
         writing = writer.write(bytes).then(
-          () => transferBuffers.give(full),
+          () => uploadBuffers.give(full),
           (err: unknown) => {
             writeFailed = true;
             throw err;
@@ -140,7 +140,7 @@ export class UploadStore {
         }
         await flush();
         await writing;
-        transferBuffers.give(fill);
+        uploadBuffers.give(fill);
       } catch (err) {
         // Keep what reached storage, so the client can resume from the reported offset. A hasher
         // that fell behind a failed write is dropped; complete() rebuilds the state then.

@@ -69,7 +69,7 @@ describe('the berth command', { timeout: 120_000 }, () => {
       // The access log line is written as the response completes, and may reach the pipe a moment later.
       await until('the access log line of the manifest request', () => server.output().includes('/v2/env/only/manifests/v1'));
       const lines = server.output().trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
-      assert.ok(lines.some((l) => typeof l['msg'] === 'string' && (l['msg'] as string).startsWith('listening on 127.0.0.1:')));
+      assert.ok(lines.some((l) => typeof l['msg'] === 'string' && l['msg'].startsWith('listening on 127.0.0.1:')));
       const access = lines.find((l) => l['msg'] === 'response completed' && JSON.stringify(l).includes('/v2/env/only/manifests/v1'));
       assert.ok(access, 'an access log line for the manifest request');
       assert.ok(!server.output().includes('abcdef12345'), 'the secret never appears in logs');

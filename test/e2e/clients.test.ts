@@ -117,10 +117,10 @@ describe('real clients against Berth: podman, containerd (ctr), docker manifest'
     const auth = `${USER}:${PASSWORD}`;
     const oci = await manifestDigest(host, 'team/podman', 'oci', MediaTypes.ociManifest, auth);
     assert.equal(oci.status, 200);
-    assert.equal(JSON.parse(oci.body.toString('utf8')).mediaType ?? MediaTypes.ociManifest, MediaTypes.ociManifest);
+    assert.equal((JSON.parse(oci.body.toString('utf8')) as { mediaType?: string }).mediaType ?? MediaTypes.ociManifest, MediaTypes.ociManifest);
     const docker = await manifestDigest(host, 'team/podman', 'docker', MediaTypes.dockerManifest, auth);
     assert.equal(docker.status, 200);
-    assert.equal(JSON.parse(docker.body.toString('utf8')).mediaType, MediaTypes.dockerManifest);
+    assert.equal((JSON.parse(docker.body.toString('utf8')) as { mediaType?: string }).mediaType, MediaTypes.dockerManifest);
     assert.equal(docker.digest, sha256(docker.body));
 
     const puller = podman('podman-pull');

@@ -103,7 +103,7 @@ describe('debug listener of berth serve', { timeout: 120_000 }, () => {
       body,
       duplex: 'half',
       signal: abort.signal,
-    } as RequestInit).catch(() => undefined);
+    }).catch(() => undefined);
     await eventually(async () => sample(await (await fetch(`${debug}/metrics`)).text(), 'berth_uploads_in_progress') === 1);
     process.kill(registry.pid, 'SIGTERM');
     try {

@@ -38,7 +38,7 @@ export interface ServerHandle {
   /** SIGKILLs the process (a crash, as far as the server can tell) and waits for it to exit. */
   kill(): Promise<number | null>;
   /** Everything the process wrote to stdout and stderr, interleaved, bounded to the last 256 KiB. */
-  output(): string;
+  output: () => string;
 }
 
 const OUTPUT_LIMIT = 256 * 1024;

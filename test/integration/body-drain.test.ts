@@ -243,7 +243,7 @@ describe('a request refused while its body is still arriving (HTTP/2)', () => {
       });
       stream.on('data', (chunk: Buffer) => parts.push(chunk));
       stream.on('end', () => resolve({ status, body: Buffer.concat(parts), headers: responseHeaders }));
-      stream.on('error', (err) => (status !== 0 ? resolve({ status, body: Buffer.concat(parts), headers: responseHeaders }) : reject(err)));
+      stream.on('error', (err) => (status !== 0 ? resolve({ status, body: Buffer.concat(parts), headers: responseHeaders }) : reject(err instanceof Error ? err : new Error(String(err)))));
       if (body !== undefined) stream.write(body);
       if (!keepOpen) stream.end();
     });

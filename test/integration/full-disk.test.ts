@@ -45,7 +45,7 @@ describe('a full disk (tmpfs)', { skip }, () => {
 
   it('ENOSPC mid-upload: 500 UNKNOWN with Connection: close, the log names ENOSPC, the registry keeps serving', async () => {
     const mount = mountTmpfs('size=1m');
-    assert.ok(typeof mount !== 'string', String(mount));
+    assert.ok(typeof mount !== 'string', typeof mount === 'string' ? mount : '');
     mounts.push(mount.unmount);
     const r = await startTestRegistry({ driver: new FilesystemDriver({ rootdirectory: join(mount.dir, 'root') }) });
     try {
@@ -87,7 +87,7 @@ describe('a full disk (tmpfs)', { skip }, () => {
 
   it('no inode left for a new directory: the log names ENOSPC, not "ENOENT … mkdir"', async () => {
     const mount = mountTmpfs('size=1m,nr_inodes=64');
-    assert.ok(typeof mount !== 'string', String(mount));
+    assert.ok(typeof mount !== 'string', typeof mount === 'string' ? mount : '');
     mounts.push(mount.unmount);
     const r = await startTestRegistry({ driver: new FilesystemDriver({ rootdirectory: join(mount.dir, 'root') }) });
     try {

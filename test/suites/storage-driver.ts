@@ -38,23 +38,27 @@ export function storageDriverSuite(name: string, makeDriver: () => Promise<Drive
     });
 
     after(async () => {
+      // Every driver releases what it holds on close(), and a second close() is harmless.
+      await driver?.close();
+      await driver?.close();
       await cleanup?.();
     });
 
     /** Runs `body` in a fresh directory below the suite's root, then deletes that directory. */
     async function inDir(label: string, body: (dir: string) => Promise<void>): Promise<void> {
       const dir = `${root}/${label}-${++sequence}-${randomBytes(3).toString('hex')}`;
-      let failed = true;
       try {
         await body(dir);
-        failed = false;
-      } finally {
-        try {
-          await driver.delete(dir);
-        } catch (err) {
-          // A test that wrote nothing leaves nothing; a failing test keeps its own error.
-          if (!failed && !(err instanceof PathNotFoundError)) throw err;
-        }
+      } catch (err) {
+        // A failing test keeps its own error.
+        await driver.delete(dir).catch(() => undefined);
+        throw err;
+      }
+      try {
+        await driver.delete(dir);
+      } catch (err) {
+        // A test that wrote nothing leaves nothing.
+        if (!(err instanceof PathNotFoundError)) throw err;
       }
     }
 

@@ -29,7 +29,7 @@ describe('config schema: defaults', () => {
         filesystem: { rootdirectory: '/var/lib/registry', maxthreads: 100, syncmetadata: true },
         delete: { enabled: false },
         maintenance: { uploadpurging: { enabled: true, age: 168 * 3600_000, interval: 24 * 3600_000, dryrun: false }, readonly: { enabled: false } },
-        cache: { blobdescriptorsize: 10000 },
+        cache: { blobdescriptorsize: 10000, manifestbytes: 64 * 1024 * 1024, linksize: 50_000, taglistsize: 1_000, taglistbytes: 16 * 1024 * 1024 },
         redirect: { disable: false },
         gc: { enabled: false, interval: 24 * 3600_000, delay: 3600_000, deleteuntagged: false },
         tag: { concurrencylimit: 8 },
@@ -42,6 +42,7 @@ describe('config schema: defaults', () => {
         secret: '',
         relativeurls: false,
         draintimeout: 0,
+        maxuploads: 512,
         headers: { 'X-Content-Type-Options': ['nosniff'] },
         http2: { disabled: false },
         workers: 1,
@@ -167,7 +168,7 @@ describe('config schema: errors name the key path', () => {
     ['missing version', { storage: { inmemory: {} } }, 'config: version: required'],
     ['unsupported version', minimal({ version: '0.2' }), 'config: version: unsupported version "0.2" (expected 0.1)'],
     ['http.addr of the wrong type', minimal({ http: { addr: [':5000'] } }), 'config: http.addr: expected string, got list'],
-    ['an unknown key, with a hint', minimal({ http: { adress: ':5000' } }), 'config: http.adress: unknown key (known keys: addr, net, prefix, host, secret, relativeurls, draintimeout, headers, tls, debug, http2, workers, h2c, ratelimit)'],
+    ['an unknown key, with a hint', minimal({ http: { adress: ':5000' } }), 'config: http.adress: unknown key (known keys: addr, net, prefix, host, secret, relativeurls, draintimeout, maxuploads, headers, tls, debug, http2, workers, h2c, ratelimit)'],
     ['a misspelt key', minimal({ http: { secrett: 'x' } }), 'config: http.secrett: unknown key (did you mean "secret"?)'],
     ['catalog.maxentries that is not a number', minimal({ catalog: { maxentries: 'many' } }), 'config: catalog.maxentries: expected number, got string "many"'],
     ['an unknown catalog key', minimal({ catalog: { maxentry: 10 } }), 'config: catalog.maxentry: unknown key (did you mean "maxentries"?)'],
@@ -246,7 +247,7 @@ describe('config schema: errors name the key path', () => {
       'config: storage.delete.enabled: expected boolean, got number 3',
       'config: storage: exactly one storage driver must be configured (found: filesystem, inmemory)',
       'config: http.relativeurls: expected boolean, got string "sometimes"',
-      'config: http.adress: unknown key (known keys: addr, net, prefix, host, secret, relativeurls, draintimeout, headers, tls, debug, http2, workers, h2c, ratelimit)',
+      'config: http.adress: unknown key (known keys: addr, net, prefix, host, secret, relativeurls, draintimeout, maxuploads, headers, tls, debug, http2, workers, h2c, ratelimit)',
     ]);
     assert.equal(err.issues.length, 5);
     assert.deepEqual(err.issues[1], { path: 'storage.delete.enabled', message: 'expected boolean, got number 3' });

@@ -10,6 +10,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 
 import { InvalidOffsetError, InvalidPathError, PathNotFoundError } from '../../src/storage/driver/errors.js';
 import { FilesystemDriver } from '../../src/storage/driver/filesystem.js';
+import { BufferPool } from '../../src/storage/buffer-pool.js';
+import { responseSink } from '../../src/http/byte-sink.js';
 import { storageDriverSuite } from '../suites/storage-driver.js';
 
 function makeRoot(): Promise<string> {
@@ -242,7 +244,7 @@ describe('FilesystemDriver openRange / sendTo (pulls through reused buffers)', (
       const { sink, received } = collector(1);
       let counted = 0;
       const range = await driver.openRange('/blob/data', offset, length);
-      await range.sendTo(sink, { onBytes: (n) => (counted += n) });
+      await range.sendTo(responseSink(sink), { onBytes: (n) => (counted += n) });
       assert.ok(received().equals(data.subarray(offset, offset + length)));
       assert.equal(counted, length);
       assert.equal(openFds(), fds, 'the file is closed after sending');
@@ -261,10 +263,20 @@ describe('FilesystemDriver openRange / sendTo (pulls through reused buffers)', (
     });
     Object.defineProperty(sink, 'writableNeedDrain', { value: undefined });
     const range = await driver.openRange('/blob/eight', 0, 8 * 1024 * 1024);
-    await range.sendTo(sink);
+    await range.sendTo(responseSink(sink));
     // Without waiting for drain, sendTo would finish at once with the whole file queued in the sink.
     assert.ok(sink.writableLength <= 2 * 1024 * 1024, `${sink.writableLength} bytes still queued when sendTo finished`);
     assert.ok(most <= 2 * 1024 * 1024, `at most two chunks may wait in the destination, saw ${most} bytes`);
+  });
+
+  it('reads through the buffers it is given, and gives them back', async () => {
+    const pool = new BufferPool(1024 * 1024, 4);
+    const pooled = new FilesystemDriver({ rootdirectory: root, buffers: pool });
+    const { sink, received } = collector();
+    await (await pooled.openRange('/blob/data', 0, data.length)).sendTo(responseSink(sink));
+    assert.ok(received().equals(data));
+    await sleep(10); // the last write's callback gives its buffer back
+    assert.ok(pool.idle >= 1, `${pool.idle} buffers back in the pool`);
   });
 
   it('refuses ranges outside the file, absent files and directories before sending anything', async () => {
@@ -285,7 +297,7 @@ describe('FilesystemDriver openRange / sendTo (pulls through reused buffers)', (
       },
     });
     const range = await driver.openRange('/blob/data', 0, data.length);
-    await assert.rejects(range.sendTo(sink), (err: NodeJS.ErrnoException) => err.code === 'ERR_STREAM_PREMATURE_CLOSE');
+    await assert.rejects(range.sendTo(responseSink(sink)), (err: NodeJS.ErrnoException) => err.code === 'ERR_STREAM_PREMATURE_CLOSE');
     assert.equal(openFds(), fds);
   });
 
@@ -295,13 +307,13 @@ describe('FilesystemDriver openRange / sendTo (pulls through reused buffers)', (
     // Truncated in place between open and send (a damaged disk, a hand edit).
     await writeFile(join(root, 'blob/short'), data.subarray(0, 1024 * 1024 + 5));
     const { sink, received } = collector();
-    await assert.rejects(range.sendTo(sink), /ended at 1048581, before 2097152/);
+    await assert.rejects(range.sendTo(responseSink(sink)), /ended at 1048581, before 2097152/);
     assert.ok(received().length <= 1024 * 1024 + 5);
   });
 
   it('can be closed without sending, and sent only once', async () => {
     const unused = await driver.openRange('/blob/data', 0, 10);
     await unused.close();
-    await assert.rejects(unused.sendTo(collector().sink), /already sent or closed/);
+    await assert.rejects(unused.sendTo(responseSink(collector().sink)), /already sent or closed/);
   });
 });

@@ -199,6 +199,8 @@ describe('berth htpasswd', () => {
     ['-Bbn without the password', ['-Bbn', 'admin'], 2, /missing the password \(-b takes it after the user name\)/],
     ['too many arguments', ['-bn', 'user', 'pw', 'extra'], 2, /Usage:/],
     ['an unknown flag', ['-x', 'f', 'u'], 2, /illegal option -- x/],
+    ['a long option (apr_getopt reads the flag "-")', ['--create', 'f', 'u'], 2, /illegal option -- -\n/],
+    ['-C taking the next flag as its value', ['-C', '-b', 'f', 'u', 'p'], 2, /argument to -C must be a positive integer/],
     ['MD5', ['-mbn', 'u', 'p'], 2, /-m is not supported: Berth reads bcrypt entries only/],
     ['plain text', ['-pbn', 'u', 'p'], 2, /-p is not supported/],
     ['SHA-512 rounds', ['-5', '-r', '5000', '-bn', 'u', 'p'], 2, /-5 is not supported/],

@@ -114,6 +114,10 @@ describe('text log format', () => {
     const line = formatText(JSON.stringify({ level: 40, time: '2026-01-01T00:00:00.000Z', msg: 'hello world', service: 'registry', n: 3 }));
     assert.equal(line, 'time="2026-01-01T00:00:00.000Z" level=warning msg="hello world" service=registry n=3\n');
   });
+  it('writes a message that is not a string as JSON, never [object Object]', () => {
+    const line = formatText(JSON.stringify({ level: 30, time: 't', msg: { a: 1 } }));
+    assert.equal(line, 'time="t" level=info msg="{\\"a\\":1}"\n');
+  });
 });
 
 describe('Lru', () => {
@@ -131,6 +135,23 @@ describe('Lru', () => {
     weighted.set('y', '123456');
     assert.equal(weighted.get('x'), undefined);
     assert.equal(weighted.get('y'), '123456');
+  });
+  it('bounds entries and weight at once, reports both, and keeps nothing heavier than its capacity', () => {
+    const lru = new Lru<string, string>(100, (v, k) => v.length + k.length, 3);
+    for (const k of ['a', 'b', 'c', 'd']) lru.set(k, 'xxxx');
+    assert.equal(lru.size, 3, 'at most 3 entries');
+    assert.equal(lru.get('a'), undefined, 'the oldest went first');
+    assert.equal(lru.weight, 15);
+    lru.set('big', 'y'.repeat(98));
+    assert.equal(lru.get('big'), undefined, 'heavier than the capacity: not kept');
+    lru.set('e', 'z'.repeat(80));
+    assert.ok(lru.weight <= 100, `weight ${lru.weight} within capacity`);
+    assert.equal(lru.get('e'), 'z'.repeat(80));
+    lru.deleteWhere((k) => k === 'e');
+    assert.equal(lru.get('e'), undefined);
+    const off = new Lru<string, string>(0);
+    off.set('a', 'b');
+    assert.equal(off.size, 0, 'capacity 0 keeps nothing');
   });
 });
 

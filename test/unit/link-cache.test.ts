@@ -27,6 +27,27 @@ class CountingFs extends FilesystemDriver {
 }
 
 describe('LinkCache', () => {
+  it('keeps at most linksize links (the least recently read go first) and reports its usage', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'berth-link-bound-'));
+    try {
+      const driver = new CountingFs({ rootdirectory: dir });
+      const cache = new LinkCache(driver, Date.now, { links: 2 });
+      const paths = ['one', 'two', 'three'].map((t) => PATH.replace('latest', t));
+      for (const p of paths) await driver.putContent(p, Buffer.from(A));
+      for (const p of paths) assert.equal(await cache.readLink(p), A);
+      const links = cache.usage().find((u) => u.cache === 'links');
+      assert.equal(links?.entries, 2);
+      assert.ok((links?.bytes ?? 0) > 2 * PATH.length, 'bytes weigh the paths');
+      const before = driver.reads;
+      assert.equal(await cache.readLink(paths[2] as string), A);
+      assert.equal(driver.reads, before, 'the most recent link is served from memory');
+      assert.equal(await cache.readLink(paths[0] as string), A);
+      assert.equal(driver.reads, before + 1, 'the oldest was evicted and is read again');
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
   it('serves repeated reads from memory, validated by one stat, and sees writes by another process at once', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'berth-links-'));
     try {

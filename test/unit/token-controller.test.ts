@@ -432,13 +432,36 @@ describe('TokenAccessController', () => {
       assert.match(lines[0] ?? '', /untrusted issuer/);
       assert.ok(!(lines[0] ?? '').includes(token.split('.')[2] ?? '???'));
     });
+
+    // Distribution's reasons, whichever library checks the claims.
+    const reasons: Array<[string, Record<string, unknown>, RegExp]> = [
+      ['an untrusted issuer', { exp: T + 300, iss: 'evil' }, /"reason":"token from untrusted issuer: \\"evil\\""/],
+      ['a malformed issuer', { exp: T + 300, iss: 7 }, /"reason":"malformed iss claim"/],
+      ['another audience', { exp: T + 300, aud: ['other'] }, /"reason":"token intended for another audience: \[\\"other\\"\]"/],
+      ['a malformed audience', { exp: T + 300, aud: [1] }, /"reason":"malformed aud claim"/],
+      ['an expired token', { exp: T - 3600 }, new RegExp(`"reason":"token expired at ${new Date((T - 3600) * 1000).toISOString()}"`)],
+      ['no exp at all', { exp: undefined }, /"reason":"token expired at 1970-01-01T00:00:00.000Z"/],
+      ['an exp that is no number', { exp: 'tomorrow' }, /"reason":"malformed exp claim"/],
+      ['a token not valid yet', { nbf: T + 3600, exp: T + 7200 }, new RegExp(`"reason":"token not valid before ${new Date((T + 3600) * 1000).toISOString()}"`)],
+      ['an iat that is no number (Distribution cannot read it either)', { exp: T + 300, iat: 'now' }, /"reason":"malformed iat claim"/],
+    ];
+    for (const [label, claims, reason] of reasons) {
+      it(`logs the reason for ${label}`, async () => {
+        const lines: string[] = [];
+        const { createLogger } = await import('../../src/log/logger.js');
+        const logger = createLogger({ level: 'info', formatter: 'json', destination: { write: (l: string) => lines.push(l) } });
+        const token = await issuer.issue('alice', FOO_ALL, claims);
+        await refusal(controller({ logger }).authorized(bearer(token), [PULL_FOO]));
+        assert.match(lines[0] ?? '', reason);
+      });
+    }
   });
 
   describe('JWKS keys are used as declared', () => {
     const pair = generateKeyPairSync('rsa', { modulusLength: 2048 });
     const publicJwk = pair.publicKey.export({ format: 'jwk' });
-    const withKeys = (declared: ReadonlyArray<Record<string, unknown>>): TokenAccessController =>
-      controller({ keys: buildTrustedKeys([], parseJwks(JSON.stringify({ keys: declared.map((d) => ({ ...publicJwk, ...d })) }))) });
+    const withKeys = async (declared: ReadonlyArray<Record<string, unknown>>): Promise<TokenAccessController> =>
+      controller({ keys: await buildTrustedKeys([], parseJwks(JSON.stringify({ keys: declared.map((d) => ({ ...publicJwk, ...d })) }))) });
     const token = (alg: string, kid: string): Promise<string> =>
       new CompactSign(Buffer.from(JSON.stringify({ iss: issuer.issuer, sub: 'alice', aud: issuer.service, exp: T + 300, nbf: T - 1, iat: T, access: FOO_ALL })))
         .setProtectedHeader({ typ: 'JWT', alg, kid })
@@ -454,18 +477,18 @@ describe('TokenAccessController', () => {
     };
 
     it('a key declared alg RS256 verifies RS256 tokens only, not PS256 ones', async () => {
-      const ctl = withKeys([{ kid: 'rs', alg: 'RS256', use: 'sig' }]);
+      const ctl = await withKeys([{ kid: 'rs', alg: 'RS256', use: 'sig' }]);
       assert.equal(await accepted(ctl, 'RS256', 'rs'), true);
       assert.equal(await accepted(ctl, 'PS256', 'rs'), false);
       assert.equal(await accepted(ctl, 'RS512', 'rs'), false);
     });
     it('a key without alg verifies any accepted algorithm its type allows', async () => {
-      const ctl = withKeys([{ kid: 'any' }]);
+      const ctl = await withKeys([{ kid: 'any' }]);
       assert.equal(await accepted(ctl, 'RS256', 'any'), true);
       assert.equal(await accepted(ctl, 'PS256', 'any'), true);
     });
     it('use: enc, key_ops without verify, or an encryption alg is no signing key', async () => {
-      const ctl = withKeys([
+      const ctl = await withKeys([
         { kid: 'enc', use: 'enc' },
         { kid: 'ops', key_ops: ['encrypt', 'wrapKey'] },
         { kid: 'oaep', alg: 'RSA-OAEP' },
@@ -476,7 +499,7 @@ describe('TokenAccessController', () => {
       assert.equal(await accepted(ctl, 'RS256', 'ok'), true);
     });
     it('an embedded jwk matching a declared key keeps the declaration', async () => {
-      const ctl = withKeys([{ kid: 'rs', alg: 'RS256' }]);
+      const ctl = await withKeys([{ kid: 'rs', alg: 'RS256' }]);
       const signed = (alg: string): Promise<string> =>
         new CompactSign(Buffer.from(JSON.stringify({ iss: issuer.issuer, sub: 'alice', aud: issuer.service, exp: T + 300, access: FOO_ALL })))
           .setProtectedHeader({ alg, jwk: publicJwk })

@@ -12,7 +12,7 @@ interface Job {
 }
 
 parentPort?.on('message', (job: Job) => {
-  let ok = false;
+  let ok: boolean;
   try {
     ok = bcrypt.compareSync(job.password, job.hash);
   } catch {

@@ -19,10 +19,9 @@
  * (null for the base endpoint). Failures are logged with the user, the remote address, the repositories
  * and the reason; never a password or the Authorization header.
  */
-import type { IncomingMessage } from 'node:http';
 import type { Logger } from '../../log/logger.js';
 import { OciError } from '../../oci/errors.js';
-import { includesAccess, type Access, type AccessController, type AuthorizeOptions, type Grant } from '../access.js';
+import { includesAccess, type Access, type AccessController, type AuthorizeOptions, type AuthRequest, type Grant } from '../access.js';
 import { isBasicAuthorization, parseBasicAuthorization } from '../basic-auth.js';
 import { compilePolicy, decide, DISTRIBUTION_POLICY, evaluate, type Policy, type PolicyConfig } from '../policy/policy.js';
 import { HtpasswdFile, type HtpasswdFileOptions } from './htpasswd-file.js';
@@ -143,7 +142,7 @@ export class HtpasswdAccessController implements AccessController {
     return new HtpasswdAccessController({ realm, verifier: file, policy, logger, limits, ...(pool !== undefined ? { onClose: () => pool.close() } : {}) });
   }
 
-  async authorized(req: IncomingMessage, wanted: readonly Access[], options: AuthorizeOptions = {}): Promise<Grant> {
+  async authorized(req: AuthRequest, wanted: readonly Access[], options: AuthorizeOptions = {}): Promise<Grant> {
     const header = req.headers.authorization;
     const credentials = parseBasicAuthorization(header);
     const remote = req.socket?.remoteAddress;

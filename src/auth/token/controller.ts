@@ -11,12 +11,11 @@
  * `error="invalid_token"`, a good one lacking access `error="insufficient_scope"` (so clients ask
  * for a new token rather than give up). Basic credentials are not accepted in this mode.
  */
-import type { IncomingMessage } from 'node:http';
 import type { KeyObject } from 'node:crypto';
-import { compactVerify, decodeProtectedHeader, type ProtectedHeaderParameters } from 'jose';
+import { decodeProtectedHeader, errors, jwtVerify, type JWTPayload, type ProtectedHeaderParameters } from 'jose';
 import type { Logger } from '../../log/logger.js';
 import { OciError } from '../../oci/errors.js';
-import { includesAccess, type Access, type AccessController, type AuthorizeOptions, type Grant } from '../access.js';
+import { includesAccess, type Access, type AccessController, type AuthorizeOptions, type AuthRequest, type Grant } from '../access.js';
 import { ChainCache, DEFAULT_SIGNING_ALGORITHMS, loadTrustedKeys, resolveSigningKeys, TokenKeyError, type SigningAlgorithm, type TrustedKeys } from './keys.js';
 import { challengeScope, missingAccess, parseAccessClaim, type ResourceScope } from './scope.js';
 import { DEFAULT_AUTO_REDIRECT_PATH, type TokenConfig } from './schema.js';
@@ -95,7 +94,7 @@ export class TokenAccessController implements AccessController {
    * Resolves with `{ user: sub }` when the request's bearer token grants every wanted access;
    * otherwise rejects with an UNAUTHORIZED OciError (401) carrying the challenge.
    */
-  async authorized(req: IncomingMessage, wanted: readonly Access[], options: AuthorizeOptions = {}): Promise<Grant> {
+  async authorized(req: AuthRequest, wanted: readonly Access[], options: AuthorizeOptions = {}): Promise<Grant> {
     const raw = bearerToken(req.headers.authorization);
     if (raw === undefined) throw this.#challenge(req, wanted, undefined);
     let token: VerifiedToken;
@@ -140,48 +139,35 @@ export class TokenAccessController implements AccessController {
       if (err instanceof TokenKeyError) throw new InvalidTokenError(err.message);
       throw err;
     }
-    let payload: Uint8Array | undefined;
     for (const key of candidates) {
       // A JWKS key that declares `alg` verifies that algorithm only (an RS256 key is no PS256 key).
       const declared = this.#keys.algorithmOf.get(key);
       if (declared !== undefined && declared !== alg) continue;
+      let payload: JWTPayload;
       try {
-        payload = (await compactVerify(raw, key, { algorithms: [...this.#algorithms] })).payload;
-        break;
-      } catch {
-        // try the next candidate
+        // Distribution's claims checks: iss, aud, exp (required: an absent exp is 0, so expired) and
+        // nbf, both with the leeway.
+        ({ payload } = await jwtVerify(raw, key, {
+          algorithms: [...this.#algorithms],
+          issuer: this.#issuer,
+          audience: this.#service,
+          requiredClaims: ['exp'],
+          clockTolerance: this.#leewayMs / 1000,
+          currentDate: new Date(now),
+        }));
+      } catch (err) {
+        const problem = claimsProblem(err);
+        if (problem !== undefined) throw new InvalidTokenError(problem);
+        continue; // not this key: try the next candidate
       }
+      const access = parseAccessClaim(payload['access']);
+      if (access === undefined) throw new InvalidTokenError('malformed access claim');
+      return { subject: stringClaim(payload, 'sub'), access };
     }
-    if (payload === undefined) throw new InvalidTokenError('unable to verify token signature');
-    return this.#checkClaims(payload, now);
+    throw new InvalidTokenError('unable to verify token signature');
   }
 
-  #checkClaims(payload: Uint8Array, now: number): VerifiedToken {
-    let claims: unknown;
-    try {
-      claims = JSON.parse(Buffer.from(payload).toString('utf8'));
-    } catch {
-      throw new InvalidTokenError('malformed token claims');
-    }
-    if (typeof claims !== 'object' || claims === null || Array.isArray(claims)) throw new InvalidTokenError('malformed token claims');
-    const c = claims as Record<string, unknown>;
-    const iss = stringClaim(c, 'iss');
-    if (iss !== this.#issuer) throw new InvalidTokenError(`token from untrusted issuer: ${JSON.stringify(iss.slice(0, 200))}`);
-    const aud = c['aud'];
-    const audiences = typeof aud === 'string' ? [aud] : Array.isArray(aud) && aud.every((a) => typeof a === 'string') ? (aud as string[]) : aud === undefined || aud === null ? [] : undefined;
-    if (audiences === undefined) throw new InvalidTokenError('malformed aud claim');
-    if (!audiences.includes(this.#service)) throw new InvalidTokenError(`token intended for another audience: ${JSON.stringify(audiences).slice(0, 200)}`);
-    // Absent exp is 0, so such a token is expired; absent nbf is 0, so it never is early.
-    const exp = numberClaim(c, 'exp');
-    const nbf = numberClaim(c, 'nbf');
-    if (now > exp * 1000 + this.#leewayMs) throw new InvalidTokenError(`token expired at ${isoTime(exp)}`);
-    if (now < nbf * 1000 - this.#leewayMs) throw new InvalidTokenError(`token not valid before ${isoTime(nbf)}`);
-    const access = parseAccessClaim(c['access']);
-    if (access === undefined) throw new InvalidTokenError('malformed access claim');
-    return { subject: stringClaim(c, 'sub'), access };
-  }
-
-  #challenge(req: IncomingMessage, wanted: readonly Access[], error: ChallengeError): OciError {
+  #challenge(req: AuthRequest, wanted: readonly Access[], error: ChallengeError): OciError {
     const realm = this.#autoRedirect ? autoRedirectRealm(req, this.#autoRedirectPath) : this.#realm;
     let value = `Bearer realm=${quote(realm)},service=${quote(this.#service)}`;
     const scope = challengeScope(wanted);
@@ -222,7 +208,7 @@ export function bearerToken(header: string | undefined): string | undefined {
 }
 
 /** Distribution's buildAutoRedirectURL: https unless X-Forwarded-Proto says otherwise, the request's Host, the path. */
-function autoRedirectRealm(req: IncomingMessage, path: string): string {
+function autoRedirectRealm(req: AuthRequest, path: string): string {
   const forwarded = req.headers['x-forwarded-proto'];
   const proto = (Array.isArray(forwarded) ? forwarded[0] : forwarded)?.split(',')[0]?.trim().toLowerCase();
   const scheme = proto === 'http' || proto === 'https' ? proto : 'https';
@@ -253,11 +239,29 @@ function stringClaim(claims: Record<string, unknown>, name: string): string {
   return value;
 }
 
-function numberClaim(claims: Record<string, unknown>, name: string): number {
-  const value = claims[name];
-  if (value === undefined || value === null) return 0;
-  if (typeof value !== 'number' || !Number.isFinite(value)) throw new InvalidTokenError(`malformed ${name} claim`);
-  return value;
+/**
+ * Why jose refused the claims of a token whose signature it verified, in Distribution's words;
+ * undefined for any other failure (the key did not verify the signature).
+ */
+function claimsProblem(err: unknown): string | undefined {
+  if (err instanceof errors.JWTInvalid) return 'malformed token claims';
+  if (!(err instanceof errors.JWTClaimValidationFailed || err instanceof errors.JWTExpired)) return undefined;
+  const value = err.payload[err.claim];
+  if (err.reason === 'missing' && err.claim === 'exp') return `token expired at ${isoTime(0)}`;
+  switch (err.claim) {
+    case 'iss':
+      return typeof value === 'string' || value === undefined || value === null ? `token from untrusted issuer: ${JSON.stringify((value ?? '').slice(0, 200))}` : 'malformed iss claim';
+    case 'aud': {
+      const audiences = typeof value === 'string' ? [value] : Array.isArray(value) && value.every((a) => typeof a === 'string') ? value : value === undefined || value === null ? [] : undefined;
+      return audiences === undefined ? 'malformed aud claim' : `token intended for another audience: ${JSON.stringify(audiences).slice(0, 200)}`;
+    }
+    case 'exp':
+    case 'nbf':
+      if (typeof value !== 'number') return `malformed ${err.claim} claim`;
+      return err.claim === 'exp' ? `token expired at ${isoTime(value)}` : `token not valid before ${isoTime(value)}`;
+    default:
+      return `malformed ${err.claim} claim`;
+  }
 }
 
 function isoTime(seconds: number): string {

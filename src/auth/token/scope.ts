@@ -121,7 +121,7 @@ export function parseAccessClaim(value: unknown): ResourceScope[] | undefined {
     const scope: ResourceScope = {
       type: typeMatch !== null ? (typeMatch[1] as string) : type,
       name,
-      actions: Array.isArray(actions) ? dedupe(actions as string[]) : [],
+      actions: Array.isArray(actions) ? dedupe(actions) : [],
     };
     const entryClass = cls !== '' ? cls : typeMatch?.[2];
     out.push(entryClass === undefined ? scope : { ...scope, class: entryClass });

@@ -3,6 +3,7 @@ import { parseDigest } from '../../oci/digest.js';
 import { OciError } from '../../oci/errors.js';
 import { parseRangeHeader } from '../../oci/ranges.js';
 import { sendEmpty } from '../respond.js';
+import { responseSink } from '../byte-sink.js';
 import { repositoryOf } from './common.js';
 
 /** end-2: GET/HEAD /v2/<name>/blobs/<digest>, with single byte ranges (RFC 9110). */
@@ -55,7 +56,7 @@ export async function getBlob(ctx: RequestContext): Promise<void> {
   }
   const [start, length] = range.kind === 'range' ? [range.range.start, range.range.end - range.range.start + 1] : [0, blob.size];
   const metrics = ctx.app.metrics;
-  await repo.sendBlob(digest, res, start, length, { signal: ctx.signal, onBytes: metrics === undefined ? undefined : (n) => metrics.addBytes('pulled', n) });
+  await repo.sendBlob(digest, responseSink(res, ctx.signal), start, length, { signal: ctx.signal, onBytes: metrics === undefined ? undefined : (n) => metrics.addBytes('pulled', n) });
   res.end();
 }
 

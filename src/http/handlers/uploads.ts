@@ -1,7 +1,7 @@
 import type { RequestContext } from '../context.js';
 import { parseDigest, type Digest } from '../../oci/digest.js';
 import { OciError } from '../../oci/errors.js';
-import { isRepositoryName, type RepositoryName } from '../../oci/reference.js';
+import { isRepositoryName } from '../../oci/reference.js';
 import { parseContentRange } from '../../oci/ranges.js';
 import type { ChunkExpectation, UploadInfo } from '../../storage/upload.js';
 import { sendEmpty, urlFor } from '../respond.js';
@@ -20,7 +20,7 @@ export async function startUpload(ctx: RequestContext): Promise<void> {
   const from = ctx.query.get('from');
   if (mount !== null && from !== null && isRepositoryName(from)) {
     const digest = parseDigest(mount);
-    const mounted = await repo.mountBlob(digest, ctx.app.registry.repository(from as RepositoryName));
+    const mounted = await repo.mountBlob(digest, ctx.app.registry.repository(from));
     if (mounted !== undefined) {
       await ctx.app.registry.noteRepository(repo.name);
       await drain(ctx);
@@ -99,11 +99,13 @@ async function appendBody(ctx: RequestContext, uuid: string, allowRange: boolean
   const metrics = ctx.app.metrics;
   const body = bodyChunks(ctx.req);
   const source = metrics === undefined ? body : countBytes(body, (n) => metrics.addBytes('pushed', n));
+  const release = ctx.app.uploadSlots.acquire(); // 429 past http.maxuploads, before the body is read
   metrics?.uploadStarted();
   try {
     return await ctx.app.registry.uploads.append(repo.name, uuid, source, withState(expectation(ctx, allowRange), at), ctx.signal);
   } finally {
     metrics?.uploadEnded();
+    release();
   }
 }
 

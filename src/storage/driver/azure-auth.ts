@@ -16,6 +16,8 @@ import {
 
 import type { AzureAuth, AzureParameters } from './azure-parameters.js';
 import { StorageDriverError } from './errors.js';
+import { idleTimeoutAgent } from './idle-timeout-agent.js';
+import type { Agent } from 'node:http';
 
 /** A credential for Azure AD tokens, as the SDK accepts it (from `@azure/identity`). */
 type TokenCredential = Extract<NonNullable<ConstructorParameters<typeof BlobServiceClient>[1]>, { getToken: unknown }>;
@@ -38,6 +40,28 @@ export interface AzureClients {
 const PIPELINE_OPTIONS: StoragePipelineOptions = { userAgentOptions: { userAgentPrefix: 'berth' } };
 
 /**
+ * The pipeline options with an agent whose sockets fail after `requestTimeoutMs` of silence (see
+ * idleTimeoutAgent). `agent` is not in StoragePipelineOptions' type, but the SDK passes its options
+ * on to core-rest-pipeline, which installs it for every request.
+ */
+function pipelineOptions(url: string, requestTimeoutMs: number): StoragePipelineOptions {
+  const options: StoragePipelineOptions & { agent: Agent } = {
+    ...PIPELINE_OPTIONS,
+    agent: idleTimeoutAgent(new URL(url).protocol === 'https:' ? 'https:' : 'http:', requestTimeoutMs),
+  };
+  return options;
+}
+
+/** The blob endpoint a connection string names, for the agent's protocol (https when it says nothing). */
+function connectionStringEndpoint(connectionString: string): string {
+  const blob = /(?:^|;)\s*BlobEndpoint\s*=\s*([^;]+)/i.exec(connectionString)?.[1];
+  if (blob !== undefined) return blob.trim();
+  if (/(?:^|;)\s*UseDevelopmentStorage\s*=\s*true/i.test(connectionString)) return 'http://127.0.0.1:10000';
+  const protocol = /(?:^|;)\s*DefaultEndpointsProtocol\s*=\s*(https?)/i.exec(connectionString)?.[1] ?? 'https';
+  return `${protocol.toLowerCase()}://localhost`;
+}
+
+/**
  * The container client and signer for validated parameters. Does no I/O except loading
  * `@azure/identity` for token credentials (it is not a dependency of Berth: install it to use them).
  */
@@ -48,7 +72,7 @@ export async function createAzureClients(params: AzureParameters, now: () => Dat
   switch (auth.kind) {
     case 'connectionstring': {
       try {
-        service = BlobServiceClient.fromConnectionString(auth.connectionString, PIPELINE_OPTIONS);
+        service = BlobServiceClient.fromConnectionString(auth.connectionString, pipelineOptions(connectionStringEndpoint(auth.connectionString), params.requestTimeoutMs));
       } catch (err) {
         throw new StorageDriverError('azure', `azure: storage.azure.connectionstring: ${message(err)}`, { cause: err });
       }
@@ -56,13 +80,13 @@ export async function createAzureClients(params: AzureParameters, now: () => Dat
       break;
     }
     case 'shared_key': {
-      service = new BlobServiceClient(auth.serviceUrl, new StorageSharedKeyCredential(auth.accountName, auth.accountKey), PIPELINE_OPTIONS);
+      service = new BlobServiceClient(auth.serviceUrl, new StorageSharedKeyCredential(auth.accountName, auth.accountKey), pipelineOptions(auth.serviceUrl, params.requestTimeoutMs));
       signer = new SharedKeySigner();
       break;
     }
     case 'client_secret':
     case 'default_credentials': {
-      service = new BlobServiceClient(auth.serviceUrl, await loadTokenCredential(auth), PIPELINE_OPTIONS);
+      service = new BlobServiceClient(auth.serviceUrl, await loadTokenCredential(auth), pipelineOptions(auth.serviceUrl, params.requestTimeoutMs));
       signer = new UserDelegationSigner(service, now);
       break;
     }
@@ -138,7 +162,7 @@ async function loadTokenCredential(auth: Extract<AzureAuth, { kind: 'client_secr
     );
   }
   const className = auth.kind === 'client_secret' ? 'ClientSecretCredential' : 'DefaultAzureCredential';
-  const constructor = typeof identity === 'object' && identity !== null ? Reflect.get(identity, className) : undefined;
+  const constructor: unknown = typeof identity === 'object' && identity !== null ? Reflect.get(identity, className) : undefined;
   if (typeof constructor !== 'function') {
     throw new StorageDriverError('azure', `azure: @azure/identity has no ${className}`);
   }

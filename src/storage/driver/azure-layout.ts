@@ -1,8 +1,11 @@
 /**
  * Pure helpers of the Azure driver: where a driver path lives in the container, and how a flat
- * blob listing becomes the order walk() promises. No I/O, no SDK.
+ * blob listing becomes the order walk() promises (with walk-order.ts). No I/O, no SDK.
  */
 import { isValidPath } from './driver.js';
+import { inWalkOrder as reorder } from './walk-order.js';
+
+export { compareWalkOrder } from './walk-order.js';
 
 /**
  * Maps driver paths to blob names exactly as Distribution's azure driver does
@@ -57,55 +60,26 @@ export interface WalkEntry {
   readonly modTime: Date;
 }
 
-const SLASH = 0x2f;
-
 /**
- * Compares two relative names in walk order: depth first, a directory right before its
- * children, siblings in byte-wise order. That is byte-wise order with '/' sorting before every
- * other character (segment by segment): "a" < "a/1" < "a/b/2" < "a-y" < "a.x", whereas a flat
- * listing, ordered by the plain bytes, gives "a-y" < "a.x/4" < "a/1".
- * (Names are ASCII here: code units order like UTF-8 bytes.)
+ * Turns a flat listing (blob names in byte-wise order, as Azure returns them) into walk order
+ * (walk-order.ts), adding each virtual directory once, right before its first child, with the
+ * modTime of the first blob listed below it.
  */
-export function compareWalkOrder(a: string, b: string): number {
-  const length = Math.min(a.length, b.length);
-  for (let i = 0; i < length; i++) {
-    const x = a.charCodeAt(i);
-    const y = b.charCodeAt(i);
-    if (x === y) continue;
-    if (x === SLASH) return -1;
-    if (y === SLASH) return 1;
-    return x - y;
-  }
-  return a.length - b.length;
+export function inWalkOrder(listing: AsyncIterable<ListedBlob>): AsyncGenerator<WalkEntry> {
+  return reorder(withDirectories(listing), (entry) => entry.name);
 }
 
-/**
- * Turns a flat listing (blob names in byte-wise order, as Azure returns them) into walk order,
- * adding each virtual directory once, right before its first child, with that child's modTime.
- *
- * It streams with a small buffer rather than sorting everything: an entry is released as soon as
- * nothing still to come can sort before it. The two orders differ only where a name continues with
- * a character below '/' ('-' or '.' among valid path characters) while a sibling directory has
- * the same stem ("a-y", "a.x/…" list before "a/…" but walk after it), so the listing's next name
- * `n` bounds what may still come: nothing below `n` cut at its first such character. The buffer
- * holds only those look-alike siblings, e.g. the repositories "x-y/…" until "x/…" has passed.
- */
-export async function* inWalkOrder(listing: AsyncIterable<ListedBlob>): AsyncGenerator<WalkEntry> {
-  const pending: WalkEntry[] = [];
+/** The listing's blobs as walk entries, each preceded by the directories it opens, in listing order. */
+async function* withDirectories(listing: AsyncIterable<ListedBlob>): AsyncGenerator<WalkEntry> {
   let open: string[] = [];
   for await (const blob of listing) {
     const dirs = parentChain(blob.name);
     let common = 0;
     while (common < open.length && common < dirs.length && open[common] === dirs[common]) common++;
-    for (const dir of dirs.slice(common)) insertSorted(pending, { name: dir, isDir: true, size: 0, modTime: blob.modTime });
-    insertSorted(pending, { name: blob.name, isDir: false, size: blob.size, modTime: blob.modTime });
+    for (const dir of dirs.slice(common)) yield { name: dir, isDir: true, size: 0, modTime: blob.modTime };
+    yield { name: blob.name, isDir: false, size: blob.size, modTime: blob.modTime };
     open = dirs;
-    const bound = releaseBound(blob.name);
-    let release = 0;
-    while (release < pending.length && compareWalkOrder((pending[release] as WalkEntry).name, bound) < 0) release++;
-    if (release > 0) yield* pending.splice(0, release);
   }
-  yield* pending;
 }
 
 /** The directories a name lies in, outermost first: "a/b/c" → ["a", "a/b"]. */
@@ -113,26 +87,4 @@ function parentChain(name: string): string[] {
   const out: string[] = [];
   for (let i = name.indexOf('/'); i !== -1; i = name.indexOf('/', i + 1)) out.push(name.slice(0, i));
   return out;
-}
-
-/**
- * Every name listed after `name` sorts, in walk order, at or after the result: `name` cut before
- * its first character below '/', or `name` itself when it has none.
- */
-function releaseBound(name: string): string {
-  for (let i = 0; i < name.length; i++) {
-    if (name.charCodeAt(i) < SLASH) return name.slice(0, i);
-  }
-  return name;
-}
-
-function insertSorted(entries: WalkEntry[], entry: WalkEntry): void {
-  let low = 0;
-  let high = entries.length;
-  while (low < high) {
-    const mid = (low + high) >>> 1;
-    if (compareWalkOrder((entries[mid] as WalkEntry).name, entry.name) <= 0) low = mid + 1;
-    else high = mid;
-  }
-  entries.splice(low, 0, entry);
 }

@@ -10,9 +10,10 @@
  */
 import { z } from 'zod';
 
-import { isHttpUrl, lowercase, optionalDuration, optionalInteger, optionalString, requiredString, unsetIfEmpty } from '../../config-fields/fields.js';
+import { durationField, isHttpUrl, lowercase, optionalDuration, optionalInteger, optionalString, requiredString, unsetIfEmpty } from '../../config-fields/fields.js';
 import { parseSection } from '../../config-fields/issues.js';
 import type { KeyDocs } from '../../config-fields/schema-tree.js';
+import { DEFAULT_REQUEST_TIMEOUT_MS } from './request-timeout.js';
 
 /** The key path of the section, prefixed to every message. */
 const SECTION = ['storage', 'azure'] as const;
@@ -43,6 +44,8 @@ export interface AzureParameters {
   readonly copyStatusPollMaxRetry: number;
   /** The base delay between polls, in milliseconds (multiplied by the attempt number). */
   readonly copyStatusPollDelayMs: number;
+  /** `requesttimeout` (Berth extension): a request whose socket is silent this long fails (503 UNAVAILABLE), not retried. */
+  readonly requestTimeoutMs: number;
 }
 
 const CREDENTIAL_TYPES = ['shared_key', 'client_secret', 'default_credentials'] as const;
@@ -84,6 +87,7 @@ const azureShape = {
   copy_status_poll_delay: delay(),
   max_retries: retries(),
   retry_delay: delay(),
+  requesttimeout: durationField(DEFAULT_REQUEST_TIMEOUT_MS, { bound: 'positive', examples: '10s or 30s', emptyIsUnset: true }),
 };
 
 type ParsedSection = z.output<z.ZodObject<typeof azureShape>>;
@@ -133,6 +137,7 @@ function toParameters(p: ParsedSection, ctx: z.RefinementCtx): AzureParameters {
     auth: Object.freeze(auth),
     copyStatusPollMaxRetry: p.copy_status_poll_max_retry ?? p.max_retries ?? 5,
     copyStatusPollDelayMs: p.copy_status_poll_delay ?? p.retry_delay ?? 100,
+    requestTimeoutMs: p.requesttimeout,
   });
 }
 
@@ -160,6 +165,7 @@ export const azureKeyDocs: KeyDocs = {
   copy_status_poll_delay: { type: 'duration', default: '`100ms`', text: 'Base delay between polls of a pending copy, multiplied by the attempt number. Its older name is `retry_delay` (not both).' },
   max_retries: { type: 'integer, -1 to 1000', default: '`5`', text: 'The older name of `copy_status_poll_max_retry`.' },
   retry_delay: { type: 'duration', default: '`100ms`', text: 'The older name of `copy_status_poll_delay`.' },
+  requesttimeout: { type: 'duration', default: '`10s`', text: 'A request to Azure that receives no byte, in either direction, for this long fails without retries and the client gets 503 `UNAVAILABLE` with `Retry-After` (instead of waiting minutes for a store that stopped answering). Berth extension, see [memory.md](memory.md).' },
   'credentials.type': { type: CREDENTIAL_TYPES.map((t) => `\`${t}\``).join(' \\| '), default: '`shared_key` with `accountkey`, else `default_credentials`', text: 'How to authenticate without a connection string: the account key, a service principal (`client_secret`), or the default Azure credential chain (`default` is accepted for it).' },
   'credentials.clientid': { type: 'string', default: '—', text: 'With `client_secret`: the application (client) ID.' },
   'credentials.tenantid': { type: 'string', default: '—', text: 'With `client_secret`: the directory (tenant) ID.' },

@@ -2,8 +2,10 @@ import { randomBytes } from 'node:crypto';
 
 import type { BlobRequestConditions, BlockBlobClient } from '@azure/storage-blob';
 
+import { statusOf } from './azure-blobs.js';
 import type { FileWriter } from './driver.js';
 import { StorageDriverError } from './errors.js';
+import { WriterState } from './writer-state.js';
 
 /** Azure's limit of committed blocks in one block blob. */
 export const MAX_COMMITTED_BLOCKS = 50_000;
@@ -37,8 +39,6 @@ export interface AzureBlockWriterOptions {
   readonly translate: (err: unknown, op: string) => Error;
 }
 
-type State = 'open' | 'closed' | 'committed' | 'cancelled';
-
 interface StagedBlock {
   readonly id: string;
   readonly size: number;
@@ -61,7 +61,7 @@ interface StagedBlock {
  */
 export class AzureBlockWriter implements FileWriter {
   readonly #o: AzureBlockWriterOptions;
-  #state: State = 'open';
+  readonly #state: WriterState;
   #size: number;
   /** Serialises write() calls that overlap. */
   #queue: Promise<void> = Promise.resolve();
@@ -74,6 +74,7 @@ export class AzureBlockWriter implements FileWriter {
   constructor(options: AzureBlockWriterOptions) {
     this.#o = options;
     this.#size = options.size;
+    this.#state = new WriterState(options.driver, options.path);
   }
 
   get size(): number {
@@ -82,7 +83,7 @@ export class AzureBlockWriter implements FileWriter {
 
   write(chunk: Uint8Array): Promise<void> {
     try {
-      this.#assertOpen('write to');
+      this.#state.assertOpen('write to');
       this.#o.signal?.throwIfAborted();
     } catch (err) {
       return Promise.reject(err);
@@ -96,8 +97,7 @@ export class AzureBlockWriter implements FileWriter {
   }
 
   async close(): Promise<void> {
-    if (this.#state !== 'open') return;
-    this.#state = 'closed';
+    if (!this.#state.close()) return;
     await this.#flush();
     // Keep what reached storage, even after a failed or aborted stage: the blocks before it.
     const blocks = this.#stagedPrefix();
@@ -107,16 +107,14 @@ export class AzureBlockWriter implements FileWriter {
   }
 
   async commit(): Promise<void> {
-    this.#assertOpen('commit');
-    this.#state = 'committed';
+    this.#state.commit();
     await this.#flush();
     if (this.#failure !== undefined) throw this.#failure;
     await this.#commitList(this.#blocks);
   }
 
   async cancel(): Promise<void> {
-    this.#assertOpen('cancel');
-    this.#state = 'cancelled';
+    this.#state.cancel();
     this.#buffer = undefined;
     await this.#queue;
     await Promise.allSettled(this.#inFlight);
@@ -136,7 +134,7 @@ export class AzureBlockWriter implements FileWriter {
     let offset = 0;
     while (offset < chunk.byteLength) {
       if (this.#failure !== undefined) throw this.#failure;
-      if (this.#state === 'cancelled') return;
+      if (this.#state.phase === 'cancelled') return;
       const buffer = (this.#buffer ??= Buffer.allocUnsafe(blockSize));
       const n = Math.min(blockSize - this.#filled, chunk.byteLength - offset);
       buffer.set(chunk.subarray(offset, offset + n), this.#filled);
@@ -205,11 +203,6 @@ export class AzureBlockWriter implements FileWriter {
     }
   }
 
-  #assertOpen(action: string): void {
-    if (this.#state !== 'open') {
-      throw new StorageDriverError(this.#o.driver, `${this.#o.driver}: cannot ${action} writer for ${this.#o.path}: already ${this.#state}`);
-    }
-  }
 }
 
 /** A failed ifMatch / ifNoneMatch condition. */
@@ -217,9 +210,4 @@ function isConflict(err: unknown): boolean {
   const status = statusOf(err);
   const code = typeof err === 'object' && err !== null && 'code' in err ? err.code : undefined;
   return status === 412 || (status === 409 && code === 'BlobAlreadyExists');
-}
-
-function statusOf(err: unknown): number | undefined {
-  if (typeof err !== 'object' || err === null || !('statusCode' in err)) return undefined;
-  return typeof err.statusCode === 'number' ? err.statusCode : undefined;
 }

@@ -1,14 +1,16 @@
 import { Readable, addAbortSignal } from 'node:stream';
-import { setTimeout as sleep } from 'node:timers/promises';
 
-import type { BlobGetPropertiesResponse, BlobRequestConditions, BlockBlobClient, ContainerClient } from '@azure/storage-blob';
+import type { BlobGetPropertiesResponse, BlobItem, BlobRequestConditions, BlockBlobClient, ContainerClient } from '@azure/storage-blob';
 
 import { createAzureClients, type BlobUrlSigner } from './azure-auth.js';
-import { BlobLayout, inWalkOrder, type ListedBlob } from './azure-layout.js';
+import { asReadable, BLOCK_ID_BYTES, blockIdBytes, copyBlob, deleteBelow, hasCode, LIST_PAGE_SIZE, listFlat, positiveInteger, statusOf, toBuffer, translateAzureError, type CopyPolling } from './azure-blobs.js';
+import { BlobLayout, inWalkOrder } from './azure-layout.js';
 import type { AzureParameters } from './azure-parameters.js';
 import { AzureBlockWriter } from './azure-writer.js';
 import { isValidPath, type FileInfo, type FileWriter, type StorageDriver } from './driver.js';
-import { InvalidOffsetError, InvalidPathError, PathNotFoundError, StorageDriverError } from './errors.js';
+import { InvalidOffsetError, InvalidPathError, PathNotFoundError, StorageDriverError, StorageUnavailableError } from './errors.js';
+import { isSilentSocketError } from './idle-timeout-agent.js';
+import { DEFAULT_REQUEST_TIMEOUT_MS } from './request-timeout.js';
 
 export { parseAzureParameters, type AzureParameters } from './azure-parameters.js';
 
@@ -20,10 +22,6 @@ const DEFAULT_STAGE_CONCURRENCY = 2;
 const REDIRECT_TTL_MS = 20 * 60_000;
 /** How long a copy source URL stays valid: long enough for a slow server-side copy. */
 const COPY_SOURCE_TTL_MS = 60 * 60_000;
-const LIST_PAGE_SIZE = 5000;
-const DELETE_CONCURRENCY = 16;
-/** Default bytes of a new block id (32 base64 characters). */
-const BLOCK_ID_BYTES = 24;
 /** Retries of a broken download stream; each retry asks for the same ETag, so content never mixes. */
 const DOWNLOAD_RETRIES = 5;
 
@@ -43,6 +41,8 @@ export interface AzureDriverOptions {
   readonly copyStatusPollMaxRetry?: number;
   /** Base delay between those polls in ms, multiplied by the attempt number (default 100). */
   readonly copyStatusPollDelayMs?: number;
+  /** The clients' `requesttimeout`, for messages (the agent of azure-auth.ts enforces it). */
+  readonly requestTimeoutMs?: number;
   /** The clock for URL expiry (default: the system clock). */
   readonly now?: () => Date;
 }
@@ -72,8 +72,10 @@ export class AzureDriver implements StorageDriver {
   readonly #pollMaxRetry: number;
   readonly #pollDelayMs: number;
   readonly #now: () => Date;
+  readonly #requestTimeoutMs: number;
 
   constructor(options: AzureDriverOptions) {
+    this.#requestTimeoutMs = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
     this.#container = options.container;
     this.#signer = options.signer;
     this.#layout = new BlobLayout(options.rootdirectory ?? '');
@@ -193,10 +195,11 @@ export class AzureDriver implements StorageDriver {
       if (statusOf(err) !== 404 || hasCode(err, 'ContainerNotFound')) throw this.#translate(err, 'stat', path);
     }
     // A directory exists while a blob lies below it; it is as recent as the first of them.
-    let first;
+    let first: BlobItem | undefined;
     try {
       const pages = this.#container.listBlobsFlat({ prefix: this.#layout.dirPrefix(path), abortSignal: signal }).byPage({ maxPageSize: 1 });
-      first = (await pages.next()).value?.segment.blobItems[0];
+      const page = await pages.next();
+      first = page.done === true ? undefined : page.value.segment.blobItems[0];
     } catch (err) {
       throw this.#translate(err, 'stat', path, false);
     }
@@ -243,12 +246,12 @@ export class AzureDriver implements StorageDriver {
     try {
       const sourceUrl = (await this.#signer.readUrl(source, new Date(this.#now().getTime() + COPY_SOURCE_TTL_MS))) ?? source.url;
       try {
-        await this.#copy(sourceUrl, target, from, signal);
+        await copyBlob(sourceUrl, target, this.#copyPolling(from, signal));
       } catch (err) {
         // A blob of another type at the target (Distribution's append blobs) cannot be copied over.
         if (!hasCode(err, 'InvalidBlobType')) throw err;
         await target.delete({ abortSignal: signal }).catch((deleteErr: unknown) => (statusOf(deleteErr) === 404 ? undefined : Promise.reject(deleteErr)));
-        await this.#copy(sourceUrl, target, from, signal);
+        await copyBlob(sourceUrl, target, this.#copyPolling(from, signal));
       }
       await source.delete({ deleteSnapshots: 'include', abortSignal: signal }).catch((err: unknown) => (statusOf(err) === 404 ? undefined : Promise.reject(err)));
     } catch (err) {
@@ -269,21 +272,9 @@ export class AzureDriver implements StorageDriver {
     }
     // A directory: everything below it, page by page (a listing continues by name, so deleting
     // what it returned does not disturb it).
-    let deleted = 0;
+    let deleted: number;
     try {
-      const pages = this.#container.listBlobsFlat({ prefix: this.#layout.dirPrefix(path), abortSignal: signal }).byPage({ maxPageSize: LIST_PAGE_SIZE });
-      for await (const page of pages) {
-        const names = page.segment.blobItems.map((item) => item.name);
-        await forEachLimit(names, DELETE_CONCURRENCY, (name) =>
-          this.#container
-            .deleteBlob(name, { deleteSnapshots: 'include', abortSignal: signal })
-            .then(
-              () => undefined,
-              (err: unknown) => (statusOf(err) === 404 ? undefined : Promise.reject(err)),
-            ),
-        );
-        deleted += names.length;
-      }
+      deleted = await deleteBelow(this.#container, this.#layout.dirPrefix(path), signal);
     } catch (err) {
       throw this.#translate(err, 'delete', path, false);
     }
@@ -307,7 +298,7 @@ export class AzureDriver implements StorageDriver {
     const base = path === '/' ? '' : path;
     let found = false;
     try {
-      for await (const entry of inWalkOrder(this.#listFlat(prefix, signal))) {
+      for await (const entry of inWalkOrder(listFlat(this.#container, prefix, signal))) {
         found = true;
         yield { path: `${base}/${entry.name}`, size: entry.size, modTime: entry.modTime, isDir: entry.isDir };
       }
@@ -315,18 +306,6 @@ export class AzureDriver implements StorageDriver {
       throw this.#translate(err, 'walk', path, false);
     }
     if (!found && path !== '/') throw new PathNotFoundError(this.name, path);
-  }
-
-  /** Every blob below `prefix` in name order, named relative to it; invalid names are skipped. */
-  async *#listFlat(prefix: string, signal: AbortSignal | undefined): AsyncGenerator<ListedBlob> {
-    const pages = this.#container.listBlobsFlat({ prefix, abortSignal: signal }).byPage({ maxPageSize: LIST_PAGE_SIZE });
-    for await (const page of pages) {
-      for (const item of page.segment.blobItems) {
-        const name = item.name.slice(prefix.length);
-        if (name === '' || !isValidPath(`/${name}`)) continue;
-        yield { name, size: item.properties.contentLength ?? 0, modTime: item.properties.lastModified };
-      }
-    }
   }
 
   #newWriter(
@@ -353,26 +332,8 @@ export class AzureDriver implements StorageDriver {
     });
   }
 
-  async #copy(sourceUrl: string, target: BlockBlobClient, from: string, signal: AbortSignal | undefined): Promise<void> {
-    const poller = await target.beginCopyFromURL(sourceUrl, { abortSignal: signal });
-    const started = poller.getOperationState().result;
-    let status = started?.copyStatus;
-    let copyId = started?.copyId;
-    let description: string | undefined;
-    for (let attempt = 1; status === 'pending'; attempt++) {
-      if (this.#pollMaxRetry < 0 || attempt > this.#pollMaxRetry) {
-        if (copyId !== undefined) await target.abortCopyFromURL(copyId).catch(() => undefined);
-        throw new StorageDriverError(this.name, `${this.name}: copy of ${from} did not complete after ${Math.max(0, this.#pollMaxRetry)} polls; aborted`);
-      }
-      await sleep(this.#pollDelayMs * attempt, undefined, { signal });
-      const properties = await target.getProperties({ abortSignal: signal });
-      status = properties.copyStatus;
-      copyId = properties.copyId ?? copyId;
-      description = properties.copyStatusDescription;
-    }
-    if (status !== undefined && status !== 'success') {
-      throw new StorageDriverError(this.name, `${this.name}: copy of ${from} ${status}${description === undefined ? '' : `: ${description}`}`);
-    }
+  #copyPolling(from: string, signal: AbortSignal | undefined): CopyPolling {
+    return { driver: this.name, from, maxRetry: this.#pollMaxRetry, delayMs: this.#pollDelayMs, signal };
   }
 
   async #properties(blob: BlockBlobClient, path: string, signal: AbortSignal | undefined): Promise<BlobGetPropertiesResponse> {
@@ -386,6 +347,12 @@ export class AzureDriver implements StorageDriver {
   #blob(path: string): BlockBlobClient {
     return this.#container.getBlockBlobClient(this.#layout.blobName(path));
   }
+
+  /**
+   * Nothing to release: the SDK offers no way to close its HTTP pipeline, whose idle keep-alive
+   * sockets the runtime closes on its own.
+   */
+  async close(): Promise<void> {}
 
   /** Validates a path that must name a file. "/" is a directory: PathNotFoundError when reading, an error when writing. */
   #filePath(path: string, reading = false): string {
@@ -401,20 +368,11 @@ export class AzureDriver implements StorageDriver {
     if (!isValidPath(path)) throw new InvalidPathError(this.name, path);
   }
 
-  /**
-   * Turns an SDK error into a driver error: a 404 (but a missing container) is PathNotFoundError
-   * when `notFound`; aborts and driver errors pass through.
-   */
+  /** See {@link translateAzureError}. */
   #translate(err: unknown, op: string, path: string, notFound = true): Error {
-    if (err instanceof StorageDriverError) return err;
-    if (err instanceof Error && err.name === 'AbortError') return err;
-    if (hasCode(err, 'ContainerNotFound')) {
-      return new StorageDriverError(this.name, `${this.name}: ${op} ${path}: the container ${this.#container.containerName} does not exist`, { cause: err });
-    }
-    if (notFound && statusOf(err) === 404) return new PathNotFoundError(this.name, path);
-    if (statusOf(err) === 404 && hasCode(err, 'CannotVerifyCopySource')) return new PathNotFoundError(this.name, path);
-    const message = err instanceof Error ? err.message.split('\n')[0] : String(err);
-    return new StorageDriverError(this.name, `${this.name}: ${op} ${path}: ${message}`, { cause: err });
+    if (isSilentSocketError(err)) return new StorageUnavailableError(this.name, `${this.name}: ${op} ${path}: no answer within ${this.#requestTimeoutMs} ms (storage.azure.requesttimeout)`, { cause: err });
+    if (hasCode(err, 'ECONNREFUSED')) return new StorageUnavailableError(this.name, `${this.name}: ${op} ${path}: cannot connect (ECONNREFUSED)`, { cause: err });
+    return translateAzureError(this.name, this.#container.containerName, err, op, path, notFound);
   }
 }
 
@@ -443,62 +401,6 @@ export async function createAzureDriver(parameters: AzureParameters): Promise<Az
     rootdirectory: parameters.rootdirectory,
     copyStatusPollMaxRetry: parameters.copyStatusPollMaxRetry,
     copyStatusPollDelayMs: parameters.copyStatusPollDelayMs,
+    requestTimeoutMs: parameters.requestTimeoutMs,
   });
-}
-
-/**
- * The byte length of new block ids that matches `ids` (all ids of one blob must be equally long),
- * or undefined when they cannot be matched: ids of unequal length, not canonical base64, or too
- * short to draw unique random ids from.
- */
-function blockIdBytes(ids: readonly string[]): number | undefined {
-  const [first] = ids;
-  if (first === undefined) return BLOCK_ID_BYTES;
-  const bytes = Buffer.from(first, 'base64');
-  if (bytes.length < 12 || bytes.length > 64 || bytes.toString('base64') !== first) return undefined;
-  return ids.every((id) => id.length === first.length) ? bytes.length : undefined;
-}
-
-function asReadable(body: NodeJS.ReadableStream | undefined): Readable {
-  if (body === undefined) return Readable.from([]);
-  return body instanceof Readable ? body : new Readable().wrap(body);
-}
-
-function toBuffer(chunk: unknown): Buffer {
-  if (Buffer.isBuffer(chunk)) return chunk;
-  if (chunk instanceof Uint8Array) return Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
-  if (typeof chunk === 'string') return Buffer.from(chunk);
-  throw new TypeError(`azure: a download yielded a ${typeof chunk}`);
-}
-
-function statusOf(err: unknown): number | undefined {
-  if (typeof err !== 'object' || err === null || !('statusCode' in err)) return undefined;
-  return typeof err.statusCode === 'number' ? err.statusCode : undefined;
-}
-
-function hasCode(err: unknown, code: string): boolean {
-  return typeof err === 'object' && err !== null && 'code' in err && err.code === code;
-}
-
-function positiveInteger(value: number, name: string): number {
-  if (!Number.isSafeInteger(value) || value < 1) throw new TypeError(`azure: ${name} must be a positive integer, got ${value}`);
-  return value;
-}
-
-/** Runs `fn` over `items`, at most `limit` at once; rejects with the first failure after all settle. */
-async function forEachLimit<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  let failure: { error: unknown } | undefined;
-  const worker = async (): Promise<void> => {
-    while (next < items.length && failure === undefined) {
-      const item = items[next++] as T;
-      try {
-        await fn(item);
-      } catch (error) {
-        failure ??= { error };
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  if (failure !== undefined) throw failure.error;
 }

@@ -1,4 +1,4 @@
-import type { Readable, Writable } from 'node:stream';
+import type { Readable } from 'node:stream';
 
 /**
  * The contract every storage backend implements: a tiny filesystem-like interface over
@@ -55,6 +55,13 @@ export interface StorageDriver {
    * within each directory. Throws PathNotFoundError when `path` is absent.
    */
   walk(path: string, signal?: AbortSignal): AsyncIterable<FileInfo>;
+
+  /**
+   * Releases what the driver holds (SDK clients and their sockets), once nothing uses it any more:
+   * serve calls it on shutdown, garbage-collect when it is done. Calls made afterwards may fail.
+   * Safe to call more than once.
+   */
+  close(): Promise<void>;
 }
 
 /**
@@ -91,9 +98,45 @@ export interface RangeSource {
    * when `dest` closes first, with StorageDriverError when the file ends early. `onBytes` is
    * called as bytes are handed to `dest`.
    */
-  sendTo(dest: Writable, options?: { readonly signal?: AbortSignal; readonly onBytes?: (bytes: number) => void }): Promise<void>;
+  sendTo(dest: ByteSink, options?: { readonly signal?: AbortSignal; readonly onBytes?: (bytes: number) => void }): Promise<void>;
   /** Releases the file without sending; a no-op after sendTo. */
   close(): Promise<void>;
+}
+
+/**
+ * Same-sized buffers a driver borrows for a transfer and gives back once nothing refers to them,
+ * so that moving a blob allocates nothing per chunk. The composition root passes one pool (storage's
+ * BufferPool) shared with the upload path; a driver never reaches for a module-level pool itself.
+ */
+export interface ReusableBuffers {
+  /** The byte length of every buffer. */
+  readonly size: number;
+  /** A buffer of `size` bytes, pooled or new. */
+  take(): Buffer;
+  /** Puts a buffer back (one that is never given back is simply collected). */
+  give(buf: Buffer): void;
+}
+
+/**
+ * Where a range is sent: a response, adapted by the HTTP layer (http/byte-sink.ts), which alone
+ * knows how HTTP/1 and HTTP/2 responses report back-pressure and a client that went away.
+ */
+export interface ByteSink {
+  /** True once the sink takes nothing more: the client went away, the response ended or failed. */
+  readonly closed: boolean;
+  /**
+   * Queues `chunk`; false asks the sender to wait for drained() before the next write. `written`
+   * is called once the chunk has gone out (with an error when it could not): only then may the
+   * sender reuse the chunk's buffer.
+   */
+  write(chunk: Uint8Array, written: (err?: Error | null) => void): boolean;
+  /** Resolves when the sink wants more; rejects with {@link sinkClosed}'s error when it closes first, or with its failure. */
+  drained(): Promise<void>;
+}
+
+/** The error of a send whose sink closed before the whole content was sent (code ERR_STREAM_PREMATURE_CLOSE, as stream.pipeline's). */
+export function sinkClosed(): Error {
+  return Object.assign(new Error('the destination closed before the whole range was sent'), { code: 'ERR_STREAM_PREMATURE_CLOSE' });
 }
 
 export function opensRanges(driver: StorageDriver): driver is StorageDriver & OpensRanges {
@@ -135,14 +178,11 @@ export interface FileWriter {
   commit(): Promise<void>;
 }
 
-const SEGMENT = /^[A-Za-z0-9._-]+$/;
+/** One or more `/segment`s of the allowed characters, and no `.` or `..` segment: two regex runs, no split (every driver call checks its path). */
+const SEGMENTS = /^(?:\/[A-Za-z0-9._-]+)+$/;
+const DOT_SEGMENT = /\/\.\.?(?:\/|$)/;
 
 /** True when `path` is a valid driver path (see StorageDriver). */
 export function isValidPath(path: string): boolean {
-  if (path === '/') return true;
-  if (!path.startsWith('/') || path.endsWith('/')) return false;
-  for (const segment of path.slice(1).split('/')) {
-    if (!SEGMENT.test(segment) || segment === '.' || segment === '..') return false;
-  }
-  return true;
+  return path === '/' || (SEGMENTS.test(path) && !DOT_SEGMENT.test(path));
 }

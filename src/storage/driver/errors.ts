@@ -47,3 +47,18 @@ export class InvalidOffsetError extends StorageDriverError {
 export function isPathNotFound(err: unknown): err is PathNotFoundError {
   return err instanceof PathNotFoundError;
 }
+
+/**
+ * The storage backend did not answer (no byte for the configured request timeout, or refused
+ * the connection). Rendered as 503 UNAVAILABLE with Retry-After (http/render-error.ts).
+ */
+export class StorageUnavailableError extends StorageDriverError {
+  constructor(driver: string, message: string, options?: { cause?: unknown }) {
+    super(driver, message, options);
+    this.name = 'StorageUnavailableError';
+  }
+}
+
+export function isStorageUnavailable(err: unknown): err is StorageUnavailableError {
+  return err instanceof StorageUnavailableError;
+}

@@ -1,5 +1,5 @@
 import type { AzureParameters } from './azure-parameters.js';
-import type { StorageDriver } from './driver.js';
+import type { ReusableBuffers, StorageDriver } from './driver.js';
 import { FilesystemDriver } from './filesystem.js';
 import { InMemoryDriver } from './inmemory.js';
 import type { S3Parameters } from './s3-parameters.js';
@@ -14,16 +14,23 @@ export interface DriverSettings {
   readonly azure?: AzureParameters;
 }
 
+/** What the composition root shares with the driver it creates. */
+export interface DriverDependencies {
+  /** Transfer buffers the filesystem driver sends ranges through (storage's pool, shared with uploads). */
+  readonly buffers?: ReusableBuffers;
+}
+
 /**
  * Creates the configured driver. Drivers are created explicitly here, never registered through
  * import side effects; heavy ones (object stores) are loaded only when configured.
  */
-export async function createDriver(settings: DriverSettings): Promise<StorageDriver> {
+export async function createDriver(settings: DriverSettings, dependencies: DriverDependencies = {}): Promise<StorageDriver> {
   switch (settings.driver) {
     case 'filesystem':
       return new FilesystemDriver({
         rootdirectory: settings.filesystem?.rootdirectory ?? '/var/lib/registry',
         syncmetadata: settings.filesystem?.syncmetadata ?? true,
+        buffers: dependencies.buffers,
       });
     case 'inmemory':
       return new InMemoryDriver();

@@ -2,6 +2,7 @@ import { addAbortSignal, Readable } from 'node:stream';
 
 import { isValidPath, type FileInfo, type FileWriter, type StorageDriver } from './driver.js';
 import { InvalidOffsetError, InvalidPathError, PathNotFoundError, StorageDriverError } from './errors.js';
+import { WriterState } from './writer-state.js';
 
 /** The largest slice a reader pushes at once. */
 const READ_CHUNK = 1024 * 1024;
@@ -140,6 +141,9 @@ export class InMemoryDriver implements StorageDriver {
     yield* walkDir(path, dir, signal);
   }
 
+  /** Nothing to release; the content stays (a closed in-memory driver is simply dropped). */
+  async close(): Promise<void> {}
+
   /** Validates a path and splits it into segments ([] for the root). */
   #segments(path: string): string[] {
     if (!isValidPath(path)) throw new InvalidPathError(this.name, path);
@@ -247,21 +251,16 @@ interface WriterSink {
   discard(): void;
 }
 
-type WriterState = 'open' | 'closed' | 'committed' | 'cancelled';
-
 /** Collects chunks privately and publishes them as a new file node on close() or commit(). */
 class InMemoryFileWriter implements FileWriter {
-  readonly #driver: string;
-  readonly #path: string;
+  readonly #state: WriterState;
   readonly #chunks: Buffer[];
   readonly #signal: AbortSignal | undefined;
   readonly #sink: WriterSink;
   #size: number;
-  #state: WriterState = 'open';
 
   constructor(driver: string, path: string, chunks: Buffer[], size: number, signal: AbortSignal | undefined, sink: WriterSink) {
-    this.#driver = driver;
-    this.#path = path;
+    this.#state = new WriterState(driver, path);
     this.#chunks = chunks;
     this.#size = size;
     this.#signal = signal;
@@ -273,7 +272,7 @@ class InMemoryFileWriter implements FileWriter {
   }
 
   async write(chunk: Uint8Array): Promise<void> {
-    this.#assertOpen('write to');
+    this.#state.assertOpen('write to');
     this.#signal?.throwIfAborted();
     if (chunk.byteLength === 0) return;
     this.#chunks.push(Buffer.from(chunk)); // a copy: the caller may reuse its buffer
@@ -281,27 +280,18 @@ class InMemoryFileWriter implements FileWriter {
   }
 
   async close(): Promise<void> {
-    if (this.#state !== 'open') return;
-    this.#state = 'closed';
+    if (!this.#state.close()) return;
     this.#sink.publish(this.#chunks, this.#size);
   }
 
   async commit(): Promise<void> {
-    this.#assertOpen('commit');
-    this.#state = 'committed';
+    this.#state.commit();
     this.#sink.publish(this.#chunks, this.#size);
   }
 
   async cancel(): Promise<void> {
-    this.#assertOpen('cancel');
-    this.#state = 'cancelled';
+    this.#state.cancel();
     this.#sink.discard();
-  }
-
-  #assertOpen(action: string): void {
-    if (this.#state !== 'open') {
-      throw new StorageDriverError(this.#driver, `${this.#driver}: cannot ${action} writer for ${this.#path}: already ${this.#state}`);
-    }
   }
 }
 

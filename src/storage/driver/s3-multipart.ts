@@ -2,6 +2,7 @@
  * Multipart-upload plumbing shared by the S3 driver's writer and its multipart copy: listing
  * uploads and parts, completing and aborting, and copying byte ranges of an object into parts.
  */
+import pLimit from 'p-limit';
 import {
   AbortMultipartUploadCommand,
   CompleteMultipartUploadCommand,
@@ -176,35 +177,30 @@ export async function copyRanges(options: {
 }): Promise<UploadedPart[]> {
   const { client, bucket, sourceKey, key, uploadId, ranges, firstPartNumber, signal } = options;
   const parts: UploadedPart[] = new Array<UploadedPart>(ranges.length);
-  let next = 0;
   let failure: { error: unknown } | undefined;
-  const worker = async (): Promise<void> => {
-    while (failure === undefined && next < ranges.length) {
-      const index = next++;
-      const range = ranges[index] as ByteRange;
-      const partNumber = firstPartNumber + index;
-      try {
-        const result = await client.send(
-          new UploadPartCopyCommand({
-            Bucket: bucket,
-            Key: key,
-            UploadId: uploadId,
-            PartNumber: partNumber,
-            CopySource: copySource(bucket, sourceKey),
-            CopySourceRange: `bytes=${range.first}-${range.last}`,
-          }),
-          { abortSignal: signal },
-        );
-        const etag = result.CopyPartResult?.ETag;
-        if (etag === undefined) throw new Error(`UploadPartCopy of part ${partNumber} returned no ETag`);
-        parts[index] = { PartNumber: partNumber, ETag: etag, Size: range.last - range.first + 1 };
-      } catch (error) {
-        failure ??= { error };
-      }
+  const limit = pLimit(Math.max(1, options.concurrency));
+  await limit.map(ranges, async (range, index) => {
+    if (failure !== undefined) return;
+    const partNumber = firstPartNumber + index;
+    try {
+      const result = await client.send(
+        new UploadPartCopyCommand({
+          Bucket: bucket,
+          Key: key,
+          UploadId: uploadId,
+          PartNumber: partNumber,
+          CopySource: copySource(bucket, sourceKey),
+          CopySourceRange: `bytes=${range.first}-${range.last}`,
+        }),
+        { abortSignal: signal },
+      );
+      const etag = result.CopyPartResult?.ETag;
+      if (etag === undefined) throw new Error(`UploadPartCopy of part ${partNumber} returned no ETag`);
+      parts[index] = { PartNumber: partNumber, ETag: etag, Size: range.last - range.first + 1 };
+    } catch (error) {
+      failure ??= { error };
     }
-  };
-  const workers = Math.max(1, Math.min(options.concurrency, ranges.length));
-  await Promise.all(Array.from({ length: workers }, worker));
+  });
   if (failure !== undefined) throw failure.error;
   return parts;
 }

@@ -9,9 +9,10 @@
  */
 import { z } from 'zod';
 
-import { booleanField, enumField, integerField, isHttpUrl, optionalString, requiredString, unsetIfEmpty } from '../../config-fields/fields.js';
+import { booleanField, durationField, enumField, integerField, isHttpUrl, optionalString, requiredString, unsetIfEmpty } from '../../config-fields/fields.js';
 import { parseSection } from '../../config-fields/issues.js';
 import type { KeyDocs } from '../../config-fields/schema-tree.js';
+import { DEFAULT_REQUEST_TIMEOUT_MS } from './request-timeout.js';
 
 const MiB = 1024 * 1024;
 /** The smallest part S3 accepts in a multipart upload, except the last one. */
@@ -88,6 +89,8 @@ export interface S3Parameters {
   readonly userAgent: string | undefined;
   /** Distribution's `loglevel`, lower-cased (`off` when unset); informational. */
   readonly logLevel: string;
+  /** `requesttimeout` (Berth extension): a request that hears nothing for this long fails (503 UNAVAILABLE), and is not retried. */
+  readonly requestTimeoutMs: number;
 }
 
 const flag = (defaultValue: boolean) => booleanField(defaultValue, { strconv: true });
@@ -119,6 +122,7 @@ const s3Shape = {
   objectacl: enumField(S3_OBJECT_ACLS, 'private', { normalise: (text) => text }),
   useragent: optionalString(),
   loglevel: z.preprocess((v) => (v === false ? undefined : unsetIfEmpty(v)), z.string().optional()),
+  requesttimeout: durationField(DEFAULT_REQUEST_TIMEOUT_MS, { bound: 'positive', examples: '10s or 30s', emptyIsUnset: true }),
 };
 
 type ParsedSection = z.output<z.ZodObject<typeof s3Shape>>;
@@ -172,6 +176,7 @@ function toParameters(p: ParsedSection): S3Parameters {
     objectAcl: p.objectacl,
     userAgent: p.useragent,
     logLevel: (p.loglevel ?? 'off').toLowerCase(),
+    requestTimeoutMs: p.requesttimeout,
   });
 }
 
@@ -217,4 +222,5 @@ export const s3KeyDocs: KeyDocs = {
   objectacl: { type: 'canned ACL name', default: '`private`', text: `Canned ACL of stored objects: ${S3_OBJECT_ACLS.map((a) => `\`${a}\``).join(', ')}.` },
   useragent: { type: 'string', default: '—', text: 'Appended to the SDK\'s user agent.' },
   loglevel: { type: 'string', default: '`off`', text: 'Accepted for compatibility (Distribution\'s aws-sdk-go levels); the SDK\'s own logging stays off.' },
+  requesttimeout: { type: 'duration', default: '`10s`', text: 'A request to the store that receives no byte, in either direction, for this long fails without retries and the client gets 503 `UNAVAILABLE` with `Retry-After` (instead of waiting minutes for a store that stopped answering). Berth extension, see [memory.md](memory.md).' },
 };

@@ -50,6 +50,7 @@ import {
   type UploadedPart,
 } from './s3-multipart.js';
 import { MIN_PART_SIZE } from './s3-parameters.js';
+import { WriterState } from './writer-state.js';
 
 /** The headers every object (and upload) the driver creates carries. */
 export interface S3ObjectOptions {
@@ -64,6 +65,8 @@ export interface S3ObjectOptions {
 export interface S3WriterContext {
   readonly name: string;
   readonly client: S3Client;
+  /** For copies and completions, which a store may take long to answer (see S3Driver). */
+  readonly slowClient: S3Client;
   readonly bucket: string;
   readonly chunkSize: number;
   readonly copyChunkSize: number;
@@ -81,8 +84,6 @@ type Base =
   | { readonly kind: 'upload-tail' }
   /** The committed object at the key holds the first `size` bytes; there is no upload yet. */
   | { readonly kind: 'object'; readonly size: number };
-
-type WriterState = 'open' | 'closed' | 'committed' | 'cancelled';
 
 /** Where a writer starts: its base, and the upload it continues (if any) with that upload's parts. */
 interface WriterStart {
@@ -165,7 +166,7 @@ class S3FileWriter implements FileWriter {
   /** Serialises write/close/commit/cancel work. */
   #queue: Promise<void> = Promise.resolve();
   #failure: { error: unknown } | undefined;
-  #state: WriterState = 'open';
+  readonly #state: WriterState;
 
   constructor(
     ctx: S3WriterContext,
@@ -178,6 +179,7 @@ class S3FileWriter implements FileWriter {
     this.#path = path;
     this.#key = key;
     this.#signal = signal;
+    this.#state = new WriterState(ctx.name, path);
     this.#base = start.base;
     this.#uploadId = start.uploadId;
     this.#parts = [...start.parts];
@@ -190,7 +192,7 @@ class S3FileWriter implements FileWriter {
   }
 
   async write(chunk: Uint8Array): Promise<void> {
-    this.#assertOpen('write to');
+    this.#state.assertOpen('write to');
     if (this.#failure !== undefined) throw this.#failed('an earlier write failed');
     this.#signal?.throwIfAborted();
     if (chunk.byteLength === 0) return;
@@ -210,8 +212,7 @@ class S3FileWriter implements FileWriter {
   }
 
   async close(): Promise<void> {
-    if (this.#state !== 'open') return;
-    this.#state = 'closed';
+    if (!this.#state.close()) return;
     await this.#enqueue('close', async () => {
       await this.#drain();
       // What is buffered becomes the last part, however small: the next append deals with it.
@@ -220,8 +221,7 @@ class S3FileWriter implements FileWriter {
   }
 
   async commit(): Promise<void> {
-    this.#assertOpen('commit');
-    this.#state = 'committed';
+    this.#state.commit();
     await this.#enqueue('commit', async () => {
       await this.#drain();
       const { client, bucket } = this.#ctx;
@@ -234,14 +234,13 @@ class S3FileWriter implements FileWriter {
       }
       // An upload needs at least one part; S3 accepts an empty one as the only part.
       if (this.#buffered > 0 || this.#parts.length === 0) await this.#uploadPart(this.#takeBuffer(), this.#nextPart++);
-      await completeUpload(client, bucket, this.#key, this.#uploadId, this.#parts);
+      await completeUpload(this.#ctx.slowClient, bucket, this.#key, this.#uploadId, this.#parts);
       this.#uploadId = undefined;
     });
   }
 
   async cancel(): Promise<void> {
-    this.#assertOpen('cancel');
-    this.#state = 'cancelled';
+    this.#state.cancel();
     await this.#enqueue('cancel', async () => {
       await this.#inflight;
       this.#buffer = undefined;
@@ -284,7 +283,7 @@ class S3FileWriter implements FileWriter {
     const { client, bucket } = this.#ctx;
     if (this.#base.kind === 'upload-tail') {
       const uploadId = this.#uploadId as string;
-      await completeUpload(client, bucket, this.#key, uploadId, this.#parts);
+      await completeUpload(this.#ctx.slowClient, bucket, this.#key, uploadId, this.#parts);
       this.#base = { kind: 'object', size: this.#parts.reduce((sum, part) => sum + part.Size, 0) };
       this.#uploadId = undefined;
       this.#parts = [];
@@ -295,7 +294,7 @@ class S3FileWriter implements FileWriter {
     if (size >= MIN_PART_SIZE) {
       const uploadId = await this.#createUpload();
       this.#parts = await copyRanges({
-        client,
+        client: this.#ctx.slowClient,
         bucket,
         sourceKey: this.#key,
         key: this.#key,
@@ -362,12 +361,6 @@ class S3FileWriter implements FileWriter {
     this.#buffer = undefined;
     this.#buffered = 0;
     return body;
-  }
-
-  #assertOpen(action: string): void {
-    if (this.#state !== 'open') {
-      throw new StorageDriverError(this.#ctx.name, `${this.#ctx.name}: cannot ${action} writer for ${this.#path}: already ${this.#state}`);
-    }
   }
 
   #failed(what: string): StorageDriverError {

@@ -10,38 +10,31 @@ import { addAbortSignal, Readable } from 'node:stream';
 
 import {
   CopyObjectCommand,
-  CreateMultipartUploadCommand,
   DeleteObjectCommand,
-  DeleteObjectsCommand,
   GetObjectCommand,
   HeadBucketCommand,
   HeadObjectCommand,
   ListObjectsV2Command,
   PutObjectCommand,
   S3Client,
-  type _Object,
-  type ListObjectsV2CommandOutput,
 } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 
 import { isValidPath, type FileInfo, type FileWriter, type StorageDriver } from './driver.js';
 import { InvalidOffsetError, InvalidPathError, PathNotFoundError, StorageDriverError } from './errors.js';
-import { abortUpload, completeUpload, copyRanges, copySource, listUploads, planCopyRanges, s3ErrorInfo } from './s3-multipart.js';
+import { abortUpload, copySource, listUploads, s3ErrorInfo } from './s3-multipart.js';
+import { s3RetryStrategy } from './s3-retry.js';
 import type { S3Parameters } from './s3-parameters.js';
+import { abortUploadsBelow, copyOptions, deleteBelow, isNotFound, listPages, multipartCopy, objectOptionsOf, toListed, translateS3Error, type S3Bucket } from './s3-objects.js';
 import { inWalkOrder, withDirectories, type ListedObject } from './s3-walk.js';
 import { openS3Writer, type S3ObjectOptions, type S3WriterContext } from './s3-writer.js';
 
 export { parseS3Parameters, type S3Parameters } from './s3-parameters.js';
 
-/** The most keys one ListObjectsV2 page or one DeleteObjects request holds. */
-const LIST_MAX = 1000;
 /** How long a presigned redirect URL stays valid: Distribution's 20 minutes. */
 const REDIRECT_EXPIRY_SECONDS = 20 * 60;
 /** Sockets per endpoint: readers hold one each while a client downloads. */
 const MAX_SOCKETS = 512;
-
-/** How many times a batch deletion tries the keys that failed (see #deleteKeys). */
-const DELETE_ATTEMPTS = 3;
 
 /**
  * A StorageDriver over an S3 bucket, laid out as Distribution's s3-aws driver lays it out: driver
@@ -69,28 +62,40 @@ export class S3Driver implements StorageDriver {
   /** The validated parameters. */
   readonly parameters: S3Parameters;
   readonly #client: S3Client;
+  readonly #slowClient: S3Client;
   readonly #bucket: string;
   /** The root directory without surrounding slashes ('' for none). */
   readonly #root: string;
   readonly #objectOptions: S3ObjectOptions;
   readonly #writerContext: S3WriterContext;
+  readonly #objects: S3Bucket;
 
-  /** `client` defaults to one built from the parameters (see {@link createS3Client}). */
-  constructor(parameters: S3Parameters, client: S3Client = createS3Client(parameters)) {
+  /**
+   * `client` defaults to one built from the parameters (see {@link createS3Client}); `slowClient`
+   * (the same, with a longer timeout) sends the server-side operations a store may take long to
+   * answer without sending a byte: copies and the completion of multipart uploads.
+   */
+  constructor(parameters: S3Parameters, client: S3Client = createS3Client(parameters), slowClient: S3Client = createS3Client(parameters, slowOperationTimeout(parameters))) {
     this.parameters = parameters;
     this.#client = client;
+    this.#slowClient = slowClient;
     this.#bucket = parameters.bucket;
     this.#root = parameters.rootdirectory.replace(/\/+$/, '').replace(/^\/+/, '');
-    this.#objectOptions = Object.freeze({
-      ContentType: 'application/octet-stream',
-      ACL: parameters.objectAcl,
-      ServerSideEncryption: parameters.encrypt ? (parameters.keyId !== undefined ? 'aws:kms' : 'AES256') : undefined,
-      SSEKMSKeyId: parameters.keyId,
-      StorageClass: parameters.storageClass,
-    });
+    this.#objectOptions = objectOptionsOf(parameters);
+    this.#objects = {
+      driver: this.name,
+      client,
+      slowClient,
+      requestTimeoutMs: parameters.requestTimeoutMs,
+      bucket: this.#bucket,
+      objectOptions: this.#objectOptions,
+      copyChunkSize: parameters.multipartCopyChunkSize,
+      copyConcurrency: parameters.multipartCopyMaxConcurrency,
+    };
     this.#writerContext = {
       name: this.name,
       client,
+      slowClient,
       bucket: this.#bucket,
       chunkSize: parameters.chunkSize,
       copyChunkSize: parameters.multipartCopyChunkSize,
@@ -193,7 +198,7 @@ export class S3Driver implements StorageDriver {
     const base = path === '/' ? '' : path;
     const out: string[] = [];
     try {
-      for await (const page of this.#pages(prefix, '/', signal)) {
+      for await (const page of listPages(this.#objects, prefix, '/', signal)) {
         for (const object of page.Contents ?? []) {
           const name = object.Key?.slice(prefix.length);
           if (name !== undefined && name !== '') out.push(`${base}/${name}`);
@@ -225,12 +230,12 @@ export class S3Driver implements StorageDriver {
     if (from === to) return;
     try {
       if (size <= this.parameters.multipartCopyThresholdSize) {
-        await this.#client.send(
-          new CopyObjectCommand({ Bucket: this.#bucket, Key: target, CopySource: copySource(this.#bucket, source), ...this.#copyOptions() }),
+        await this.#slowClient.send(
+          new CopyObjectCommand({ Bucket: this.#bucket, Key: target, CopySource: copySource(this.#bucket, source), ...copyOptions(this.#objects) }),
           { abortSignal: signal },
         );
       } else {
-        await this.#multipartCopy(source, target, size, signal);
+        await multipartCopy(this.#objects, source, target, size, signal);
       }
       await this.#client.send(new DeleteObjectCommand({ Bucket: this.#bucket, Key: source }), { abortSignal: signal });
     } catch (err) {
@@ -245,7 +250,7 @@ export class S3Driver implements StorageDriver {
     const file = path === '/' ? undefined : key;
     try {
       // Objects below the path, and uploads in progress there (a writer's content is part of the tree).
-      const [objects, uploads] = await Promise.all([this.#deleteBelow(prefix, file, signal), this.#abortUploadsBelow(prefix, file, signal)]);
+      const [objects, uploads] = await Promise.all([deleteBelow(this.#objects, prefix, file, signal), abortUploadsBelow(this.#objects, prefix, file, signal)]);
       if (objects > 0 || file === undefined) return;
       // Not a directory: a file, or nothing.
       try {
@@ -274,7 +279,7 @@ export class S3Driver implements StorageDriver {
     const base = path === '/' ? '' : path;
     let listed = 0;
     const objects = async function* (driver: S3Driver): AsyncGenerator<ListedObject> {
-      for await (const page of driver.#pages(prefix, undefined, signal)) {
+      for await (const page of listPages(driver.#objects, prefix, undefined, signal)) {
         for (const object of page.Contents ?? []) {
           if (object.Key === undefined) continue;
           listed++;
@@ -329,9 +334,15 @@ export class S3Driver implements StorageDriver {
     }
   }
 
-  /** Releases the client's sockets. */
+  /** Releases the client's sockets (its keep-alive agents would keep the process alive). */
+  async close(): Promise<void> {
+    this.destroy();
+  }
+
+  /** close(), synchronously. */
   destroy(): void {
     this.#client.destroy();
+    this.#slowClient.destroy();
   }
 
   #key(path: string): string {
@@ -345,136 +356,21 @@ export class S3Driver implements StorageDriver {
     return `${this.#key(path)}/`;
   }
 
-  /** ListObjectsV2 pages under `prefix`, following continuation tokens. */
-  async *#pages(prefix: string, delimiter: string | undefined, signal: AbortSignal | undefined): AsyncGenerator<ListObjectsV2CommandOutput> {
-    let token: string | undefined;
-    for (;;) {
-      signal?.throwIfAborted();
-      const page = await this.#client.send(
-        new ListObjectsV2Command({ Bucket: this.#bucket, Prefix: prefix, Delimiter: delimiter, MaxKeys: LIST_MAX, ContinuationToken: token }),
-        { abortSignal: signal },
-      );
-      yield page;
-      if (page.IsTruncated !== true || page.NextContinuationToken === undefined) return;
-      token = page.NextContinuationToken;
-    }
-  }
-
-  /**
-   * Deletes every object whose key starts with `prefix`, one listing page (one DeleteObjects of up
-   * to 1000 keys) at a time; `file` (the key of the path itself) goes with the first batch when
-   * anything is below it. Resolves with how many objects were below.
-   */
-  async #deleteBelow(prefix: string, file: string | undefined, signal: AbortSignal | undefined): Promise<number> {
-    let count = 0;
-    let startAfter: string | undefined;
-    for (;;) {
-      const page = await this.#client.send(
-        new ListObjectsV2Command({ Bucket: this.#bucket, Prefix: prefix, MaxKeys: LIST_MAX, StartAfter: startAfter }),
-        { abortSignal: signal },
-      );
-      const listed = (page.Contents ?? []).flatMap((object) => (object.Key !== undefined ? [object.Key] : []));
-      if (listed.length === 0) return count;
-      await this.#deleteKeys(count === 0 && file !== undefined ? [...listed, file] : listed, signal);
-      count += listed.length;
-      startAfter = listed.at(-1);
-      if (page.IsTruncated !== true) return count;
-    }
-  }
-
-  /** Aborts the uploads in progress of `file` and of every key starting with `prefix`; resolves with how many. */
-  async #abortUploadsBelow(prefix: string, file: string | undefined, signal: AbortSignal | undefined): Promise<number> {
-    const targets: Array<{ key: string; uploadId: string }> = [];
-    for await (const upload of listUploads(this.#client, this.#bucket, file ?? prefix, signal)) {
-      if (upload.key === file || upload.key.startsWith(prefix)) targets.push(upload);
-    }
-    await Promise.all(targets.map((upload) => abortUpload(this.#client, this.#bucket, upload.key, upload.uploadId)));
-    return targets.length;
-  }
-
-  async #deleteKeys(keys: readonly string[], signal: AbortSignal | undefined): Promise<void> {
-    for (let start = 0; start < keys.length; start += LIST_MAX) {
-      let batch = keys.slice(start, start + LIST_MAX);
-      // Ceph RGW fails the deletion of a key being written at that moment (UnknownError): the keys
-      // that failed are tried again, so a DELETE racing a PUT of the same manifest does not answer 500.
-      for (let attempt = 1; ; attempt++) {
-        const result = await this.#client.send(
-          new DeleteObjectsCommand({ Bucket: this.#bucket, Delete: { Objects: batch.map((Key) => ({ Key })), Quiet: true } }),
-          { abortSignal: signal },
-        );
-        const errors = (result.Errors ?? []).filter((e) => e.Code !== 'NoSuchKey');
-        if (errors.length === 0) break;
-        if (attempt < DELETE_ATTEMPTS) {
-          batch = errors.map((e) => e.Key).filter((k): k is string => k !== undefined);
-          continue;
-        }
-        const detail = errors
-          .slice(0, 5)
-          .map((e) => `${e.Key ?? '?'}: ${e.Code ?? '?'} ${e.Message ?? ''}`.trim())
-          .join('; ');
-        throw new StorageDriverError(this.name, `${this.name}: could not delete ${errors.length} objects: ${detail}`);
-      }
-    }
-  }
-
-  /** CopyObject keeps the source's metadata; these are the headers that still apply. */
-  #copyOptions(): Omit<S3ObjectOptions, 'ContentType'> {
-    const { ContentType: _contentType, ...rest } = this.#objectOptions;
-    return rest;
-  }
-
-  async #multipartCopy(source: string, target: string, size: number, signal: AbortSignal | undefined): Promise<void> {
-    const created = await this.#client.send(new CreateMultipartUploadCommand({ Bucket: this.#bucket, Key: target, ...this.#objectOptions }), {
-      abortSignal: signal,
-    });
-    const uploadId = created.UploadId;
-    if (uploadId === undefined) throw new StorageDriverError(this.name, `${this.name}: CreateMultipartUpload returned no UploadId`);
-    try {
-      const parts = await copyRanges({
-        client: this.#client,
-        bucket: this.#bucket,
-        sourceKey: source,
-        key: target,
-        uploadId,
-        ranges: planCopyRanges(size, this.parameters.multipartCopyChunkSize, false),
-        firstPartNumber: 1,
-        concurrency: this.parameters.multipartCopyMaxConcurrency,
-        signal,
-      });
-      await completeUpload(this.#client, this.#bucket, target, uploadId, parts, signal);
-    } catch (err) {
-      await abortUpload(this.#client, this.#bucket, target, uploadId).catch(() => undefined);
-      throw err;
-    }
-  }
-
-  /**
-   * Turns an SDK error into a driver error. With `missingIsNotFound` (the default), a missing key
-   * is PathNotFoundError; a missing bucket never is. Aborts and driver errors pass through.
-   */
+  /** See {@link translateS3Error}. */
   #translate(err: unknown, op: string, path: string, missingIsNotFound = true): Error {
-    if (err instanceof StorageDriverError) return err;
-    if (err instanceof Error && err.name === 'AbortError') return err;
-    const { name, status } = s3ErrorInfo(err);
-    if (name === 'NoSuchBucket') {
-      return new StorageDriverError(this.name, `${this.name}: bucket ${JSON.stringify(this.#bucket)} does not exist`, { cause: err });
-    }
-    if (missingIsNotFound && isNotFound(err)) return new PathNotFoundError(this.name, path);
-    const message = err instanceof Error ? err.message : String(err);
-    const code = name !== undefined && name !== 'Error' ? `${name}${status !== undefined ? ` (${status})` : ''}: ` : '';
-    return new StorageDriverError(this.name, `${this.name}: ${op} ${path}: ${code}${message}`, { cause: err });
+    return translateS3Error(this.#objects, err, op, path, missingIsNotFound);
   }
 }
 
-/** A missing key: GetObject says NoSuchKey, HeadObject a bare 404 (NotFound). */
-function isNotFound(err: unknown): boolean {
-  const { name, status } = s3ErrorInfo(err);
-  return name === 'NoSuchKey' || name === 'NotFound' || (status === 404 && name !== 'NoSuchBucket' && name !== 'NoSuchUpload');
-}
+/**
+ * The timeout of server-side copies and multipart completions: a store answers them only when
+ * it is done (Ceph RGW copying a 1 GiB blob sends nothing for many seconds), so they get at least
+ * SLOW_OPERATION_TIMEOUT_MS of silence rather than `requesttimeout`.
+ */
+export const SLOW_OPERATION_TIMEOUT_MS = 300_000;
 
-function toListed(object: _Object, prefix: string): ListedObject {
-  const listed = { rel: (object.Key ?? '').slice(prefix.length), size: object.Size ?? 0, modTime: object.LastModified ?? new Date(0) };
-  return object.ETag === undefined ? listed : { ...listed, version: object.ETag };
+function slowOperationTimeout(p: S3Parameters): number {
+  return Math.max(p.requestTimeoutMs, SLOW_OPERATION_TIMEOUT_MS);
 }
 
 /**
@@ -482,7 +378,7 @@ function toListed(object: _Object, prefix: string): ListedObject {
  * addressing style, keep-alive sockets (TLS verification off with `skipverify`). Checksums are
  * sent only where S3 requires them (as Distribution's SDK does), which S3-compatible stores accept.
  */
-export function createS3Client(p: S3Parameters): S3Client {
+export function createS3Client(p: S3Parameters, timeoutMs = p.requestTimeoutMs): S3Client {
   return new S3Client({
     region: p.region,
     ...(p.endpoint !== undefined ? { endpoint: p.endpoint } : {}),
@@ -495,10 +391,12 @@ export function createS3Client(p: S3Parameters): S3Client {
     ...(p.userAgent !== undefined ? { customUserAgent: p.userAgent } : {}),
     requestChecksumCalculation: 'WHEN_REQUIRED',
     responseChecksumValidation: 'WHEN_REQUIRED',
+    // A store that stops answering must fail the request (503), not hold it (and its client) for
+    // minutes: a socket silent for requesttimeout fails the request, which is then not retried.
+    retryStrategy: s3RetryStrategy(),
     requestHandler: {
-      // A store that stops answering must fail the request, not hold it (and its client) forever.
-      connectionTimeout: 10_000,
-      requestTimeout: 120_000,
+      connectionTimeout: Math.min(10_000, p.requestTimeoutMs),
+      socketTimeout: timeoutMs,
       httpAgent: new HttpAgent({ keepAlive: true, maxSockets: MAX_SOCKETS }),
       httpsAgent: new HttpsAgent({ keepAlive: true, maxSockets: MAX_SOCKETS, rejectUnauthorized: !p.skipVerify }),
     },

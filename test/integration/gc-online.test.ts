@@ -352,6 +352,7 @@ describe('online garbage collection', () => {
         delete: async (p: string, s?: AbortSignal): Promise<void> => (await before('delete', p), inner.delete(p, s)),
         redirectUrl: (p: string, m: 'GET' | 'HEAD') => inner.redirectUrl(p, m),
         walk: (p: string, s?: AbortSignal) => inner.walk(p, s),
+        close: () => inner.close(),
       };
     }
 

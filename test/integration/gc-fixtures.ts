@@ -30,7 +30,7 @@ let azurite: Promise<AzuriteHandle> | undefined;
  * A driver of `kind` on fresh, empty storage (a temp directory, a new bucket, a new container) and how
  * to clean it up. Call stopServices() in an `after` hook of a file that used Azure.
  */
-export async function makeDriver(kind: DriverKind, clock?: () => Date): Promise<{ driver: StorageDriver; cleanup(): Promise<void> }> {
+export async function makeDriver(kind: DriverKind, clock?: () => Date): Promise<{ driver: StorageDriver; cleanup: () => Promise<void> }> {
   switch (kind) {
     case 'inmemory':
       return { driver: new InMemoryDriver(clock !== undefined ? { now: clock } : {}), cleanup: async () => undefined };

@@ -26,7 +26,7 @@ after(stopServices);
 
 for (const kind of DRIVER_KINDS) {
   describe(`garbage-collect (offline) on the ${kind} driver`, () => {
-    async function setup(): Promise<{ registry: Registry; driver: StorageDriver; cleanup(): Promise<void> }> {
+    async function setup(): Promise<{ registry: Registry; driver: StorageDriver; cleanup: () => Promise<void> }> {
       const { driver, cleanup } = await makeDriver(kind);
       return { registry: new Registry({ driver }), driver, cleanup };
     }

@@ -328,6 +328,7 @@ describe('parseAzureParameters', () => {
       auth: { kind: 'shared_key', accountName: 'acct', accountKey: 'a2V5', serviceUrl: 'https://acct.blob.core.windows.net' },
       copyStatusPollMaxRetry: 5,
       copyStatusPollDelayMs: 100,
+      requestTimeoutMs: 10_000,
     } satisfies AzureParameters);
     assert.ok(Object.isFrozen(parsed));
   });
@@ -338,6 +339,7 @@ describe('parseAzureParameters', () => {
     ['connectionstring', { container: 'registry', connectionstring: 'UseDevelopmentStorage=true' }, { auth: { kind: 'connectionstring', connectionString: 'UseDevelopmentStorage=true' } }],
     ['rootdirectory', { ...base, rootdirectory: '/registry/' }, { rootdirectory: '/registry/' }],
     ['copy polling', { ...base, copy_status_poll_max_retry: -1, copy_status_poll_delay: '1s' }, { copyStatusPollMaxRetry: -1, copyStatusPollDelayMs: 1000 }],
+    ['a request timeout', { ...base, requesttimeout: '2500ms' }, { requestTimeoutMs: 2500 }],
     ['copy polling, newer names', { ...base, max_retries: 2, retry_delay: '250ms' }, { copyStatusPollMaxRetry: 2, copyStatusPollDelayMs: 250 }],
     ['a number where a string goes (from REGISTRY_* overrides)', { ...base, accountname: 12345 }, { auth: { kind: 'shared_key', accountName: '12345', accountKey: 'a2V5', serviceUrl: 'https://12345.blob.core.windows.net' } }],
     ['null means unset', { ...base, realm: null, rootdirectory: null }, { rootdirectory: '' }],
@@ -369,7 +371,9 @@ describe('parseAzureParameters', () => {
       ['config: storage.azure.container: must be 3-63 characters of lower-case letters, digits and single hyphens, starting and ending with a letter or digit'],
     ],
     ['a misspelt key', { ...base, acountkey: 'x' }, ['config: storage.azure.acountkey: unknown key (did you mean "accountkey"?)']],
-    ['an unknown key', { ...base, key: 'x' }, ['config: storage.azure.key: unknown key (known keys: accountname, accountkey, container, realm, rootdirectory, serviceurl, connectionstring, credentials, copy_status_poll_max_retry, copy_status_poll_delay, max_retries, retry_delay)']],
+    ['an unknown key', { ...base, key: 'x' }, ['config: storage.azure.key: unknown key (known keys: accountname, accountkey, container, realm, rootdirectory, serviceurl, connectionstring, credentials, copy_status_poll_max_retry, copy_status_poll_delay, max_retries, retry_delay, requesttimeout)']],
+    ['a request timeout that is not a duration', { ...base, requesttimeout: 'soon' }, ['config: storage.azure.requesttimeout: invalid duration "soon"; expected a duration such as 10s or 30s']],
+    ['a request timeout of zero', { ...base, requesttimeout: '0s' }, ['config: storage.azure.requesttimeout: must be a positive duration']],
     ['an unknown credentials key', { ...base, credentials: { type: 'shared_key', password: 'x' } }, ['config: storage.azure.credentials.password: unknown key (known keys: type, clientid, tenantid, secret)']],
     ['an unknown credentials type', { ...base, credentials: { type: 'managed_identity' } }, ['config: storage.azure.credentials.type: expected one of shared_key, client_secret, default_credentials, got string "managed_identity"']],
     [

@@ -402,6 +402,8 @@ describe('parseS3Parameters', () => {
     assert.equal(p.logLevel, 'debug');
     assert.equal(parseS3Parameters({ ...base, regionendpoint: 'https://s3.example:8443/' }).endpoint, 'https://s3.example:8443/');
     assert.equal(parseS3Parameters({ ...base, accesskey: '', secretkey: '' }).credentials, undefined);
+    assert.equal(parseS3Parameters(base).requestTimeoutMs, 10_000, 'requesttimeout defaults to 10s');
+    assert.equal(parseS3Parameters({ ...base, requesttimeout: '1m30s' }).requestTimeoutMs, 90_000);
   });
 
   const cases: Array<[string, unknown, RegExp]> = [
@@ -420,6 +422,8 @@ describe('parseS3Parameters', () => {
     ['v2 auth on Amazon', { ...base, v4auth: false }, /^config: storage\.s3\.v4auth: on Amazon S3 only v4 authentication is possible$/m],
     ['misspelt key', { ...base, chunksise: 1 }, /^config: storage\.s3\.chunksise: unknown key \(did you mean "chunksize"\?\)$/m],
     ['unknown key', { ...base, size: 1 }, /^config: storage\.s3\.size: unknown key \(known keys: accesskey, /m],
+    ['a request timeout that is not a duration', { ...base, requesttimeout: 'soon' }, /^config: storage\.s3\.requesttimeout: .*soon/m],
+    ['a request timeout of zero', { ...base, requesttimeout: 0 }, /^config: storage\.s3\.requesttimeout: /m],
     ['not a mapping', 'bucket', /^config: storage\.s3: expected mapping/m],
   ];
   for (const [name, input, message] of cases) {

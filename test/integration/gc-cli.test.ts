@@ -71,7 +71,7 @@ describe('berth garbage-collect', () => {
   it('-m deletes untagged manifests; -q prints only the summary; the path may come from REGISTRY_CONFIGURATION_PATH', async () => {
     const { config, driver, registry, untagged } = await registryWithGarbage();
     const run = capture();
-    assert.equal(await garbageCollectCommand(['-m', '-q'], { REGISTRY_CONFIGURATION_PATH: config }, run.io), 0, run.err());
+    assert.equal(await garbageCollectCommand(['-mq'], { REGISTRY_CONFIGURATION_PATH: config }, run.io), 0, run.err());
     assert.equal(run.err(), '');
     assert.match(run.out(), /^manifests: 1 kept, deleted 1$/m);
     assert.match(run.out(), /^blobs: 4 kept, deleted 5 /m);
@@ -103,7 +103,7 @@ describe('berth garbage-collect', () => {
 
   it('exits 2 on usage errors and 1 on a bad configuration', async () => {
     const { config } = await registryWithGarbage();
-    for (const args of [['--frobnicate', config], [config, config], []]) {
+    for (const args of [['--frobnicate', config], ['--dry-run=yes', config], [config, config], []]) {
       const run = capture();
       assert.equal(await garbageCollectCommand(args, {}, run.io), 2, args.join(' '));
       assert.match(run.err(), /Usage: berth garbage-collect/);
@@ -164,8 +164,8 @@ describe('docs/garbage-collection.md', () => {
   const doc = readFileSync(new URL('../../../docs/garbage-collection.md', import.meta.url), 'utf8');
 
   it('shows every storage.gc key with its default', () => {
-    const block = /```yaml\nstorage:\n  gc:\n([\s\S]*?)```/.exec(doc)?.[1] ?? '';
-    const shown = Object.fromEntries([...block.matchAll(/^ {4}([a-z]+): (\S+)/gm)].map((m) => [m[1], m[2]]));
+    const block = /```yaml\nstorage:\n {2}gc:\n([\s\S]*?)```/.exec(doc)?.[1] ?? '';
+    const shown = Object.fromEntries([...block.matchAll(/^ {4}([a-z]+): (\S+)/gm)].map((m) => [m[1] ?? '', m[2] ?? ''] as const));
     const defaults = gcSchema.parse({});
     assert.deepEqual(Object.keys(shown).sort(), Object.keys(defaults).sort());
     for (const key of Object.keys(shown)) {
