@@ -37,6 +37,8 @@ function toStored(entries: readonly StoredTag[]): StoredTags {
 export const MAX_LIST_AGE_MS = 10_000;
 
 const CONCURRENCY = 16;
+/** How many tags the kept lists hold in all; a repository with more is built on every request. */
+const MAX_LISTED_TAGS = 200_000;
 
 interface Built {
   /** The versions of every directory whose change can change the answer. */
@@ -80,7 +82,8 @@ interface Built {
  * and a newer content read after it are never cached together.
  */
 export class TagLists {
-  private readonly lists = new Lru<string, Built>(1_000);
+  /** Weighed by tags (about 150 bytes each with its digest): at most ~30 MB, however large the repositories. */
+  private readonly lists = new Lru<string, Built>(MAX_LISTED_TAGS, (b) => b.stored.tags.length + b.unresolved.length + 1);
   private readonly currents = new Lru<string, { version: string; digest: Digest }>(50_000);
   /** Learned from the first stat: without directory versions, stat'ing the tags directory is skipped (on S3 it costs a HEAD and a LIST). */
   private dirVersions: boolean | undefined;
