@@ -40,7 +40,7 @@ export class Registry {
     this.uploads = new UploadStore(options.driver, this.blobs, options.clock);
     this.catalogIndex = new CatalogIndex(options.driver, options.catalog);
     this.links = new LinkCache(options.driver, undefined, options.cacheLimits);
-    this.tagLists = new TagLists(options.driver, this.links);
+    this.tagLists = new TagLists(options.driver, this.links, undefined, options.cacheLimits);
     this.manifestCache = new ManifestCache(options.cacheLimits?.manifestBytes);
     this.manifestRules = options.manifestRules ?? DEFAULT_MANIFEST_RULES;
   }

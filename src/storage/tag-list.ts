@@ -5,7 +5,7 @@ import { digestAlgorithm, tryParseDigest, type Digest } from '../oci/digest.js';
 import type { RepositoryName, Tag } from '../oci/reference.js';
 import * as paths from './paths.js';
 import { Lru } from './lru.js';
-import { RACY_MS, type LinkCache } from './link-cache.js';
+import { DEFAULT_LINK_CACHE_LIMITS, RACY_MS, type LinkCache, type LinkCacheLimits } from './link-cache.js';
 
 /**
  * The tags whose current link names a revision whose link exists (condemnation is the caller's),
@@ -37,8 +37,6 @@ function toStored(entries: readonly StoredTag[]): StoredTags {
 export const MAX_LIST_AGE_MS = 10_000;
 
 const CONCURRENCY = 16;
-/** How many tags the kept lists hold in all; a repository with more is built on every request. */
-const MAX_LISTED_TAGS = 200_000;
 
 interface Built {
   /** The versions of every directory whose change can change the answer. */
@@ -82,8 +80,8 @@ interface Built {
  * and a newer content read after it are never cached together.
  */
 export class TagLists {
-  /** Weighed by tags (about 150 bytes each with its digest): at most ~30 MB, however large the repositories. */
-  private readonly lists = new Lru<string, Built>(MAX_LISTED_TAGS, (b) => b.stored.tags.length + b.unresolved.length + 1);
+  /** Bounded as LinkCache's listings are (storage.cache.taglistsize and taglistbytes), weighed in bytes of heap. */
+  private readonly lists: Lru<string, Built>;
   private readonly currents = new Lru<string, { version: string; digest: Digest }>(50_000);
   /** Learned from the first stat: without directory versions, stat'ing the tags directory is skipped (on S3 it costs a HEAD and a LIST). */
   private dirVersions: boolean | undefined;
@@ -94,7 +92,10 @@ export class TagLists {
     private readonly driver: StorageDriver,
     private readonly links: LinkCache,
     private readonly now: () => number = Date.now,
-  ) {}
+    limits: LinkCacheLimits = {},
+  ) {
+    this.lists = new Lru(limits.tagListBytes ?? DEFAULT_LINK_CACHE_LIMITS.tagListBytes, builtBytes, limits.tagLists ?? DEFAULT_LINK_CACHE_LIMITS.tagLists);
+  }
 
   /** Stored tags of `name`, sorted by tag; undefined (or empty) when the repository has no tags directory. */
   async stored(name: RepositoryName): Promise<StoredTags | undefined> {
@@ -241,6 +242,15 @@ export class TagLists {
     else this.currents.delete(path);
     return digest;
   }
+}
+
+/** Heap bytes of a kept list, roughly: 2 bytes a character, plus object and array overhead per tag. */
+function builtBytes(b: Built, key: string): number {
+  let bytes = 200 + 2 * (key.length + b.key.length);
+  for (const tag of b.stored.tags) bytes += 2 * tag.length + 24;
+  for (const digest of b.stored.digests) bytes += 2 * digest.length + 24;
+  for (const tag of b.unresolved) bytes += 2 * tag.length + 24;
+  return bytes;
 }
 
 function parentOf(path: string): string {
