@@ -5,6 +5,7 @@ import { UploadStore } from './upload.js';
 import { ManifestCache, Repository } from './repository.js';
 import { CatalogIndex, findRepositories, type CatalogOptions, type SortedPage } from './catalog.js';
 import { LinkCache, type LinkCacheLimits } from './link-cache.js';
+import { TagLists } from './tag-list.js';
 import { DEFAULT_MANIFEST_RULES, type ManifestRules } from './manifest-rules.js';
 
 export interface RegistryOptions {
@@ -30,6 +31,7 @@ export class Registry {
   private readonly manifestCache: ManifestCache;
   private readonly catalogIndex: CatalogIndex;
   private readonly links: LinkCache;
+  private readonly tagLists: TagLists;
   private readonly manifestRules: ManifestRules;
 
   constructor(options: RegistryOptions) {
@@ -38,6 +40,7 @@ export class Registry {
     this.uploads = new UploadStore(options.driver, this.blobs, options.clock);
     this.catalogIndex = new CatalogIndex(options.driver, options.catalog);
     this.links = new LinkCache(options.driver, undefined, options.cacheLimits);
+    this.tagLists = new TagLists(options.driver, this.links, undefined, options.cacheLimits);
     this.manifestCache = new ManifestCache(options.cacheLimits?.manifestBytes);
     this.manifestRules = options.manifestRules ?? DEFAULT_MANIFEST_RULES;
   }
@@ -48,7 +51,7 @@ export class Registry {
   }
 
   repository(name: RepositoryName): Repository {
-    return new Repository(name, this.driver, this.blobs, this.uploads, this.manifestCache, this.links, this.manifestRules);
+    return new Repository(name, this.driver, this.blobs, this.uploads, this.manifestCache, this.links, this.tagLists, this.manifestRules);
   }
 
   /** Every repository name, in catalog order. A repository is a directory holding `_layers` or `_manifests`. */

@@ -11,6 +11,7 @@ import type { UploadStore } from './upload.js';
 import { readManifestInfo, type ManifestInfo } from './manifest-info.js';
 import { Lru } from './lru.js';
 import type { LinkCache } from './link-cache.js';
+import type { TagLists } from './tag-list.js';
 import { pageAfter, type SortedPage } from './catalog.js';
 import { checkLayerUrls, childMustExist, DEFAULT_MANIFEST_RULES, type ManifestRules } from './manifest-rules.js';
 
@@ -74,6 +75,7 @@ export class Repository {
     readonly uploads: UploadStore,
     private readonly manifestCache: ManifestCache,
     private readonly links: LinkCache,
+    private readonly tagLists: TagLists,
     private readonly rules: ManifestRules = DEFAULT_MANIFEST_RULES,
   ) {}
 
@@ -301,36 +303,28 @@ export class Repository {
    * exist. A tag is listed only when it resolves: its current link names a revision stored (and
    * not condemned) in this repository. A tag directory left without a current link by a crash, or
    * pointing at a revision deleted concurrently, is therefore neither listed nor resolvable, on
-   * every replica. Only the tags of the page (and one more, for the Link header) are checked.
+   * every replica. Which tags are stored comes from TagLists (validated by a few directory
+   * versions, or two walks on object stores; see tag-list.ts); condemnation is checked here, for
+   * the tags of the page (and one more, for the Link header) only.
    */
   async listTags(n: number | undefined, last: string | undefined): Promise<Page> {
-    const tags = await this.allTags();
+    const { tags, digests } = (await this.tagLists.stored(this.name)) ?? { tags: [], digests: [] };
     if (tags.length === 0 && !(await this.exists())) throw new OciError('NAME_UNKNOWN', { detail: { name: this.name } });
-    const candidates = pageAfter(tags, undefined, last, compareBytes).items;
-    const stored = new Map<Digest, Promise<boolean>>();
-    const resolves = async (tag: string): Promise<boolean> => {
-      const digest = await this.links.readLink(paths.tagCurrentLinkPath(this.name, tag as Tag));
-      if (digest === undefined) return false;
-      let known = stored.get(digest);
-      if (known === undefined) {
-        known = this.isRevisionServed(digest);
-        stored.set(digest, known);
-      }
-      return known;
-    };
-    const out: string[] = [];
+    if (this.blobs.guard === undefined) return pageAfter(tags, n, last, compareBytes);
+    const start = tags.length - pageAfter(tags, undefined, last, compareBytes).items.length;
     const wanted = n === undefined ? Infinity : n + 1;
-    for (let i = 0; i < candidates.length && out.length < wanted; i += CHECK_CONCURRENCY) {
-      const batch = candidates.slice(i, i + CHECK_CONCURRENCY);
-      const ok = await Promise.all(batch.map(resolves));
-      batch.forEach((tag, j) => ok[j] === true && out.push(tag));
+    const condemned = new Map<Digest, Promise<boolean>>();
+    const out: string[] = [];
+    for (let i = start; i < tags.length && out.length < wanted; i++) {
+      const digest = digests[i] as Digest;
+      let known = condemned.get(digest);
+      if (known === undefined) {
+        known = this.isRevisionCondemned(digest);
+        condemned.set(digest, known);
+      }
+      if (!(await known)) out.push(tags[i] as string);
     }
-    return pageAfter(out.slice(0, wanted), n, undefined, compareBytes);
-  }
-
-  /** True when GET by digest serves this revision: its link exists and online GC has not condemned it. */
-  private async isRevisionServed(digest: Digest): Promise<boolean> {
-    return (await this.links.exists(paths.revisionLinkPath(this.name, digest))) && !(await this.isRevisionCondemned(digest));
+    return pageAfter(out, n, undefined, compareBytes);
   }
 
   // ---- referrers ----

@@ -155,7 +155,8 @@ export async function multipartCopy(b: S3Bucket, source: string, target: string,
 
 /** A listed object, named relative to the listed prefix. */
 export function toListed(object: _Object, prefix: string): ListedObject {
-  return { rel: (object.Key ?? '').slice(prefix.length), size: object.Size ?? 0, modTime: object.LastModified ?? new Date(0) };
+  const listed = { rel: (object.Key ?? '').slice(prefix.length), size: object.Size ?? 0, modTime: object.LastModified ?? new Date(0) };
+  return object.ETag === undefined ? listed : { ...listed, version: object.ETag };
 }
 
 /**

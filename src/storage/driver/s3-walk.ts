@@ -14,6 +14,8 @@ export interface ListedObject {
   readonly rel: string;
   readonly size: number;
   readonly modTime: Date;
+  /** The object's ETag, when listed. */
+  readonly version?: string;
 }
 
 /** A walk entry relative to the walked directory. */
@@ -22,6 +24,7 @@ export interface WalkEntry {
   readonly size: number;
   readonly modTime: Date;
   readonly isDir: boolean;
+  readonly version?: string;
 }
 
 /**
@@ -52,6 +55,9 @@ export async function* withDirectories(objects: AsyncIterable<ListedObject>): As
       yield { rel: dirs.slice(0, depth + 1).join('/'), size: 0, modTime: object.modTime, isDir: true };
     }
     previous = dirs;
-    if (!marker) yield { rel: object.rel, size: object.size, modTime: object.modTime, isDir: false };
+    if (!marker) {
+      const file = { rel: object.rel, size: object.size, modTime: object.modTime, isDir: false };
+      yield object.version === undefined ? file : { ...file, version: object.version };
+    }
   }
 }

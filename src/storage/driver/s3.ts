@@ -50,7 +50,8 @@ const MAX_SOCKETS = 512;
  * - move() is a server-side copy (multipart UploadPartCopy above `multipartcopythresholdsize`)
  *   then a delete of the source; replacing the destination is atomic.
  * - walk() pages through one ListObjectsV2 listing without delimiter and re-sorts it into walk
- *   order (see s3-walk.ts); list() pages with delimiter '/'.
+ *   order (see s3-walk.ts); list() pages with delimiter '/'. Files walked carry their ETag as
+ *   `version` (so a caller re-reads only objects that changed); stat() reports none.
  * - redirectUrl() presigns a GET or HEAD valid for 20 minutes.
  * - delete() removes the objects below the path and aborts the uploads in progress there.
  * - purgeUploads() aborts multipart uploads abandoned under the root directory.
@@ -288,7 +289,8 @@ export class S3Driver implements StorageDriver {
     };
     try {
       for await (const entry of withDirectories(inWalkOrder(objects(this)))) {
-        yield { path: `${base}/${entry.rel}`, size: entry.size, modTime: entry.modTime, isDir: entry.isDir };
+        const info = { path: `${base}/${entry.rel}`, size: entry.size, modTime: entry.modTime, isDir: entry.isDir };
+        yield entry.version === undefined ? info : { ...info, version: entry.version };
       }
     } catch (err) {
       throw this.#translate(err, 'walk', path);
