@@ -22,7 +22,7 @@ const OPERATIONS = 7200;
 const SAMPLE_EVERY = 60;
 const MiB = 1024 * 1024;
 /** Growth allowed from the middle third to the last one. */
-const HEAP_BOUND = 4 * MiB;
+const HEAP_BOUND = 10 * MiB; // a fixed leak of 2 KiB a request grows it by 24 MiB; noise on a loaded machine reached 4.9
 const RSS_BOUND = 64 * MiB;
 
 function sample(body: string, name: string): number {

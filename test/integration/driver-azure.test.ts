@@ -328,7 +328,7 @@ describe('parseAzureParameters', () => {
       auth: { kind: 'shared_key', accountName: 'acct', accountKey: 'a2V5', serviceUrl: 'https://acct.blob.core.windows.net' },
       copyStatusPollMaxRetry: 5,
       copyStatusPollDelayMs: 100,
-      requestTimeoutMs: 10_000,
+      requestTimeoutMs: 30_000,
     } satisfies AzureParameters);
     assert.ok(Object.isFrozen(parsed));
   });

@@ -402,7 +402,7 @@ describe('parseS3Parameters', () => {
     assert.equal(p.logLevel, 'debug');
     assert.equal(parseS3Parameters({ ...base, regionendpoint: 'https://s3.example:8443/' }).endpoint, 'https://s3.example:8443/');
     assert.equal(parseS3Parameters({ ...base, accesskey: '', secretkey: '' }).credentials, undefined);
-    assert.equal(parseS3Parameters(base).requestTimeoutMs, 10_000, 'requesttimeout defaults to 10s');
+    assert.equal(parseS3Parameters(base).requestTimeoutMs, 30_000, 'requesttimeout defaults to 30s');
     assert.equal(parseS3Parameters({ ...base, requesttimeout: '1m30s' }).requestTimeoutMs, 90_000);
   });
 

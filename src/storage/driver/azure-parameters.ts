@@ -165,7 +165,7 @@ export const azureKeyDocs: KeyDocs = {
   copy_status_poll_delay: { type: 'duration', default: '`100ms`', text: 'Base delay between polls of a pending copy, multiplied by the attempt number. Its older name is `retry_delay` (not both).' },
   max_retries: { type: 'integer, -1 to 1000', default: '`5`', text: 'The older name of `copy_status_poll_max_retry`.' },
   retry_delay: { type: 'duration', default: '`100ms`', text: 'The older name of `copy_status_poll_delay`.' },
-  requesttimeout: { type: 'duration', default: '`10s`', text: 'A request to Azure that receives no byte, in either direction, for this long fails without retries and the client gets 503 `UNAVAILABLE` with `Retry-After` (instead of waiting minutes for a store that stopped answering). Berth extension, see [memory.md](memory.md).' },
+  requesttimeout: { type: 'duration', default: '`30s`', text: 'A request to Azure that receives no byte, in either direction, for this long fails without retries and the client gets 503 `UNAVAILABLE` with `Retry-After` (instead of waiting minutes for a store that stopped answering). Berth extension, see [memory.md](memory.md).' },
   'credentials.type': { type: CREDENTIAL_TYPES.map((t) => `\`${t}\``).join(' \\| '), default: '`shared_key` with `accountkey`, else `default_credentials`', text: 'How to authenticate without a connection string: the account key, a service principal (`client_secret`), or the default Azure credential chain (`default` is accepted for it).' },
   'credentials.clientid': { type: 'string', default: '—', text: 'With `client_secret`: the application (client) ID.' },
   'credentials.tenantid': { type: 'string', default: '—', text: 'With `client_secret`: the directory (tenant) ID.' },

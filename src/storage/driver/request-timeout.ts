@@ -5,4 +5,4 @@
  */
 
 /** The default `requesttimeout`: how long a request to the store may go without a byte before it fails. */
-export const DEFAULT_REQUEST_TIMEOUT_MS = 10_000;
+export const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;

@@ -222,5 +222,5 @@ export const s3KeyDocs: KeyDocs = {
   objectacl: { type: 'canned ACL name', default: '`private`', text: `Canned ACL of stored objects: ${S3_OBJECT_ACLS.map((a) => `\`${a}\``).join(', ')}.` },
   useragent: { type: 'string', default: '—', text: 'Appended to the SDK\'s user agent.' },
   loglevel: { type: 'string', default: '`off`', text: 'Accepted for compatibility (Distribution\'s aws-sdk-go levels); the SDK\'s own logging stays off.' },
-  requesttimeout: { type: 'duration', default: '`10s`', text: 'A request to the store that receives no byte, in either direction, for this long fails without retries and the client gets 503 `UNAVAILABLE` with `Retry-After` (instead of waiting minutes for a store that stopped answering). Berth extension, see [memory.md](memory.md).' },
+  requesttimeout: { type: 'duration', default: '`30s`', text: 'A request to the store that receives no byte, in either direction, for this long fails without retries and the client gets 503 `UNAVAILABLE` with `Retry-After` (instead of waiting minutes for a store that stopped answering). Berth extension, see [memory.md](memory.md).' },
 };
