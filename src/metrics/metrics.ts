@@ -9,25 +9,15 @@
  * docs/monitoring.md lists every metric.
  */
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
-import { SeriesHistogram, type HistogramSeries } from './series-histogram.js';
+import { SeriesHistogram } from './series-histogram.js';
+import { RequestMetrics } from './request-metrics.js';
+import { GcMetrics, type GcRunSummary } from './gc-metrics.js';
 
-/** Request latency buckets (seconds): 1 ms to 60 s, for requests from a HEAD to a multi-GB blob. */
-export const REQUEST_BUCKETS: readonly number[] = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
+export { REQUEST_BUCKETS } from './request-metrics.js';
+export type { GcRunSummary } from './gc-metrics.js';
 
 /** Storage action latency buckets (seconds): 0.5 ms (an in-memory stat) to 60 s (a slow object store). */
 export const STORAGE_BUCKETS: readonly number[] = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
-
-const KNOWN_METHODS = new Set(['GET', 'HEAD', 'PUT', 'POST', 'PATCH', 'DELETE', 'OPTIONS']);
-
-/** What a garbage-collection run did, as `gcRun` records it. */
-export interface GcRunSummary {
-  readonly blobsDeleted: number;
-  readonly manifestsDeleted: number;
-  readonly bytesFreed: number;
-  readonly seconds: number;
-  /** False when the run failed (partial deletions are still counted). */
-  readonly ok: boolean;
-}
 
 /** Why events for a notification endpoint were dropped. */
 export type NotificationDropReason = 'queue_full' | 'closed' | 'shutdown';
@@ -48,13 +38,6 @@ export interface CacheUsage {
   readonly bytes: number;
 }
 
-/** One label set of the request metrics: its histogram series and the requests not yet added to the counter. */
-interface RequestSeries {
-  readonly labels: { readonly route: string; readonly method: string; readonly status: string };
-  pending: number;
-  readonly seconds: HistogramSeries;
-}
-
 /** Options of RegistryMetrics. */
 export interface RegistryMetricsOptions {
   /** Collect Node's process metrics (CPU, memory, event loop lag, GC, handles). Default true. */
@@ -70,22 +53,13 @@ export class RegistryMetrics {
   /** The prom-client registry holding every metric; render() serializes it. */
   readonly registry: Registry;
 
-  readonly #requestSeconds: SeriesHistogram<'route' | 'method' | 'status'>;
-  /** Request series by route kind, method and status: found without building a key. */
-  readonly #requestSeries = new Map<string, Map<string, Map<number, RequestSeries>>>();
-  /** Bytes counted since the last scrape, added to berth_transferred_bytes_total when it is read. */
-  readonly #pendingBytes = new Map<'pushed' | 'pulled', number>();
+  readonly #requests: RequestMetrics;
   readonly #uploads: Gauge;
   readonly #cache: Counter<'cache' | 'result'>;
   readonly #cacheBackendUp: Gauge<'backend'>;
   readonly #cacheBackendOutages: Counter<'backend'>;
   readonly #cacheSources: Array<() => Iterable<CacheUsage>> = [];
-  readonly #gcRuns: Counter<'result'>;
-  readonly #gcDeleted: Counter<'kind'>;
-  readonly #gcFreed: Counter;
-  readonly #gcLastSeconds: Gauge;
-  readonly #gcLastRun: Gauge;
-  readonly #gcLastSuccess: Gauge;
+  readonly #gc: GcMetrics;
   readonly #storageSeconds: SeriesHistogram<'driver' | 'action'>;
   readonly #storageErrors: Counter<'driver' | 'action' | 'kind'>;
   readonly #notifyEvents: Counter<'endpoint'>;
@@ -100,62 +74,13 @@ export class RegistryMetrics {
   readonly #rateLimitClientSources: Array<() => number> = [];
   readonly #checkSources: Array<() => number> = [];
   readonly #pendingSources: Array<() => Iterable<readonly [string, number]>> = [];
-  readonly #inFlightSources: Array<() => number> = [];
 
   constructor(options: RegistryMetricsOptions = {}) {
     this.registry = new Registry();
     const registers = [this.registry];
     if (options.processMetrics !== false) collectDefaultMetrics({ register: this.registry });
 
-    // Counted per series on the hot path and added here when scraped (prom-client's inc() hashes its labels).
-    const requestSeries = this.#requestSeries;
-    new Counter({
-      name: 'berth_http_requests_total',
-      help: 'HTTP requests answered, by route kind, method and status code.',
-      labelNames: ['route', 'method', 'status'],
-      registers,
-      collect() {
-        for (const byMethod of requestSeries.values()) {
-          for (const byStatus of byMethod.values()) {
-            for (const series of byStatus.values()) {
-              if (series.pending === 0) continue;
-              this.inc(series.labels, series.pending);
-              series.pending = 0;
-            }
-          }
-        }
-      },
-    });
-    this.#requestSeconds = new SeriesHistogram({
-      name: 'berth_http_request_duration_seconds',
-      help: 'Time from receiving a request to finishing its response, by route kind, method and status code.',
-      labelNames: ['route', 'method', 'status'],
-      buckets: [...REQUEST_BUCKETS],
-      registers,
-    });
-    const inFlightSources = this.#inFlightSources;
-    new Gauge({
-      name: 'berth_http_requests_in_flight',
-      help: 'Requests being handled right now.',
-      registers,
-      collect() {
-        let total = 0;
-        for (const source of inFlightSources) total += source();
-        this.set(total);
-      },
-    });
-    const pendingBytes = this.#pendingBytes;
-    new Counter({
-      name: 'berth_transferred_bytes_total',
-      help: 'Content bytes received from clients (pushed) or sent to them (pulled): blob and manifest bodies.',
-      labelNames: ['direction'],
-      registers,
-      collect() {
-        for (const [direction, bytes] of pendingBytes) if (bytes > 0) this.inc({ direction }, bytes);
-        // Kept (at 0), so each direction stays where it first appeared in the exposition.
-        for (const direction of pendingBytes.keys()) pendingBytes.set(direction, 0);
-      },
-    });
+    this.#requests = new RequestMetrics(this.registry);
     this.#uploads = new Gauge({ name: 'berth_uploads_in_progress', help: 'Blob upload requests streaming data in this process right now.', registers });
     this.#cache = new Counter({
       name: 'berth_cache_requests_total',
@@ -197,23 +122,7 @@ export class RegistryMetrics {
         for (const source of cacheSources) for (const usage of source()) this.set({ cache: usage.cache }, usage.bytes);
       },
     });
-    this.#gcRuns = new Counter({ name: 'berth_gc_runs_total', help: 'Garbage-collection runs, by result (success or failure).', labelNames: ['result'], registers });
-    this.#gcDeleted = new Counter({
-      name: 'berth_gc_deleted_objects_total',
-      help: 'Objects deleted by garbage collection, by kind (blob or manifest).',
-      labelNames: ['kind'],
-      registers,
-    });
-    this.#gcFreed = new Counter({ name: 'berth_gc_freed_bytes_total', help: 'Bytes of blob data freed by garbage collection.', registers });
-    // aggregator: how http.workers' per-worker values combine (prom-client sums by default).
-    this.#gcLastSeconds = new Gauge({ name: 'berth_gc_last_run_duration_seconds', help: 'How long the last garbage-collection run took.', registers, aggregator: 'max' });
-    this.#gcLastRun = new Gauge({ name: 'berth_gc_last_run_timestamp_seconds', help: 'When the last garbage-collection run ended (Unix time).', registers, aggregator: 'max' });
-    this.#gcLastSuccess = new Gauge({
-      name: 'berth_gc_last_success_timestamp_seconds',
-      help: 'When the last successful garbage-collection run ended (Unix time).',
-      registers,
-      aggregator: 'max',
-    });
+    this.#gc = new GcMetrics(this.registry);
     this.#storageSeconds = new SeriesHistogram({
       name: 'berth_storage_action_duration_seconds',
       help: 'Storage driver call latency by driver and action (streams: until the stream is returned).',
@@ -321,33 +230,17 @@ export class RegistryMetrics {
    * 'unknown' when no route matched), `status` the response status, `seconds` its duration.
    */
   observeRequest(routeKind: string, method: string, status: number, seconds: number): void {
-    const series = this.#requestSeriesOf(routeKind, KNOWN_METHODS.has(method) ? method : 'OTHER', status);
-    series.pending++;
-    if (Number.isFinite(seconds) && seconds >= 0) series.seconds.observe(seconds);
-  }
-
-  #requestSeriesOf(route: string, method: string, status: number): RequestSeries {
-    let byMethod = this.#requestSeries.get(route);
-    if (byMethod === undefined) this.#requestSeries.set(route, (byMethod = new Map<string, Map<number, RequestSeries>>()));
-    let byStatus = byMethod.get(method);
-    if (byStatus === undefined) byMethod.set(method, (byStatus = new Map<number, RequestSeries>()));
-    let series = byStatus.get(status);
-    if (series === undefined) {
-      const labels = { route, method, status: String(status) };
-      series = { labels, pending: 0, seconds: this.#requestSeconds.series(labels) };
-      byStatus.set(status, series);
-    }
-    return series;
+    this.#requests.observeRequest(routeKind, method, status, seconds);
   }
 
   /** Reports the number of requests in flight at scrape time from `source` (e.g. App.inFlight). */
   trackInFlight(source: () => number): void {
-    this.#inFlightSources.push(source);
+    this.#requests.trackInFlight(source);
   }
 
   /** Adds content bytes received from a client ('pushed') or sent to one ('pulled'). */
   addBytes(direction: 'pushed' | 'pulled', bytes: number): void {
-    if (Number.isFinite(bytes) && bytes > 0) this.#pendingBytes.set(direction, (this.#pendingBytes.get(direction) ?? 0) + bytes);
+    this.#requests.addBytes(direction, bytes);
   }
 
   /** An upload request started streaming data; pair with uploadEnded() in a `finally`. */
@@ -382,14 +275,7 @@ export class RegistryMetrics {
 
   /** Records a finished garbage-collection run. */
   gcRun(summary: GcRunSummary): void {
-    this.#gcRuns.inc({ result: summary.ok ? 'success' : 'failure' });
-    if (summary.blobsDeleted > 0) this.#gcDeleted.inc({ kind: 'blob' }, summary.blobsDeleted);
-    if (summary.manifestsDeleted > 0) this.#gcDeleted.inc({ kind: 'manifest' }, summary.manifestsDeleted);
-    if (summary.bytesFreed > 0) this.#gcFreed.inc(summary.bytesFreed);
-    if (Number.isFinite(summary.seconds) && summary.seconds >= 0) this.#gcLastSeconds.set(summary.seconds);
-    const now = Date.now() / 1000;
-    this.#gcLastRun.set(now);
-    if (summary.ok) this.#gcLastSuccess.set(now);
+    this.#gc.gcRun(summary);
   }
 
   /**
