@@ -12,18 +12,15 @@ import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import { SeriesHistogram } from './series-histogram.js';
 import { RequestMetrics } from './request-metrics.js';
 import { GcMetrics, type GcRunSummary } from './gc-metrics.js';
+import { AccessMetrics } from './access-metrics.js';
+import { NotificationMetrics, type NotificationDropReason, type NotificationFailureReason } from './notification-metrics.js';
 
 export { REQUEST_BUCKETS } from './request-metrics.js';
 export type { GcRunSummary } from './gc-metrics.js';
+export type { NotificationDropReason, NotificationFailureReason } from './notification-metrics.js';
 
 /** Storage action latency buckets (seconds): 0.5 ms (an in-memory stat) to 60 s (a slow object store). */
 export const STORAGE_BUCKETS: readonly number[] = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
-
-/** Why events for a notification endpoint were dropped. */
-export type NotificationDropReason = 'queue_full' | 'closed' | 'shutdown';
-
-/** Why one delivery attempt to a notification endpoint failed. */
-export type NotificationFailureReason = 'status' | 'network' | 'timeout';
 
 /** Records one storage driver action; bound to a driver and action once, then called on the hot path. */
 export interface StorageActionRecorder {
@@ -62,18 +59,8 @@ export class RegistryMetrics {
   readonly #gc: GcMetrics;
   readonly #storageSeconds: SeriesHistogram<'driver' | 'action'>;
   readonly #storageErrors: Counter<'driver' | 'action' | 'kind'>;
-  readonly #notifyEvents: Counter<'endpoint'>;
-  readonly #notifyDelivered: Counter<'endpoint'>;
-  readonly #notifyFailed: Counter<'endpoint' | 'reason'>;
-  readonly #notifyDropped: Counter<'endpoint' | 'reason'>;
-  readonly #passwordChecks: Counter<'result'>;
-  readonly #passwordRefused: Counter<'reason'>;
-  readonly #lockouts: Counter<'kind'>;
-  readonly #rateLimited: Counter<'class'>;
-  readonly #rateLimitRedisFailures: Counter<'reason'>;
-  readonly #rateLimitClientSources: Array<() => number> = [];
-  readonly #checkSources: Array<() => number> = [];
-  readonly #pendingSources: Array<() => Iterable<readonly [string, number]>> = [];
+  readonly #access: AccessMetrics;
+  readonly #notifications: NotificationMetrics;
 
   constructor(options: RegistryMetricsOptions = {}) {
     this.registry = new Registry();
@@ -136,93 +123,8 @@ export class RegistryMetrics {
       labelNames: ['driver', 'action', 'kind'],
       registers,
     });
-    this.#passwordChecks = new Counter({
-      name: 'berth_auth_password_checks_total',
-      help: 'bcrypt password checks made (cached credentials are not checked), by result (ok, fail).',
-      labelNames: ['result'],
-      registers,
-    });
-    this.#passwordRefused = new Counter({
-      name: 'berth_auth_password_checks_refused_total',
-      help: 'Logins refused with 429 before any password check, by reason (busy, address, user).',
-      labelNames: ['reason'],
-      registers,
-    });
-    this.#lockouts = new Counter({
-      name: 'berth_auth_lockouts_total',
-      help: 'Lockouts started after repeated failed logins, by kind (address, user).',
-      labelNames: ['kind'],
-      registers,
-    });
-    this.#rateLimited = new Counter({
-      name: 'berth_ratelimit_limited_total',
-      help: 'Requests refused with 429 by the request rate limits (http.ratelimit), by class (reads, writes).',
-      labelNames: ['class'],
-      registers,
-    });
-    this.#rateLimitRedisFailures = new Counter({
-      name: 'berth_ratelimit_redis_failures_total',
-      help: 'Rate-limit decisions Redis did not make, so the request was allowed, by reason (unavailable, timeout, error).',
-      labelNames: ['reason'],
-      registers,
-    });
-    const rateLimitClientSources = this.#rateLimitClientSources;
-    new Gauge({
-      name: 'berth_ratelimit_clients',
-      help: 'Clients whose request buckets this process tracks (in-process rate limiting only).',
-      registers,
-      collect() {
-        let total = 0;
-        for (const source of rateLimitClientSources) total += source();
-        this.set(total);
-      },
-    });
-    const checkSources = this.#checkSources;
-    new Gauge({
-      name: 'berth_auth_password_checks_in_flight',
-      help: 'Password checks queued or running on the bcrypt workers right now.',
-      registers,
-      collect() {
-        let total = 0;
-        for (const source of checkSources) total += source();
-        this.set(total);
-      },
-    });
-    const pendingSources = this.#pendingSources;
-    new Gauge({
-      name: 'berth_notifications_pending',
-      help: 'Events queued or in flight for a notification endpoint.',
-      labelNames: ['endpoint'],
-      registers,
-      collect() {
-        this.reset();
-        for (const source of pendingSources) for (const [endpoint, pending] of source()) this.set({ endpoint }, pending);
-      },
-    });
-    this.#notifyEvents = new Counter({
-      name: 'berth_notifications_events_total',
-      help: 'Events queued for a notification endpoint (after its ignore filters).',
-      labelNames: ['endpoint'],
-      registers,
-    });
-    this.#notifyDelivered = new Counter({
-      name: 'berth_notifications_delivered_total',
-      help: 'Events a notification endpoint accepted (2xx or 3xx).',
-      labelNames: ['endpoint'],
-      registers,
-    });
-    this.#notifyFailed = new Counter({
-      name: 'berth_notifications_failed_total',
-      help: 'Failed delivery attempts (one POST each, retried later), by endpoint and reason (status, network, timeout).',
-      labelNames: ['endpoint', 'reason'],
-      registers,
-    });
-    this.#notifyDropped = new Counter({
-      name: 'berth_notifications_dropped_total',
-      help: 'Events never delivered, by endpoint and reason (queue_full, closed, shutdown).',
-      labelNames: ['endpoint', 'reason'],
-      registers,
-    });
+    this.#access = new AccessMetrics(this.registry);
+    this.#notifications = new NotificationMetrics(this.registry);
   }
 
   /**
@@ -295,62 +197,62 @@ export class RegistryMetrics {
 
   /** Reports notification queue lengths at scrape time from `source` ([endpoint, pending] pairs). */
   trackNotificationQueues(source: () => Iterable<readonly [string, number]>): void {
-    this.#pendingSources.push(source);
+    this.#notifications.trackQueues(source);
   }
 
   /** `count` events were queued for `endpoint`. */
   notificationQueued(endpoint: string, count = 1): void {
-    this.#notifyEvents.inc({ endpoint }, count);
+    this.#notifications.queued(endpoint, count);
   }
 
   /** `endpoint` accepted `count` events. */
   notificationDelivered(endpoint: string, count: number): void {
-    if (count > 0) this.#notifyDelivered.inc({ endpoint }, count);
+    this.#notifications.delivered(endpoint, count);
   }
 
   /** One delivery attempt to `endpoint` failed (its events stay queued and are retried). */
   notificationFailed(endpoint: string, reason: NotificationFailureReason): void {
-    this.#notifyFailed.inc({ endpoint, reason });
+    this.#notifications.failed(endpoint, reason);
   }
 
   /** `count` events for `endpoint` were dropped and will never be delivered. */
   notificationDropped(endpoint: string, reason: NotificationDropReason, count = 1): void {
-    if (count > 0) this.#notifyDropped.inc({ endpoint, reason }, count);
+    this.#notifications.dropped(endpoint, reason, count);
   }
 
   /** One bcrypt password check ended: the password was right ('ok') or not ('fail'). */
   passwordCheck(result: 'ok' | 'fail'): void {
-    this.#passwordChecks.inc({ result });
+    this.#access.passwordCheck(result);
   }
 
   /** A login was refused with 429 before its check: too many in flight ('busy'), or a locked-out address or user. */
   passwordCheckRefused(reason: 'busy' | 'address' | 'user'): void {
-    this.#passwordRefused.inc({ reason });
+    this.#access.passwordCheckRefused(reason);
   }
 
   /** A client address or user name was locked out after repeated failures. */
   loginLockout(kind: 'address' | 'user'): void {
-    this.#lockouts.inc({ kind });
+    this.#access.loginLockout(kind);
   }
 
   /** Reports the password checks in flight at scrape time from `source`. */
   trackPasswordChecks(source: () => number): void {
-    this.#checkSources.push(source);
+    this.#access.trackPasswordChecks(source);
   }
 
   /** A request was refused with 429 by the request rate limit of its class. */
   requestLimited(cls: 'reads' | 'writes'): void {
-    this.#rateLimited.inc({ class: cls });
+    this.#access.requestLimited(cls);
   }
 
   /** A rate-limit decision was made without Redis (the request was allowed). */
   rateLimitRedisFailure(reason: 'unavailable' | 'timeout' | 'error'): void {
-    this.#rateLimitRedisFailures.inc({ reason });
+    this.#access.rateLimitRedisFailure(reason);
   }
 
   /** Reports the clients tracked by the in-process rate limiter at scrape time from `source`. */
   trackRateLimitClients(source: () => number): void {
-    this.#rateLimitClientSources.push(source);
+    this.#access.trackRateLimitClients(source);
   }
 
   /** The Prometheus text exposition of every metric, with its content type. */
