@@ -96,6 +96,27 @@ export function startOnlineGc(registry: Registry, settings: OnlineGcSettings, lo
   });
 
   let current: Promise<OnlineSummary> | undefined;
+  const runOnce = (): Promise<OnlineSummary> => {
+    current ??= collector.run().finally(() => {
+      current = undefined;
+    });
+    return current;
+  };
+  const stopRuns = settings.enabled ? scheduleRuns(runOnce, settings, logger, clock, options) : undefined;
+  return {
+    guard,
+    runOnce,
+    async stop(): Promise<void> {
+      stopRuns?.();
+      collector.stopping = true;
+      await current?.catch(() => undefined);
+      collector.stopping = false; // runOnce() still works, e.g. for a last sweep by hand
+    },
+  };
+}
+
+/** Calls `runOnce` after the first delay, then `settings.interval` after each run ends, until the returned function is called. */
+function scheduleRuns(runOnce: () => Promise<OnlineSummary>, settings: OnlineGcSettings, logger: Logger, clock: () => Date, options: OnlineGcOptions): () => void {
   const setTimer =
     options.schedule ??
     ((run: () => void, delayMs: number): (() => void) => {
@@ -105,12 +126,6 @@ export function startOnlineGc(registry: Registry, settings: OnlineGcSettings, lo
     });
   let cancelTimer: (() => void) | undefined;
   let stopped = false;
-  const runOnce = (): Promise<OnlineSummary> => {
-    current ??= collector.run().finally(() => {
-      current = undefined;
-    });
-    return current;
-  };
   const schedule = (delayMs: number): void => {
     if (stopped) return;
     cancelTimer = setTimer(() => {
@@ -129,22 +144,13 @@ export function startOnlineGc(registry: Registry, settings: OnlineGcSettings, lo
         .finally(() => schedule(settings.interval));
     }, delayMs);
   };
-  if (settings.enabled) {
-    const first = options.firstRunDelayMs ?? Math.floor(Math.random() * Math.min(settings.interval, 30 * 60_000));
-    logger.info({ interval: settings.interval, delay: settings.delay, deleteUntagged: settings.deleteUntagged ?? false }, `online garbage collection starts in ${Math.round(first / 1000)}s`);
-    schedule(first);
-  }
-  return {
-    guard,
-    runOnce,
-    async stop(): Promise<void> {
-      stopped = true;
-      cancelTimer?.();
-      cancelTimer = undefined;
-      collector.stopping = true;
-      await current?.catch(() => undefined);
-      collector.stopping = false; // runOnce() still works, e.g. for a last sweep by hand
-    },
+  const first = options.firstRunDelayMs ?? Math.floor(Math.random() * Math.min(settings.interval, 30 * 60_000));
+  logger.info({ interval: settings.interval, delay: settings.delay, deleteUntagged: settings.deleteUntagged ?? false }, `online garbage collection starts in ${Math.round(first / 1000)}s`);
+  schedule(first);
+  return () => {
+    stopped = true;
+    cancelTimer?.();
+    cancelTimer = undefined;
   };
 }
 
