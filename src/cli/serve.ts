@@ -21,7 +21,7 @@ import { AllowAll, type AccessController } from '../auth/access.js';
 import { effectiveListenAddress, formatListenAddress, parseListenAddress } from '../http/listen-address.js';
 import { createRegistryServer } from '../http/server.js';
 import { startUploadPurging } from '../storage/purge.js';
-import { startOnlineGc } from '../gc/online.js';
+import { startOnlineGc, type OnlineGc } from '../gc/online.js';
 import { onlineGcSettings } from '../gc/schema.js';
 import { VERSION } from './version.js';
 import { joinCluster, runPrimary, workerCount, workerIndex } from './cluster.js';
@@ -123,73 +123,17 @@ export async function startRegistry(config: Config): Promise<RunningRegistry> {
     formatter: config.log.formatter,
     fields: { service: 'registry', version: VERSION, ...(worker !== undefined ? { worker } : {}), ...config.log.fields },
   });
-  let secret = config.http.secret;
-  if (secret === '') {
-    secret = randomBytes(32).toString('hex');
-    logger.warn(
-      'No HTTP secret provided - generated random secret. This may cause problems with uploads if multiple registries are behind a load-balancer. To provide a shared secret, fill in http.secret in the configuration file or set the REGISTRY_HTTP_SECRET environment variable.',
-    );
-  }
+  const secret = httpSecret(config, logger);
   const metrics = new RegistryMetrics();
-  const rawDriver = await createDriver(config.storage, { buffers: transferBuffers });
-  logger.info(describeStorage(config.storage));
-  const driver = instrumentDriver(rawDriver, metrics);
-  const cache = await createBlobDescriptorCache(config, logger, metrics);
-  const limits = config.storage.cache;
-  const catalogSettings = toCatalogSettings(config.catalog);
-  const catalog = await createCatalogOptions(config, catalogSettings, logger);
-  const registry = new Registry({
-    driver,
-    blobDescriptorCache: instrumentBlobDescriptorCache(cache.cache, metrics),
-    manifestRules: compileManifestRules(config.validation),
-    catalog: catalog.options,
-    cacheLimits: { manifestBytes: limits.manifestbytes, links: limits.linksize, tagLists: limits.taglistsize, tagListBytes: limits.taglistbytes },
-  });
-  metrics.trackCaches(() => (cache.cache instanceof InMemoryBlobDescriptorCache ? [cache.cache.usage(), ...registry.cacheUsage()] : registry.cacheUsage()));
-  if (config.validation.manifests.indexes.platforms !== 'all') {
-    logger.warn('image index completeness validation is disabled (validation.manifests.indexes.platforms); other tools may expect every image of an index to be present');
-  }
+  const { rawDriver, driver, cache, catalog, registry } = await openRegistry(config, logger, metrics);
   const link = worker === undefined ? undefined : await joinCluster({ onRepository: (name) => registry.learnRepository(name), registries: [metrics.registry] });
   if (link !== undefined) registry.onNewRepository((name) => link.announceRepository(name));
   const firstWorker = worker === undefined || worker === 0;
-  // Always started: a replica that does not sweep still honours what another one condemned.
-  const gc = startOnlineGc(
-    registry,
-    { ...onlineGcSettings(config.storage.gc), enabled: config.storage.gc.enabled && !config.storage.maintenance.readonly.enabled && firstWorker },
-    logger,
-    {
-      onRun: (summary) => {
-        if (summary.ran) metrics.gcRun({ blobsDeleted: summary.blobs.deleted, manifestsDeleted: summary.manifests.deleted, bytesFreed: summary.bytesFreed, seconds: summary.durationMs / 1000, ok: true });
-      },
-      onFailure: (_err, durationMs) => metrics.gcRun({ blobsDeleted: 0, manifestsDeleted: 0, bytesFreed: 0, seconds: durationMs / 1000, ok: false }),
-    },
-  );
+  const gc = startGc(config, registry, logger, metrics, firstWorker);
   const notifier = Notifier.fromConfig(config.notifications, { logger, metrics, userAgent: `berth/${VERSION}` });
-  const events = notifier.enabled
-    ? new EventBridge({ sink: notifier, source: sourceRecord(config.http.addr), includeReferences: config.notifications.events.includereferences })
-    : undefined;
   const auth = await createAccessController(config, logger, metrics);
   const rateLimiter = await createRateLimiter(config.http.ratelimit, { logger, metrics, prefix: config.http.prefix, redis: config.redis });
-  const app = buildApp({
-    registry,
-    logger,
-    access: auth.access,
-    secret,
-    prefix: config.http.prefix,
-    host: config.http.host,
-    relativeUrls: config.http.relativeurls,
-    headers: config.http.headers,
-    deleteEnabled: config.storage.delete.enabled,
-    readOnly: config.storage.maintenance.readonly.enabled,
-    redirect: !config.storage.redirect.disable,
-    maxManifestBytes: MAX_MANIFEST_BYTES,
-    catalogMaxEntries: config.catalog.maxentries,
-    maxUploads: config.http.maxuploads,
-    accessLog: !config.log.accesslog.disabled,
-    metrics,
-    rateLimiter,
-    ...(events !== undefined ? { events } : {}),
-  });
+  const app = buildRegistryApp(config, { registry, logger, secret, metrics, notifier, access: auth.access, rateLimiter });
   metrics.trackInFlight(app.inFlight);
   const health = new HealthMonitor(buildHealthChecks(config.health, { name: config.storage.driver, probe: storageDriverProbe(rawDriver) }), { logger });
   void health.start();
@@ -200,30 +144,7 @@ export async function startRegistry(config: Config): Promise<RunningRegistry> {
     const rendered = link === undefined ? metrics : { render: async () => ({ contentType: metrics.registry.contentType, body: await link.clusterMetrics() }) };
     debug = await startDebugServer({ addr, metrics: { enabled: prometheus.enabled, path: prometheus.path, metrics: rendered }, health, notifications: notifier, logger });
   }
-
-  const tls = config.http.tls;
-  const { server, shutdown } = await createRegistryServer(
-    app,
-    {
-      ...(tls !== undefined ? { tls } : {}),
-      http2: !config.http.http2.disabled,
-      maxHeaderSize: 64 * 1024,
-      headersTimeoutMs: 60_000,
-      idleTimeoutMs: 5 * 60_000,
-    },
-    logger,
-  );
-
-  const address = parseListenAddress(effectiveListenAddress(config.http.addr, tls !== undefined), config.http.net);
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    if (address.kind === 'unix') server.listen(address.path, resolve);
-    else server.listen(address.port, address.host, resolve);
-  });
-  const bound = server.address();
-  const shown = typeof bound === 'object' && bound !== null && address.kind === 'tcp' ? { ...address, port: bound.port } : address;
-  logger.info(`listening on ${formatListenAddress(shown)}${tls !== undefined ? ', tls' : ''}`);
-
+  const { server, shutdown } = await listen(config, app, logger);
   const purging = startUploadPurging(
     registry,
     firstWorker ? config.storage.maintenance.uploadpurging : { ...config.storage.maintenance.uploadpurging, enabled: false },
@@ -249,6 +170,111 @@ export async function startRegistry(config: Config): Promise<RunningRegistry> {
       await driver.close();
     },
   };
+}
+
+/** `http.secret`, or a random one (with a warning: uploads then fail across replicas). */
+function httpSecret(config: Config, logger: Logger): string {
+  if (config.http.secret !== '') return config.http.secret;
+  logger.warn(
+    'No HTTP secret provided - generated random secret. This may cause problems with uploads if multiple registries are behind a load-balancer. To provide a shared secret, fill in http.secret in the configuration file or set the REGISTRY_HTTP_SECRET environment variable.',
+  );
+  return randomBytes(32).toString('hex');
+}
+
+/** The storage driver (instrumented), the blob descriptor cache, the catalog and the registry over them. */
+async function openRegistry(config: Config, logger: Logger, metrics: RegistryMetrics) {
+  const rawDriver = await createDriver(config.storage, { buffers: transferBuffers });
+  logger.info(describeStorage(config.storage));
+  const driver = instrumentDriver(rawDriver, metrics);
+  const cache = await createBlobDescriptorCache(config, logger, metrics);
+  const limits = config.storage.cache;
+  const catalogSettings = toCatalogSettings(config.catalog);
+  const catalog = await createCatalogOptions(config, catalogSettings, logger);
+  const registry = new Registry({
+    driver,
+    blobDescriptorCache: instrumentBlobDescriptorCache(cache.cache, metrics),
+    manifestRules: compileManifestRules(config.validation),
+    catalog: catalog.options,
+    cacheLimits: { manifestBytes: limits.manifestbytes, links: limits.linksize, tagLists: limits.taglistsize, tagListBytes: limits.taglistbytes },
+  });
+  metrics.trackCaches(() => (cache.cache instanceof InMemoryBlobDescriptorCache ? [cache.cache.usage(), ...registry.cacheUsage()] : registry.cacheUsage()));
+  if (config.validation.manifests.indexes.platforms !== 'all') {
+    logger.warn('image index completeness validation is disabled (validation.manifests.indexes.platforms); other tools may expect every image of an index to be present');
+  }
+  return { rawDriver, driver, cache, catalog, registry };
+}
+
+/** Online GC: always started, as a replica that does not sweep still honours what another one condemned. */
+function startGc(config: Config, registry: Registry, logger: Logger, metrics: RegistryMetrics, firstWorker: boolean): OnlineGc {
+  return startOnlineGc(
+    registry,
+    { ...onlineGcSettings(config.storage.gc), enabled: config.storage.gc.enabled && !config.storage.maintenance.readonly.enabled && firstWorker },
+    logger,
+    {
+      onRun: (summary) => {
+        if (summary.ran) metrics.gcRun({ blobsDeleted: summary.blobs.deleted, manifestsDeleted: summary.manifests.deleted, bytesFreed: summary.bytesFreed, seconds: summary.durationMs / 1000, ok: true });
+      },
+      onFailure: (_err, durationMs) => metrics.gcRun({ blobsDeleted: 0, manifestsDeleted: 0, bytesFreed: 0, seconds: durationMs / 1000, ok: false }),
+    },
+  );
+}
+
+/** The HTTP application, configured from `http.*`, `storage.*` and the notification sink. */
+function buildRegistryApp(
+  config: Config,
+  deps: { registry: Registry; logger: Logger; secret: string; metrics: RegistryMetrics; notifier: Notifier; access: AccessController; rateLimiter: Awaited<ReturnType<typeof createRateLimiter>> },
+): ReturnType<typeof buildApp> {
+  const { registry, logger, secret, metrics, notifier, access, rateLimiter } = deps;
+  const events = notifier.enabled
+    ? new EventBridge({ sink: notifier, source: sourceRecord(config.http.addr), includeReferences: config.notifications.events.includereferences })
+    : undefined;
+  return buildApp({
+    registry,
+    logger,
+    access,
+    secret,
+    prefix: config.http.prefix,
+    host: config.http.host,
+    relativeUrls: config.http.relativeurls,
+    headers: config.http.headers,
+    deleteEnabled: config.storage.delete.enabled,
+    readOnly: config.storage.maintenance.readonly.enabled,
+    redirect: !config.storage.redirect.disable,
+    maxManifestBytes: MAX_MANIFEST_BYTES,
+    catalogMaxEntries: config.catalog.maxentries,
+    maxUploads: config.http.maxuploads,
+    accessLog: !config.log.accesslog.disabled,
+    metrics,
+    rateLimiter,
+    ...(events !== undefined ? { events } : {}),
+  });
+}
+
+/** Creates the registry's server and listens on `http.addr` (TCP or unix socket). */
+async function listen(config: Config, app: ReturnType<typeof buildApp>, logger: Logger): Promise<Awaited<ReturnType<typeof createRegistryServer>>> {
+  const tls = config.http.tls;
+  const created = await createRegistryServer(
+    app,
+    {
+      ...(tls !== undefined ? { tls } : {}),
+      http2: !config.http.http2.disabled,
+      maxHeaderSize: 64 * 1024,
+      headersTimeoutMs: 60_000,
+      idleTimeoutMs: 5 * 60_000,
+    },
+    logger,
+  );
+  const { server } = created;
+  const address = parseListenAddress(effectiveListenAddress(config.http.addr, tls !== undefined), config.http.net);
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    if (address.kind === 'unix') server.listen(address.path, resolve);
+    else server.listen(address.port, address.host, resolve);
+  });
+  const bound = server.address();
+  const shown = typeof bound === 'object' && bound !== null && address.kind === 'tcp' ? { ...address, port: bound.port } : address;
+  logger.info(`listening on ${formatListenAddress(shown)}${tls !== undefined ? ', tls' : ''}`);
+  return created;
 }
 
 /**

@@ -52,7 +52,45 @@ export async function garbageCollect(registry: Registry, options: GarbageCollect
     if (recovered.restored + recovered.deleted > 0) logger.info(recovered, 'finished deletions left in the online GC trash');
   }
 
-  // ---- mark ----
+  const mark = await markAll(registry, options, progress);
+  progress.phase = 'sweep';
+  progress.report();
+  await sweepManifests(registry, options, mark.doomed);
+  const blobs = await sweepBlobs(registry, options, mark, progress);
+  const layerLinksDeleted = await sweepLayerLinks(registry, options, mark);
+  if (!dryRun) await deleteOnlineLeftovers(registry, mark.emptyDirs);
+
+  progress.phase = 'done';
+  progress.report();
+  const summary: Summary = {
+    repositories: mark.repositories,
+    manifests: { kept: mark.manifestsKept, deleted: mark.doomed.length },
+    blobs: { kept: blobs.kept, deleted: blobs.deleted },
+    bytesFreed: blobs.bytesFreed,
+    layerLinksDeleted,
+    durationMs: Math.round(performance.now() - started),
+  };
+  logger.info({ ...summary, dryRun, deleteUntagged }, 'garbage collection finished');
+  return summary;
+}
+
+/** What the mark found. */
+interface MarkResult {
+  readonly repositories: number;
+  readonly marked: ReadonlySet<Digest>;
+  readonly manifestsKept: number;
+  /** The revisions to delete, with the tags of their repository. */
+  readonly doomed: ReadonlyArray<{ name: RepositoryName; digest: Digest; tags: string[] }>;
+  /** The repositories that link each layer. */
+  readonly layerLinks: ReadonlyMap<Digest, readonly RepositoryName[]>;
+  /** Empty revision directories; the blob sweep adds the empty blob directories. */
+  readonly emptyDirs: string[];
+}
+
+/** ---- mark ---- every kept revision of every repository and everything it references. */
+async function markAll(registry: Registry, options: GarbageCollectOptions, progress: ProgressTracker): Promise<MarkResult> {
+  const { driver } = registry;
+  const { deleteUntagged, logger } = options;
   const reader = new ManifestReader(registry.blobs, logger);
   const marked = new Set<Digest>();
   const doomed: Array<{ name: RepositoryName; digest: Digest; tags: string[] }> = [];
@@ -84,10 +122,13 @@ export async function garbageCollect(registry: Registry, options: GarbageCollect
     progress.repositories++;
     progress.report();
   }
+  return { repositories: names.length, marked, manifestsKept, doomed, layerLinks, emptyDirs };
+}
 
-  // ---- sweep: manifests ----
-  progress.phase = 'sweep';
-  progress.report();
+/** ---- sweep: manifests ---- */
+async function sweepManifests(registry: Registry, options: GarbageCollectOptions, doomed: MarkResult['doomed']): Promise<void> {
+  const { driver } = registry;
+  const { dryRun, logger } = options;
   for (const { name, digest, tags } of doomed) {
     logger.info({ repository: name, digest, dryRun }, dryRun ? 'manifest eligible for deletion' : 'deleting manifest');
     if (dryRun) continue;
@@ -95,58 +136,56 @@ export async function garbageCollect(registry: Registry, options: GarbageCollect
     for (const tag of tags) await deleteIfExists(driver, dirOf(paths.tagIndexLinkPath(name, tag as Tag, digest)));
     await deleteIfExists(driver, dirOf(paths.revisionLinkPath(name, digest)));
   }
+}
 
-  // ---- sweep: blobs ----
-  const blobs = await listBlobs(driver, emptyDirs);
-  let blobsKept = 0;
-  let blobsDeleted = 0;
+/** ---- sweep: blobs ---- every blob not marked (in a dry run, counted only). */
+async function sweepBlobs(registry: Registry, options: GarbageCollectOptions, mark: MarkResult, progress: ProgressTracker): Promise<{ kept: number; deleted: number; bytesFreed: number }> {
+  const { dryRun, logger } = options;
+  const blobs = await listBlobs(registry.driver, mark.emptyDirs);
+  let kept = 0;
+  let deleted = 0;
   let bytesFreed = 0;
   for (const blob of blobs) {
     progress.blobsScanned++;
-    if (marked.has(blob.digest)) {
-      blobsKept++;
+    if (mark.marked.has(blob.digest)) {
+      kept++;
     } else {
       logger.info({ digest: blob.digest, size: blob.size, dryRun }, dryRun ? 'blob eligible for deletion' : 'deleting blob');
       if (!dryRun) await registry.blobs.delete(blob.digest); // invalidates the descriptor cache too
-      blobsDeleted++;
+      deleted++;
       bytesFreed += blob.size;
       progress.blobsDeleted++;
     }
     if (progress.blobsScanned % 1000 === 0) progress.report();
   }
+  return { kept, deleted, bytesFreed };
+}
 
-  // ---- sweep: layer links ----
+/** ---- sweep: layer links ---- to blobs not kept; returns how many (would) go. */
+async function sweepLayerLinks(registry: Registry, options: GarbageCollectOptions, mark: MarkResult): Promise<number> {
+  const { dryRun, logger } = options;
   let layerLinksDeleted = 0;
-  for (const [digest, repositories] of layerLinks) {
-    if (marked.has(digest)) continue;
+  for (const [digest, repositories] of mark.layerLinks) {
+    if (mark.marked.has(digest)) continue;
     for (const name of repositories) {
       logger.info({ repository: name, digest, dryRun }, dryRun ? 'layer link eligible for deletion' : 'deleting layer link');
-      if (!dryRun) await deleteIfExists(driver, dirOf(paths.layerLinkPath(name, digest)));
+      if (!dryRun) await deleteIfExists(registry.driver, dirOf(paths.layerLinkPath(name, digest)));
       layerLinksDeleted++;
     }
   }
+  return layerLinksDeleted;
+}
 
-  if (!dryRun) {
-    // With the registry stopped, online GC's bookkeeping is moot: every blob left is kept. The empty
-    // blob and revision directories it left on the filesystem go too.
-    for (const dir of emptyDirs) await deleteIfExists(driver, dir);
-    await deleteIfExists(driver, paths.CONDEMNED_BLOBS_ROOT);
-    await deleteIfExists(driver, paths.CONDEMNED_REVISIONS_ROOT);
-    await deleteIfExists(driver, paths.GC_TRASH_ROOT);
-  }
-
-  progress.phase = 'done';
-  progress.report();
-  const summary: Summary = {
-    repositories: names.length,
-    manifests: { kept: manifestsKept, deleted: doomed.length },
-    blobs: { kept: blobsKept, deleted: blobsDeleted },
-    bytesFreed,
-    layerLinksDeleted,
-    durationMs: Math.round(performance.now() - started),
-  };
-  logger.info({ ...summary, dryRun, deleteUntagged }, 'garbage collection finished');
-  return summary;
+/**
+ * With the registry stopped, online GC's bookkeeping is moot: every blob left is kept. The empty
+ * blob and revision directories it left on the filesystem go too.
+ */
+async function deleteOnlineLeftovers(registry: Registry, emptyDirs: readonly string[]): Promise<void> {
+  const { driver } = registry;
+  for (const dir of emptyDirs) await deleteIfExists(driver, dir);
+  await deleteIfExists(driver, paths.CONDEMNED_BLOBS_ROOT);
+  await deleteIfExists(driver, paths.CONDEMNED_REVISIONS_ROOT);
+  await deleteIfExists(driver, paths.GC_TRASH_ROOT);
 }
 
 function dirOf(path: string): string {

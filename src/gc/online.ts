@@ -13,20 +13,13 @@
  *   that raced the mark is only briefly affected.
  * - A lock (GcLock) keeps replicas from sweeping at the same time; safety does not depend on it.
  */
-import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Registry } from '../storage/registry.js';
-import type { FileInfo, StorageDriver } from '../storage/driver/driver.js';
-import { isPathNotFound } from '../storage/driver/errors.js';
 import type { ManifestInfo } from '../storage/manifest-info.js';
 import type { Digest } from '../oci/digest.js';
-import type { RepositoryName, Tag } from '../oci/reference.js';
-import * as paths from '../storage/paths.js';
 import { CondemnedGuard, snapshotTtlFor } from './guard.js';
 import { StorageGcLock, type GcLock } from './lock.js';
-import { listCondemnedBlobs, listCondemnedRevisions, readMarkerTimes, revisionKey, writeMarker, type RevisionMarker } from './markers.js';
-import { ManifestReader, deleteIfExists, forEachLimit, pathExists, listBlobDigests, listRepositories, markRevision, reachableRevisions, scanRepository, type RepositoryScan } from './scan.js';
-import { deleteBlobGuarded, deleteRevisionGuarded, recoverTrash, trashRunPath } from './trash.js';
+import { Counters, sweep } from './online-sweep.js';
 import { emptyOnlineSummary, type OnlineSummary } from './summary.js';
 
 export type { OnlineSummary } from './summary.js';
@@ -103,6 +96,27 @@ export function startOnlineGc(registry: Registry, settings: OnlineGcSettings, lo
   });
 
   let current: Promise<OnlineSummary> | undefined;
+  const runOnce = (): Promise<OnlineSummary> => {
+    current ??= collector.run().finally(() => {
+      current = undefined;
+    });
+    return current;
+  };
+  const stopRuns = settings.enabled ? scheduleRuns(runOnce, settings, logger, clock, options) : undefined;
+  return {
+    guard,
+    runOnce,
+    async stop(): Promise<void> {
+      stopRuns?.();
+      collector.stopping = true;
+      await current?.catch(() => undefined);
+      collector.stopping = false; // runOnce() still works, e.g. for a last sweep by hand
+    },
+  };
+}
+
+/** Calls `runOnce` after the first delay, then `settings.interval` after each run ends, until the returned function is called. */
+function scheduleRuns(runOnce: () => Promise<OnlineSummary>, settings: OnlineGcSettings, logger: Logger, clock: () => Date, options: OnlineGcOptions): () => void {
   const setTimer =
     options.schedule ??
     ((run: () => void, delayMs: number): (() => void) => {
@@ -112,12 +126,6 @@ export function startOnlineGc(registry: Registry, settings: OnlineGcSettings, lo
     });
   let cancelTimer: (() => void) | undefined;
   let stopped = false;
-  const runOnce = (): Promise<OnlineSummary> => {
-    current ??= collector.run().finally(() => {
-      current = undefined;
-    });
-    return current;
-  };
   const schedule = (delayMs: number): void => {
     if (stopped) return;
     cancelTimer = setTimer(() => {
@@ -136,22 +144,13 @@ export function startOnlineGc(registry: Registry, settings: OnlineGcSettings, lo
         .finally(() => schedule(settings.interval));
     }, delayMs);
   };
-  if (settings.enabled) {
-    const first = options.firstRunDelayMs ?? Math.floor(Math.random() * Math.min(settings.interval, 30 * 60_000));
-    logger.info({ interval: settings.interval, delay: settings.delay, deleteUntagged: settings.deleteUntagged ?? false }, `online garbage collection starts in ${Math.round(first / 1000)}s`);
-    schedule(first);
-  }
-  return {
-    guard,
-    runOnce,
-    async stop(): Promise<void> {
-      stopped = true;
-      cancelTimer?.();
-      cancelTimer = undefined;
-      collector.stopping = true;
-      await current?.catch(() => undefined);
-      collector.stopping = false; // runOnce() still works, e.g. for a last sweep by hand
-    },
+  const first = options.firstRunDelayMs ?? Math.floor(Math.random() * Math.min(settings.interval, 30 * 60_000));
+  logger.info({ interval: settings.interval, delay: settings.delay, deleteUntagged: settings.deleteUntagged ?? false }, `online garbage collection starts in ${Math.round(first / 1000)}s`);
+  schedule(first);
+  return () => {
+    stopped = true;
+    cancelTimer?.();
+    cancelTimer = undefined;
   };
 }
 
@@ -162,38 +161,6 @@ interface CollectorDeps {
   readonly ttlMs: number;
   readonly lock: GcLock;
   readonly lockTtlMs: number;
-}
-
-/** Mutable counters of one run. */
-class Counters {
-  repositories = 0;
-  manifestsKept = 0;
-  manifestsDeleted = 0;
-  blobsKept = 0;
-  blobsDeleted = 0;
-  bytesFreed = 0;
-  layerLinksDeleted = 0;
-  condemnedBlobs = 0;
-  condemnedManifests = 0;
-  releasedBlobs = 0;
-  releasedManifests = 0;
-  restoredBlobs = 0;
-  restoredManifests = 0;
-
-  summary(durationMs: number): OnlineSummary {
-    return {
-      ran: true,
-      repositories: this.repositories,
-      manifests: { kept: this.manifestsKept, deleted: this.manifestsDeleted },
-      blobs: { kept: this.blobsKept, deleted: this.blobsDeleted },
-      bytesFreed: this.bytesFreed,
-      layerLinksDeleted: this.layerLinksDeleted,
-      durationMs,
-      condemned: { blobs: this.condemnedBlobs, manifests: this.condemnedManifests },
-      released: { blobs: this.releasedBlobs, manifests: this.releasedManifests },
-      restored: { blobs: this.restoredBlobs, manifests: this.restoredManifests },
-    };
-  }
 }
 
 /** Ends a run early: its lock was lost, or stop() was called. What it did so far stays valid. */
@@ -257,231 +224,12 @@ class OnlineCollector {
     }
   }
 
-  private async sweep(c: Counters, held: () => void): Promise<void> {
-    const { driver, blobs: blobStore } = this.registry;
-    const { clock, guard } = this.deps;
-    const { delay } = this.settings;
-    const deleteUntagged = this.settings.deleteUntagged ?? false;
-    const now = (): number => clock().getTime();
-    const runPath = trashRunPath(`${new Date(now()).toISOString().replace(/:/g, '')}-${randomBytes(4).toString('hex')}`);
-
-    // Deletions a crashed run left half-done (runs younger than the lock's lifetime may still be live).
-    await recoverTrash(driver, blobStore, new Date(now() - this.deps.lockTtlMs));
-
-    // Markers are listed before the mark starts. A blob marker's time is read later, when it is needed:
-    // a marker rewritten meanwhile only looks younger, which never makes a deletion happen sooner.
-    const fallback = new Date(now());
-    const blobMarkerNames = await listCondemnedBlobs(driver);
-    const revisionMarkerNames = await listCondemnedRevisions(driver);
-    const blobMarkers = new Set(blobMarkerNames);
-    const revisionMarkers = await readMarkerTimes(
-      driver,
-      new Map([...revisionMarkerNames].map(([key, m]) => [key, paths.condemnedRevisionPath(m.name, m.digest)] as const)),
-      fallback,
-    );
-
-    // ---- mark ----
-    const markStart = now();
-    const cutoff = markStart - delay;
-    const reader = new ManifestReader(blobStore, this.logger, this.manifests);
-    const scans = await scanAll(driver, reader, deleteUntagged);
-    c.repositories = scans.length;
-    held();
-
-    // ---- manifest revisions (only deleteUntagged ever condemns one) ----
-    const newRevisionMarkers: RevisionMarker[] = [];
-    const deletedRevisions = new Set<string>();
-    const revisions = scans.flatMap(({ scan, keep }) => [...scan.revisions].map(([digest, linkTime]) => ({ scan, keep, digest, linkTime })));
-    await forEachLimit(revisions, CONCURRENCY, async ({ scan, keep, digest, linkTime }) => {
-      const { name } = scan;
-      const key = revisionKey(name, digest);
-      const markerTime = revisionMarkers.get(key);
-      revisionMarkers.delete(key);
-      if (!deleteUntagged || keep.has(digest)) {
-        if (markerTime !== undefined) {
-          await this.releaseRevision(name, digest);
-          c.releasedManifests++;
-        }
-        c.manifestsKept++;
-        return;
-      }
-      if (markerTime === undefined) {
-        if (linkTime.getTime() <= cutoff) {
-          await writeMarker(driver, paths.condemnedRevisionPath(name, digest), new Date(now()));
-          guard.noteRevisionCondemned(name, digest);
-          newRevisionMarkers.push({ name, digest });
-          c.condemnedManifests++;
-        }
-        c.manifestsKept++;
-        return;
-      }
-      // Re-pushing rewrites the link, so a young link means "pushed again lately" even if not pardoned.
-      if (markerTime.getTime() > cutoff || linkTime.getTime() > cutoff) {
-        c.manifestsKept++;
-        return;
-      }
-      held();
-      const outcome = await deleteRevisionGuarded(driver, runPath, name, digest);
-      guard.noteRevisionGone(name, digest);
-      if (outcome === 'restored') {
-        c.restoredManifests++;
-        c.manifestsKept++;
-        return;
-      }
-      deletedRevisions.add(key);
-      if (outcome === 'deleted') {
-        this.logger.info({ repository: name, digest }, 'online garbage collection deleted manifest');
-        for (const tag of scan.tags.keys()) await deleteIfExists(driver, dirOf(paths.tagIndexLinkPath(name, tag as Tag, digest)));
-        c.manifestsDeleted++;
-      }
-    });
-    // Markers left over name revisions that are gone (deleted by a client, or the repository removed).
-    await forEachLimit([...revisionMarkers.keys()], CONCURRENCY, async (key) => {
-      const marker = revisionMarkerNames.get(key);
-      if (marker !== undefined) await this.releaseRevision(marker.name, marker.digest);
-    });
-
-    // ---- blobs: every revision still present keeps what it references ----
-    const marked = new Set<Digest>();
-    const layerLinks = new Map<Digest, RepositoryName[]>();
-    for (const { scan } of scans) {
-      for (const digest of scan.revisions.keys()) if (!deletedRevisions.has(revisionKey(scan.name, digest))) markRevision(digest, reader, marked);
-      for (const digest of scan.layers) {
-        const list = layerLinks.get(digest) ?? [];
-        list.push(scan.name);
-        layerLinks.set(digest, list);
-      }
-    }
-    const present = new Set<Digest>();
-    const newBlobMarkers: Digest[] = [];
-    // Names only: a stat is needed just for blobs not marked (their age and size).
-    held();
-    const digests = await listBlobDigests(driver);
-    const markerTimes = await readMarkerTimes(driver, new Map(digests.filter((d) => blobMarkers.has(d)).map((d) => [d, paths.condemnedBlobPath(d)] as const)), fallback);
-    await forEachLimit(digests, CONCURRENCY, async (digest) => {
-      const markerTime = markerTimes.get(digest);
-      if (marked.has(digest)) {
-        blobMarkers.delete(digest);
-        present.add(digest);
-        if (markerTime !== undefined) {
-          await this.releaseBlob(digest);
-          c.releasedBlobs++;
-        }
-        c.blobsKept++;
-        return;
-      }
-      const blob = await statOrUndefined(driver, paths.blobDataPath(digest));
-      if (blob === undefined || blob.isDir) return; // an empty directory: the data is gone
-      blobMarkers.delete(digest);
-      present.add(digest);
-      if (markerTime === undefined) {
-        if (blob.modTime.getTime() <= cutoff) {
-          await writeMarker(driver, paths.condemnedBlobPath(digest), new Date(now()));
-          guard.noteBlobCondemned(digest);
-          newBlobMarkers.push(digest);
-          c.condemnedBlobs++;
-        }
-        c.blobsKept++;
-        return;
-      }
-      if (markerTime.getTime() > cutoff || blob.modTime.getTime() > cutoff) {
-        c.blobsKept++;
-        return;
-      }
-      held();
-      const outcome = await deleteBlobGuarded(driver, blobStore, runPath, digest);
-      await guard.noteBlobGone(digest);
-      if (outcome === 'restored') {
-        c.restoredBlobs++;
-        c.blobsKept++;
-        return;
-      }
-      if (outcome === 'deleted') {
-        this.logger.info({ digest, size: blob.size }, 'online garbage collection deleted blob');
-        c.blobsDeleted++;
-        c.bytesFreed += blob.size;
-      }
-      // Its layer links go too, unless a push placed the data again meanwhile (it linked it, too).
-      if (!(await pathExists(driver, paths.blobDataPath(digest)))) present.delete(digest);
-    });
-    // Markers left over name blobs that are gone already.
-    const leftover = [...blobMarkers];
-    await forEachLimit(leftover, CONCURRENCY, (digest) => this.releaseBlob(digest));
-    // Layer links to blobs that are neither kept nor there (deleted now, or gone before).
-    const doomedLinks = [...layerLinks].filter(([digest]) => !marked.has(digest) && !present.has(digest)).flatMap(([digest, names]) => names.map((name) => ({ name, digest })));
-    await forEachLimit(doomedLinks, CONCURRENCY, async ({ name, digest }) => {
-      if (await deleteIfExists(driver, dirOf(paths.layerLinkPath(name, digest)))) c.layerLinksDeleted++;
-    });
-    await deleteIfExists(driver, runPath);
-
-    // ---- settle: once every replica's snapshot holds the new markers, lift those a racing push needs ----
-    if (newBlobMarkers.length + newRevisionMarkers.length > 0) {
-      await this.deps.sleep(2 * this.deps.ttlMs);
-      held();
-      await this.releaseReferenced(newBlobMarkers, newRevisionMarkers, reader, c);
-    }
-  }
-
-  /**
-   * Re-marks (listing again, reading only manifests not read yet) and lifts the condemnations among
-   * `blobs` and `revisions` that are referenced now: pushes that completed during the first mark.
-   */
-  private async releaseReferenced(blobs: readonly Digest[], revisions: readonly RevisionMarker[], reader: ManifestReader, c: Counters): Promise<void> {
-    const deleteUntagged = this.settings.deleteUntagged ?? false;
-    const marked = new Set<Digest>();
-    const reachable = new Set<string>();
-    for (const { scan, keep } of await scanAll(this.registry.driver, reader, deleteUntagged)) {
-      for (const digest of scan.revisions.keys()) markRevision(digest, reader, marked);
-      for (const digest of keep) reachable.add(revisionKey(scan.name, digest));
-    }
-    for (const digest of blobs) {
-      if (!marked.has(digest)) continue;
-      await this.releaseBlob(digest);
-      c.releasedBlobs++;
-    }
-    for (const { name, digest } of revisions) {
-      if (!reachable.has(revisionKey(name, digest))) continue;
-      await this.releaseRevision(name, digest);
-      c.releasedManifests++;
-    }
-  }
-
-  private async releaseBlob(digest: Digest): Promise<void> {
-    await deleteIfExists(this.registry.driver, paths.condemnedBlobPath(digest));
-    await this.deps.guard.noteBlobGone(digest);
-  }
-
-  private async releaseRevision(name: RepositoryName, digest: Digest): Promise<void> {
-    await deleteIfExists(this.registry.driver, paths.condemnedRevisionPath(name, digest));
-    this.deps.guard.noteRevisionGone(name, digest);
+  private sweep(c: Counters, held: () => void): Promise<void> {
+    const { clock, sleep, guard, ttlMs, lockTtlMs } = this.deps;
+    const { registry, logger, manifests } = this;
+    return sweep({ registry, logger, clock, sleep, guard, ttlMs, lockTtlMs, delay: this.settings.delay, deleteUntagged: this.settings.deleteUntagged ?? false, manifests }, c, held);
   }
 }
 
-/** How many storage operations a run keeps in flight. */
-const CONCURRENCY = 8;
 /** How many parsed manifests a replica keeps between runs (a few hundred bytes each). */
 const MAX_KNOWN_MANIFESTS = 200_000;
-
-async function statOrUndefined(driver: StorageDriver, path: string): Promise<FileInfo | undefined> {
-  try {
-    return await driver.stat(path);
-  } catch (err) {
-    if (isPathNotFound(err)) return undefined;
-    throw err;
-  }
-}
-
-/** Scans every repository (a few at once) and decides which revisions are kept. */
-async function scanAll(driver: StorageDriver, reader: ManifestReader, deleteUntagged: boolean): Promise<Array<{ scan: RepositoryScan; keep: ReadonlySet<Digest> }>> {
-  const out: Array<{ scan: RepositoryScan; keep: ReadonlySet<Digest> }> = [];
-  await forEachLimit(await listRepositories(driver), 4, async (name) => {
-    const scan = await scanRepository(driver, name, deleteUntagged, true);
-    await reader.read(scan.revisions.keys());
-    out.push({ scan, keep: deleteUntagged ? reachableRevisions(scan, reader) : new Set(scan.revisions.keys()) });
-  });
-  return out;
-}
-
-function dirOf(path: string): string {
-  return path.slice(0, path.lastIndexOf('/'));
-}

@@ -9,31 +9,18 @@
  * docs/monitoring.md lists every metric.
  */
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
-import { SeriesHistogram, type HistogramSeries } from './series-histogram.js';
+import { SeriesHistogram } from './series-histogram.js';
+import { RequestMetrics } from './request-metrics.js';
+import { GcMetrics, type GcRunSummary } from './gc-metrics.js';
+import { AccessMetrics } from './access-metrics.js';
+import { NotificationMetrics, type NotificationDropReason, type NotificationFailureReason } from './notification-metrics.js';
 
-/** Request latency buckets (seconds): 1 ms to 60 s, for requests from a HEAD to a multi-GB blob. */
-export const REQUEST_BUCKETS: readonly number[] = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
+export { REQUEST_BUCKETS } from './request-metrics.js';
+export type { GcRunSummary } from './gc-metrics.js';
+export type { NotificationDropReason, NotificationFailureReason } from './notification-metrics.js';
 
 /** Storage action latency buckets (seconds): 0.5 ms (an in-memory stat) to 60 s (a slow object store). */
 export const STORAGE_BUCKETS: readonly number[] = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
-
-const KNOWN_METHODS = new Set(['GET', 'HEAD', 'PUT', 'POST', 'PATCH', 'DELETE', 'OPTIONS']);
-
-/** What a garbage-collection run did, as `gcRun` records it. */
-export interface GcRunSummary {
-  readonly blobsDeleted: number;
-  readonly manifestsDeleted: number;
-  readonly bytesFreed: number;
-  readonly seconds: number;
-  /** False when the run failed (partial deletions are still counted). */
-  readonly ok: boolean;
-}
-
-/** Why events for a notification endpoint were dropped. */
-export type NotificationDropReason = 'queue_full' | 'closed' | 'shutdown';
-
-/** Why one delivery attempt to a notification endpoint failed. */
-export type NotificationFailureReason = 'status' | 'network' | 'timeout';
 
 /** Records one storage driver action; bound to a driver and action once, then called on the hot path. */
 export interface StorageActionRecorder {
@@ -46,13 +33,6 @@ export interface CacheUsage {
   readonly cache: string;
   readonly entries: number;
   readonly bytes: number;
-}
-
-/** One label set of the request metrics: its histogram series and the requests not yet added to the counter. */
-interface RequestSeries {
-  readonly labels: { readonly route: string; readonly method: string; readonly status: string };
-  pending: number;
-  readonly seconds: HistogramSeries;
 }
 
 /** Options of RegistryMetrics. */
@@ -70,92 +50,24 @@ export class RegistryMetrics {
   /** The prom-client registry holding every metric; render() serializes it. */
   readonly registry: Registry;
 
-  readonly #requestSeconds: SeriesHistogram<'route' | 'method' | 'status'>;
-  /** Request series by route kind, method and status: found without building a key. */
-  readonly #requestSeries = new Map<string, Map<string, Map<number, RequestSeries>>>();
-  /** Bytes counted since the last scrape, added to berth_transferred_bytes_total when it is read. */
-  readonly #pendingBytes = new Map<'pushed' | 'pulled', number>();
+  readonly #requests: RequestMetrics;
   readonly #uploads: Gauge;
   readonly #cache: Counter<'cache' | 'result'>;
   readonly #cacheBackendUp: Gauge<'backend'>;
   readonly #cacheBackendOutages: Counter<'backend'>;
   readonly #cacheSources: Array<() => Iterable<CacheUsage>> = [];
-  readonly #gcRuns: Counter<'result'>;
-  readonly #gcDeleted: Counter<'kind'>;
-  readonly #gcFreed: Counter;
-  readonly #gcLastSeconds: Gauge;
-  readonly #gcLastRun: Gauge;
-  readonly #gcLastSuccess: Gauge;
+  readonly #gc: GcMetrics;
   readonly #storageSeconds: SeriesHistogram<'driver' | 'action'>;
   readonly #storageErrors: Counter<'driver' | 'action' | 'kind'>;
-  readonly #notifyEvents: Counter<'endpoint'>;
-  readonly #notifyDelivered: Counter<'endpoint'>;
-  readonly #notifyFailed: Counter<'endpoint' | 'reason'>;
-  readonly #notifyDropped: Counter<'endpoint' | 'reason'>;
-  readonly #passwordChecks: Counter<'result'>;
-  readonly #passwordRefused: Counter<'reason'>;
-  readonly #lockouts: Counter<'kind'>;
-  readonly #rateLimited: Counter<'class'>;
-  readonly #rateLimitRedisFailures: Counter<'reason'>;
-  readonly #rateLimitClientSources: Array<() => number> = [];
-  readonly #checkSources: Array<() => number> = [];
-  readonly #pendingSources: Array<() => Iterable<readonly [string, number]>> = [];
-  readonly #inFlightSources: Array<() => number> = [];
+  readonly #access: AccessMetrics;
+  readonly #notifications: NotificationMetrics;
 
   constructor(options: RegistryMetricsOptions = {}) {
     this.registry = new Registry();
     const registers = [this.registry];
     if (options.processMetrics !== false) collectDefaultMetrics({ register: this.registry });
 
-    // Counted per series on the hot path and added here when scraped (prom-client's inc() hashes its labels).
-    const requestSeries = this.#requestSeries;
-    new Counter({
-      name: 'berth_http_requests_total',
-      help: 'HTTP requests answered, by route kind, method and status code.',
-      labelNames: ['route', 'method', 'status'],
-      registers,
-      collect() {
-        for (const byMethod of requestSeries.values()) {
-          for (const byStatus of byMethod.values()) {
-            for (const series of byStatus.values()) {
-              if (series.pending === 0) continue;
-              this.inc(series.labels, series.pending);
-              series.pending = 0;
-            }
-          }
-        }
-      },
-    });
-    this.#requestSeconds = new SeriesHistogram({
-      name: 'berth_http_request_duration_seconds',
-      help: 'Time from receiving a request to finishing its response, by route kind, method and status code.',
-      labelNames: ['route', 'method', 'status'],
-      buckets: [...REQUEST_BUCKETS],
-      registers,
-    });
-    const inFlightSources = this.#inFlightSources;
-    new Gauge({
-      name: 'berth_http_requests_in_flight',
-      help: 'Requests being handled right now.',
-      registers,
-      collect() {
-        let total = 0;
-        for (const source of inFlightSources) total += source();
-        this.set(total);
-      },
-    });
-    const pendingBytes = this.#pendingBytes;
-    new Counter({
-      name: 'berth_transferred_bytes_total',
-      help: 'Content bytes received from clients (pushed) or sent to them (pulled): blob and manifest bodies.',
-      labelNames: ['direction'],
-      registers,
-      collect() {
-        for (const [direction, bytes] of pendingBytes) if (bytes > 0) this.inc({ direction }, bytes);
-        // Kept (at 0), so each direction stays where it first appeared in the exposition.
-        for (const direction of pendingBytes.keys()) pendingBytes.set(direction, 0);
-      },
-    });
+    this.#requests = new RequestMetrics(this.registry);
     this.#uploads = new Gauge({ name: 'berth_uploads_in_progress', help: 'Blob upload requests streaming data in this process right now.', registers });
     this.#cache = new Counter({
       name: 'berth_cache_requests_total',
@@ -197,23 +109,7 @@ export class RegistryMetrics {
         for (const source of cacheSources) for (const usage of source()) this.set({ cache: usage.cache }, usage.bytes);
       },
     });
-    this.#gcRuns = new Counter({ name: 'berth_gc_runs_total', help: 'Garbage-collection runs, by result (success or failure).', labelNames: ['result'], registers });
-    this.#gcDeleted = new Counter({
-      name: 'berth_gc_deleted_objects_total',
-      help: 'Objects deleted by garbage collection, by kind (blob or manifest).',
-      labelNames: ['kind'],
-      registers,
-    });
-    this.#gcFreed = new Counter({ name: 'berth_gc_freed_bytes_total', help: 'Bytes of blob data freed by garbage collection.', registers });
-    // aggregator: how http.workers' per-worker values combine (prom-client sums by default).
-    this.#gcLastSeconds = new Gauge({ name: 'berth_gc_last_run_duration_seconds', help: 'How long the last garbage-collection run took.', registers, aggregator: 'max' });
-    this.#gcLastRun = new Gauge({ name: 'berth_gc_last_run_timestamp_seconds', help: 'When the last garbage-collection run ended (Unix time).', registers, aggregator: 'max' });
-    this.#gcLastSuccess = new Gauge({
-      name: 'berth_gc_last_success_timestamp_seconds',
-      help: 'When the last successful garbage-collection run ended (Unix time).',
-      registers,
-      aggregator: 'max',
-    });
+    this.#gc = new GcMetrics(this.registry);
     this.#storageSeconds = new SeriesHistogram({
       name: 'berth_storage_action_duration_seconds',
       help: 'Storage driver call latency by driver and action (streams: until the stream is returned).',
@@ -227,93 +123,8 @@ export class RegistryMetrics {
       labelNames: ['driver', 'action', 'kind'],
       registers,
     });
-    this.#passwordChecks = new Counter({
-      name: 'berth_auth_password_checks_total',
-      help: 'bcrypt password checks made (cached credentials are not checked), by result (ok, fail).',
-      labelNames: ['result'],
-      registers,
-    });
-    this.#passwordRefused = new Counter({
-      name: 'berth_auth_password_checks_refused_total',
-      help: 'Logins refused with 429 before any password check, by reason (busy, address, user).',
-      labelNames: ['reason'],
-      registers,
-    });
-    this.#lockouts = new Counter({
-      name: 'berth_auth_lockouts_total',
-      help: 'Lockouts started after repeated failed logins, by kind (address, user).',
-      labelNames: ['kind'],
-      registers,
-    });
-    this.#rateLimited = new Counter({
-      name: 'berth_ratelimit_limited_total',
-      help: 'Requests refused with 429 by the request rate limits (http.ratelimit), by class (reads, writes).',
-      labelNames: ['class'],
-      registers,
-    });
-    this.#rateLimitRedisFailures = new Counter({
-      name: 'berth_ratelimit_redis_failures_total',
-      help: 'Rate-limit decisions Redis did not make, so the request was allowed, by reason (unavailable, timeout, error).',
-      labelNames: ['reason'],
-      registers,
-    });
-    const rateLimitClientSources = this.#rateLimitClientSources;
-    new Gauge({
-      name: 'berth_ratelimit_clients',
-      help: 'Clients whose request buckets this process tracks (in-process rate limiting only).',
-      registers,
-      collect() {
-        let total = 0;
-        for (const source of rateLimitClientSources) total += source();
-        this.set(total);
-      },
-    });
-    const checkSources = this.#checkSources;
-    new Gauge({
-      name: 'berth_auth_password_checks_in_flight',
-      help: 'Password checks queued or running on the bcrypt workers right now.',
-      registers,
-      collect() {
-        let total = 0;
-        for (const source of checkSources) total += source();
-        this.set(total);
-      },
-    });
-    const pendingSources = this.#pendingSources;
-    new Gauge({
-      name: 'berth_notifications_pending',
-      help: 'Events queued or in flight for a notification endpoint.',
-      labelNames: ['endpoint'],
-      registers,
-      collect() {
-        this.reset();
-        for (const source of pendingSources) for (const [endpoint, pending] of source()) this.set({ endpoint }, pending);
-      },
-    });
-    this.#notifyEvents = new Counter({
-      name: 'berth_notifications_events_total',
-      help: 'Events queued for a notification endpoint (after its ignore filters).',
-      labelNames: ['endpoint'],
-      registers,
-    });
-    this.#notifyDelivered = new Counter({
-      name: 'berth_notifications_delivered_total',
-      help: 'Events a notification endpoint accepted (2xx or 3xx).',
-      labelNames: ['endpoint'],
-      registers,
-    });
-    this.#notifyFailed = new Counter({
-      name: 'berth_notifications_failed_total',
-      help: 'Failed delivery attempts (one POST each, retried later), by endpoint and reason (status, network, timeout).',
-      labelNames: ['endpoint', 'reason'],
-      registers,
-    });
-    this.#notifyDropped = new Counter({
-      name: 'berth_notifications_dropped_total',
-      help: 'Events never delivered, by endpoint and reason (queue_full, closed, shutdown).',
-      labelNames: ['endpoint', 'reason'],
-      registers,
-    });
+    this.#access = new AccessMetrics(this.registry);
+    this.#notifications = new NotificationMetrics(this.registry);
   }
 
   /**
@@ -321,33 +132,17 @@ export class RegistryMetrics {
    * 'unknown' when no route matched), `status` the response status, `seconds` its duration.
    */
   observeRequest(routeKind: string, method: string, status: number, seconds: number): void {
-    const series = this.#requestSeriesOf(routeKind, KNOWN_METHODS.has(method) ? method : 'OTHER', status);
-    series.pending++;
-    if (Number.isFinite(seconds) && seconds >= 0) series.seconds.observe(seconds);
-  }
-
-  #requestSeriesOf(route: string, method: string, status: number): RequestSeries {
-    let byMethod = this.#requestSeries.get(route);
-    if (byMethod === undefined) this.#requestSeries.set(route, (byMethod = new Map<string, Map<number, RequestSeries>>()));
-    let byStatus = byMethod.get(method);
-    if (byStatus === undefined) byMethod.set(method, (byStatus = new Map<number, RequestSeries>()));
-    let series = byStatus.get(status);
-    if (series === undefined) {
-      const labels = { route, method, status: String(status) };
-      series = { labels, pending: 0, seconds: this.#requestSeconds.series(labels) };
-      byStatus.set(status, series);
-    }
-    return series;
+    this.#requests.observeRequest(routeKind, method, status, seconds);
   }
 
   /** Reports the number of requests in flight at scrape time from `source` (e.g. App.inFlight). */
   trackInFlight(source: () => number): void {
-    this.#inFlightSources.push(source);
+    this.#requests.trackInFlight(source);
   }
 
   /** Adds content bytes received from a client ('pushed') or sent to one ('pulled'). */
   addBytes(direction: 'pushed' | 'pulled', bytes: number): void {
-    if (Number.isFinite(bytes) && bytes > 0) this.#pendingBytes.set(direction, (this.#pendingBytes.get(direction) ?? 0) + bytes);
+    this.#requests.addBytes(direction, bytes);
   }
 
   /** An upload request started streaming data; pair with uploadEnded() in a `finally`. */
@@ -382,14 +177,7 @@ export class RegistryMetrics {
 
   /** Records a finished garbage-collection run. */
   gcRun(summary: GcRunSummary): void {
-    this.#gcRuns.inc({ result: summary.ok ? 'success' : 'failure' });
-    if (summary.blobsDeleted > 0) this.#gcDeleted.inc({ kind: 'blob' }, summary.blobsDeleted);
-    if (summary.manifestsDeleted > 0) this.#gcDeleted.inc({ kind: 'manifest' }, summary.manifestsDeleted);
-    if (summary.bytesFreed > 0) this.#gcFreed.inc(summary.bytesFreed);
-    if (Number.isFinite(summary.seconds) && summary.seconds >= 0) this.#gcLastSeconds.set(summary.seconds);
-    const now = Date.now() / 1000;
-    this.#gcLastRun.set(now);
-    if (summary.ok) this.#gcLastSuccess.set(now);
+    this.#gc.gcRun(summary);
   }
 
   /**
@@ -409,62 +197,62 @@ export class RegistryMetrics {
 
   /** Reports notification queue lengths at scrape time from `source` ([endpoint, pending] pairs). */
   trackNotificationQueues(source: () => Iterable<readonly [string, number]>): void {
-    this.#pendingSources.push(source);
+    this.#notifications.trackQueues(source);
   }
 
   /** `count` events were queued for `endpoint`. */
   notificationQueued(endpoint: string, count = 1): void {
-    this.#notifyEvents.inc({ endpoint }, count);
+    this.#notifications.queued(endpoint, count);
   }
 
   /** `endpoint` accepted `count` events. */
   notificationDelivered(endpoint: string, count: number): void {
-    if (count > 0) this.#notifyDelivered.inc({ endpoint }, count);
+    this.#notifications.delivered(endpoint, count);
   }
 
   /** One delivery attempt to `endpoint` failed (its events stay queued and are retried). */
   notificationFailed(endpoint: string, reason: NotificationFailureReason): void {
-    this.#notifyFailed.inc({ endpoint, reason });
+    this.#notifications.failed(endpoint, reason);
   }
 
   /** `count` events for `endpoint` were dropped and will never be delivered. */
   notificationDropped(endpoint: string, reason: NotificationDropReason, count = 1): void {
-    if (count > 0) this.#notifyDropped.inc({ endpoint, reason }, count);
+    this.#notifications.dropped(endpoint, reason, count);
   }
 
   /** One bcrypt password check ended: the password was right ('ok') or not ('fail'). */
   passwordCheck(result: 'ok' | 'fail'): void {
-    this.#passwordChecks.inc({ result });
+    this.#access.passwordCheck(result);
   }
 
   /** A login was refused with 429 before its check: too many in flight ('busy'), or a locked-out address or user. */
   passwordCheckRefused(reason: 'busy' | 'address' | 'user'): void {
-    this.#passwordRefused.inc({ reason });
+    this.#access.passwordCheckRefused(reason);
   }
 
   /** A client address or user name was locked out after repeated failures. */
   loginLockout(kind: 'address' | 'user'): void {
-    this.#lockouts.inc({ kind });
+    this.#access.loginLockout(kind);
   }
 
   /** Reports the password checks in flight at scrape time from `source`. */
   trackPasswordChecks(source: () => number): void {
-    this.#checkSources.push(source);
+    this.#access.trackPasswordChecks(source);
   }
 
   /** A request was refused with 429 by the request rate limit of its class. */
   requestLimited(cls: 'reads' | 'writes'): void {
-    this.#rateLimited.inc({ class: cls });
+    this.#access.requestLimited(cls);
   }
 
   /** A rate-limit decision was made without Redis (the request was allowed). */
   rateLimitRedisFailure(reason: 'unavailable' | 'timeout' | 'error'): void {
-    this.#rateLimitRedisFailures.inc({ reason });
+    this.#access.rateLimitRedisFailure(reason);
   }
 
   /** Reports the clients tracked by the in-process rate limiter at scrape time from `source`. */
   trackRateLimitClients(source: () => number): void {
-    this.#rateLimitClientSources.push(source);
+    this.#access.trackRateLimitClients(source);
   }
 
   /** The Prometheus text exposition of every metric, with its content type. */

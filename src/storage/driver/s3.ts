@@ -4,8 +4,6 @@
  * served by Berth and the other way round. Loaded only when configured (the factory imports it
  * dynamically): it pulls in the AWS SDK.
  */
-import { Agent as HttpAgent } from 'node:http';
-import { Agent as HttpsAgent } from 'node:https';
 import { addAbortSignal, Readable } from 'node:stream';
 
 import {
@@ -16,25 +14,24 @@ import {
   HeadObjectCommand,
   ListObjectsV2Command,
   PutObjectCommand,
-  S3Client,
+  type S3Client,
 } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 
 import { isValidPath, type FileInfo, type FileWriter, type StorageDriver } from './driver.js';
 import { InvalidOffsetError, InvalidPathError, PathNotFoundError, StorageDriverError } from './errors.js';
 import { abortUpload, copySource, listUploads, s3ErrorInfo } from './s3-multipart.js';
-import { s3RetryStrategy } from './s3-retry.js';
+import { createS3Client, slowOperationTimeout } from './s3-client.js';
 import type { S3Parameters } from './s3-parameters.js';
 import { abortUploadsBelow, copyOptions, deleteBelow, isNotFound, listPages, multipartCopy, objectOptionsOf, toListed, translateS3Error, type S3Bucket } from './s3-objects.js';
 import { inWalkOrder, withDirectories, type ListedObject } from './s3-walk.js';
 import { openS3Writer, type S3ObjectOptions, type S3WriterContext } from './s3-writer.js';
 
 export { parseS3Parameters, type S3Parameters } from './s3-parameters.js';
+export { createS3Client, SLOW_OPERATION_TIMEOUT_MS } from './s3-client.js';
 
 /** How long a presigned redirect URL stays valid: Distribution's 20 minutes. */
 const REDIRECT_EXPIRY_SECONDS = 20 * 60;
-/** Sockets per endpoint: readers hold one each while a client downloads. */
-const MAX_SOCKETS = 512;
 
 /**
  * A StorageDriver over an S3 bucket, laid out as Distribution's s3-aws driver lays it out: driver
@@ -362,46 +359,6 @@ export class S3Driver implements StorageDriver {
   }
 }
 
-/**
- * The timeout of server-side copies and multipart completions: a store answers them only when
- * it is done (Ceph RGW copying a 1 GiB blob sends nothing for many seconds), so they get at least
- * SLOW_OPERATION_TIMEOUT_MS of silence rather than `requesttimeout`.
- */
-export const SLOW_OPERATION_TIMEOUT_MS = 300_000;
-
-function slowOperationTimeout(p: S3Parameters): number {
-  return Math.max(p.requestTimeoutMs, SLOW_OPERATION_TIMEOUT_MS);
-}
-
-/**
- * The SDK client for the parameters: static credentials or the default chain, the endpoint and
- * addressing style, keep-alive sockets (TLS verification off with `skipverify`). Checksums are
- * sent only where S3 requires them (as Distribution's SDK does), which S3-compatible stores accept.
- */
-export function createS3Client(p: S3Parameters, timeoutMs = p.requestTimeoutMs): S3Client {
-  return new S3Client({
-    region: p.region,
-    ...(p.endpoint !== undefined ? { endpoint: p.endpoint } : {}),
-    // A copy: the SDK tags the credentials object it is given (and the parameters are frozen).
-    ...(p.credentials !== undefined ? { credentials: { ...p.credentials } } : {}),
-    forcePathStyle: p.forcePathStyle,
-    useAccelerateEndpoint: p.accelerate,
-    useDualstackEndpoint: p.useDualstack,
-    useFipsEndpoint: p.useFips,
-    ...(p.userAgent !== undefined ? { customUserAgent: p.userAgent } : {}),
-    requestChecksumCalculation: 'WHEN_REQUIRED',
-    responseChecksumValidation: 'WHEN_REQUIRED',
-    // A store that stops answering must fail the request (503), not hold it (and its client) for
-    // minutes: a socket silent for requesttimeout fails the request, which is then not retried.
-    retryStrategy: s3RetryStrategy(),
-    requestHandler: {
-      connectionTimeout: Math.min(10_000, p.requestTimeoutMs),
-      socketTimeout: timeoutMs,
-      httpAgent: new HttpAgent({ keepAlive: true, maxSockets: MAX_SOCKETS }),
-      httpsAgent: new HttpsAgent({ keepAlive: true, maxSockets: MAX_SOCKETS, rejectUnauthorized: !p.skipVerify }),
-    },
-  });
-}
 
 /**
  * Creates the driver from the `storage.s3` parameters (checked when the configuration loaded, or by
