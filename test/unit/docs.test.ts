@@ -11,11 +11,11 @@ describe('README stays true', () => {
   it('the error table lists every error code with its status, and nothing else', () => {
     const start = readme.indexOf('<!-- error-table');
     assert.ok(start >= 0, 'README has the error table marker');
-    const rows = readme
-      .slice(start)
-      .split('\n')
-      .slice(1)
-      .filter((l) => l.startsWith('| `'));
+    // The table's rows: from the marker to the first line after them that is not a table row.
+    const lines = readme.slice(start).split('\n').slice(1);
+    const first = lines.findIndex((l) => l.startsWith('|'));
+    const end = lines.findIndex((l, i) => i > first && !l.startsWith('|'));
+    const rows = lines.slice(first, end === -1 ? undefined : end).filter((l) => l.startsWith('| `'));
     const documented = new Map(rows.map((r) => {
       const cells = r.split('|').map((c) => c.trim());
       return [(cells[1] ?? '').replace(/`/g, ''), cells[2] ?? ''] as const;
