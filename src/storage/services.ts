@@ -222,6 +222,13 @@ export interface StorageLayer {
   readonly revisions?: (inner: RevisionIndex) => RevisionIndex;
   readonly blobs?: (inner: LinkedBlobs, name: RepositoryName) => LinkedBlobs;
   readonly tags?: (inner: TagStore, name: RepositoryName) => TagStore;
-  readonly manifests?: (inner: ManifestStore, name: RepositoryName) => ManifestStore;
-  readonly uploads?: (inner: RepositoryUploads, name: RepositoryName) => RepositoryUploads;
+  /** `peers`: the repository's blobs and tags, fully wrapped. */
+  readonly manifests?: (inner: ManifestStore, name: RepositoryName, peers: RepositoryPeers) => ManifestStore;
+  readonly uploads?: (inner: RepositoryUploads, name: RepositoryName, peers: RepositoryPeers) => RepositoryUploads;
+}
+
+/** What a manifest or upload wrapper may consult of its repository. */
+export interface RepositoryPeers {
+  readonly blobs: LinkedBlobs;
+  readonly tags: TagStore;
 }
