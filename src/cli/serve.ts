@@ -26,6 +26,9 @@ import { onlineGcSettings } from '../gc/schema.js';
 import { VERSION } from './version.js';
 import { joinCluster, runPrimary, workerCount, workerIndex } from './cluster.js';
 import { RegistryMetrics } from '../metrics/metrics.js';
+import { meteredLayer } from '../metrics/metered-repository.js';
+import { immutableLayer } from '../lifecycle/immutable-layer.js';
+import { compileImmutableTags } from '../lifecycle/immutable.js';
 import { instrumentDriver } from '../metrics/instrument-driver.js';
 import { instrumentBlobDescriptorCache } from '../metrics/instrument-cache.js';
 import { Notifier } from '../notifications/notifier.js';
@@ -196,7 +199,11 @@ async function openRegistry(config: Config, logger: Logger, metrics: RegistryMet
     manifestRules: compileManifestRules(config.validation),
     catalog: catalog.options,
     cacheLimits: { manifestBytes: limits.manifestbytes, links: limits.linksize, tagLists: limits.taglistsize, tagListBytes: limits.taglistbytes },
+    tagConcurrency: config.storage.tag.concurrencylimit,
   });
+  registry.use(meteredLayer(metrics));
+  const immutable = config.lifecycle?.immutable ?? [];
+  if (immutable.length > 0) registry.use(immutableLayer(compileImmutableTags(immutable)));
   metrics.trackCaches(() => (cache.cache instanceof InMemoryBlobDescriptorCache ? [cache.cache.usage(), ...registry.cacheUsage()] : registry.cacheUsage()));
   if (config.validation.manifests.indexes.platforms !== 'all') {
     logger.warn('image index completeness validation is disabled (validation.manifests.indexes.platforms); other tools may expect every image of an index to be present');

@@ -1,7 +1,8 @@
 /**
- * The registry side of online GC: the hooks (GcGuard, declared in src/storage/blob-store.ts) that make
- * condemned blobs and manifest revisions unknown to clients, and that pardon them when they are pushed
- * again. Installed in every process serving a storage that online GC sweeps (see startOnlineGc).
+ * The registry side of online GC: a storage layer (guardLayer) that wraps the blob content and the
+ * revision index so condemned blobs and manifest revisions are unknown to clients, and pardons them when
+ * they are pushed again. Installed in every process serving a storage that online GC sweeps (see
+ * startOnlineGc); the core stores know nothing of it.
  *
  * The hot path (blob HEAD, manifest PUT verification) asks `isBlobCondemned` for every blob, so the set of
  * condemned digests is kept in process and reloaded from storage at most once per `ttlMs`. Why a stale
@@ -15,12 +16,98 @@
  * have missed a whole condemn-then-delete cycle), it empties its private descriptor cache.
  */
 import type { StorageDriver } from '../storage/driver/driver.js';
-import type { BlobStore, GcGuard } from '../storage/blob-store.js';
+import type { BlobStore } from '../storage/blob-store.js';
+import type { BlobContent, BlobDescriptor, RevisionIndex, StorageLayer } from '../storage/services.js';
+import { DelegatingBlobContent, DelegatingRevisions } from '../storage/delegating.js';
+import { OciError } from '../oci/errors.js';
 import type { Digest } from '../oci/digest.js';
 import type { RepositoryName } from '../oci/reference.js';
 import * as paths from '../storage/paths.js';
 import { listCondemnedBlobs, listCondemnedRevisions, revisionKey } from './markers.js';
 import { deleteIfExists, pathExists } from './scan.js';
+
+/**
+ * What the guard layer asks. A "condemned" blob or manifest revision is one GC means to delete once its
+ * grace period is over: while condemned, the registry treats it as unknown to clients, so a push
+ * re-uploads it, and (re)storing it "pardons" it (removes the condemnation) before the content is placed.
+ */
+export interface GcGuard {
+  /** True while `digest` is condemned. Cheap: answered from a short-lived in-process snapshot. */
+  isBlobCondemned(digest: Digest): Promise<boolean>;
+  /** Removes the condemnation of `digest`, if any, in storage. Called before its content is (re)placed. */
+  pardonBlob(digest: Digest): Promise<void>;
+  /** True while the revision `digest` of repository `name` is condemned (as isBlobCondemned). */
+  isRevisionCondemned(name: RepositoryName, digest: Digest): Promise<boolean>;
+  /** Removes the condemnation of a manifest revision, if any. Called before its link is (re)written. */
+  pardonRevision(name: RepositoryName, digest: Digest): Promise<void>;
+}
+
+/** The layer that makes `guard`'s condemnations unknown to clients (Registry.use). */
+export function guardLayer(guard: GcGuard): StorageLayer {
+  return {
+    blobContent: (inner) => new GuardedBlobContent(inner, guard),
+    revisions: (inner) => new GuardedRevisions(inner, guard),
+  };
+}
+
+/** Blob content where a condemned blob is absent, and storing one pardons it first. */
+class GuardedBlobContent extends DelegatingBlobContent {
+  constructor(
+    inner: BlobContent,
+    private readonly guard: GcGuard,
+  ) {
+    super(inner);
+  }
+
+  override async stat(digest: Digest): Promise<BlobDescriptor> {
+    // Before the inner cache: a condemned blob must look absent even where a cache still holds it.
+    if (await this.guard.isBlobCondemned(digest)) throw new OciError('BLOB_UNKNOWN', { detail: { digest } });
+    return this.inner.stat(digest);
+  }
+
+  /** Pardons before writing: online GC's delete re-checks the condemnation after moving the data away. */
+  override async putContent(digest: Digest, data: Buffer): Promise<void> {
+    if (await this.guard.isBlobCondemned(digest)) await this.guard.pardonBlob(digest);
+    await this.inner.putContent(digest, data);
+  }
+
+  override async commitFrom(sourcePath: string, digest: Digest, size: number): Promise<void> {
+    await this.guard.pardonBlob(digest);
+    await this.inner.commitFrom(sourcePath, digest, size);
+  }
+}
+
+/** Revisions where a condemned one is hidden, and adding one pardons it first. */
+class GuardedRevisions extends DelegatingRevisions {
+  constructor(
+    inner: RevisionIndex,
+    private readonly guard: GcGuard,
+  ) {
+    super(inner);
+  }
+
+  override get hides(): boolean {
+    return true;
+  }
+
+  override async has(name: RepositoryName, digest: Digest): Promise<boolean> {
+    return (await this.inner.has(name, digest)) && !(await this.guard.isRevisionCondemned(name, digest));
+  }
+
+  /** Pardons before writing the link: online GC's delete re-checks the condemnation after moving the link away. */
+  override async add(name: RepositoryName, digest: Digest): Promise<void> {
+    if (await this.guard.isRevisionCondemned(name, digest)) await this.guard.pardonRevision(name, digest);
+    await this.inner.add(name, digest);
+  }
+
+  override async hidden(name: RepositoryName, digests: readonly Digest[]): Promise<ReadonlySet<Digest>> {
+    const out = new Set(await this.inner.hidden(name, digests));
+    const unique = [...new Set(digests)].filter((d) => !out.has(d));
+    const condemned = await Promise.all(unique.map((d) => this.guard.isRevisionCondemned(name, d)));
+    unique.forEach((d, i) => condemned[i] === true && out.add(d));
+    return out;
+  }
+}
 
 /** Timing of a CondemnedGuard. */
 export interface CondemnedGuardOptions {

@@ -17,7 +17,8 @@ import type { Logger } from 'pino';
 import type { Registry } from '../storage/registry.js';
 import type { ManifestInfo } from '../storage/manifest-info.js';
 import type { Digest } from '../oci/digest.js';
-import { CondemnedGuard, snapshotTtlFor } from './guard.js';
+import { CondemnedGuard, guardLayer, snapshotTtlFor } from './guard.js';
+import type { StorageLayer } from '../storage/services.js';
 import { StorageGcLock, type GcLock } from './lock.js';
 import { Counters, sweep } from './online-sweep.js';
 import { emptyOnlineSummary, type OnlineSummary } from './summary.js';
@@ -63,8 +64,10 @@ export interface OnlineGcOptions {
 
 /** A started online GC. */
 export interface OnlineGc {
-  /** The hooks installed in the registry's blob store. */
+  /** The condemnations this process honours. */
   readonly guard: CondemnedGuard;
+  /** The storage layer that honours them, installed in the registry (Registry.use). */
+  readonly layer: StorageLayer;
   /** Runs a sweep now (or joins the one in progress in this process). */
   runOnce(): Promise<OnlineSummary>;
   /**
@@ -84,7 +87,8 @@ export function startOnlineGc(registry: Registry, settings: OnlineGcSettings, lo
   const sleep = options.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
   const ttlMs = options.snapshotTtlMs ?? snapshotTtlFor(settings.delay);
   const guard = new CondemnedGuard(registry.driver, registry.blobs, { ttlMs, staleAfterMs: Math.max(ttlMs, settings.delay / 2), clock });
-  registry.blobs.setGuard(guard);
+  const layer = guardLayer(guard);
+  registry.use(layer);
   const lockSettings = { clock, sleep, ...(options.lockSettleMs !== undefined ? { settleMs: options.lockSettleMs } : {}) };
   const collector = new OnlineCollector(registry, settings, logger, {
     clock,
@@ -105,6 +109,7 @@ export function startOnlineGc(registry: Registry, settings: OnlineGcSettings, lo
   const stopRuns = settings.enabled ? scheduleRuns(runOnce, settings, logger, clock, options) : undefined;
   return {
     guard,
+    layer,
     runOnce,
     async stop(): Promise<void> {
       stopRuns?.();

@@ -15,8 +15,8 @@ import { cancelUpload, getUploadStatus, patchUpload, putUpload, startUpload } fr
 import { deleteManifest, getManifest, putManifest } from './handlers/manifests.js';
 import { catalog, listTags, referrers } from './handlers/listings.js';
 import type { Logger } from 'pino';
-import type { RequestEvents } from '../notifications/bridge.js';
-import type { Repository } from '../storage/repository.js';
+import { notifyingRepository } from '../notifications/notifying-repository.js';
+import type { RepositoryServices } from '../storage/services.js';
 
 type Handler = (ctx: RequestContext) => Promise<void>;
 
@@ -166,8 +166,7 @@ class Context implements RequestContext {
   readonly log: Logger;
   grant: Grant = ANONYMOUS;
   name?: RepositoryName;
-  repository?: Repository;
-  events?: RequestEvents;
+  repository?: RepositoryServices;
 
   constructor(
     private readonly exchange: Exchange,
@@ -231,11 +230,12 @@ async function lifecycle(x: Exchange): Promise<void> {
     }
   }
   if (limited !== undefined && limiter?.afterAuthorization === true) await limiter.admit(limited, ctx.grant.user);
-  if (app.events !== undefined) ctx.events = app.events.forRequest(req, { actor: ctx.grant.user, urlFor: (path) => urlFor(ctx, path) });
+  const events = app.events?.forRequest(req, { actor: ctx.grant.user, urlFor: (path) => urlFor(ctx, path) });
   if (route.name !== undefined) {
     if (!isRepositoryName(route.name)) throw new OciError('NAME_INVALID', { detail: { name: route.name.slice(0, 300) } });
     ctx.name = route.name;
-    ctx.repository = app.registry.repository(ctx.name);
+    const repository = app.registry.repository(ctx.name);
+    ctx.repository = events === undefined ? repository : notifyingRepository(repository, events);
   }
   if (WRITE_METHODS.has(method)) {
     if (app.readOnly) throw new OciError('UNSUPPORTED', { message: 'the registry is in read-only mode' });

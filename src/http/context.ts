@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { Registry } from '../storage/registry.js';
-import type { Repository } from '../storage/repository.js';
+import type { RepositoryServices } from '../storage/services.js';
 import type { RepositoryName } from '../oci/reference.js';
 import type { AccessController, Grant } from '../auth/access.js';
 import type { Route } from './router.js';
@@ -8,7 +8,7 @@ import type { RegistryRequest, RegistryResponse } from './exchange.js';
 import type { UploadStateCodec } from './upload-state.js';
 import type { UploadSlots } from './upload-slots.js';
 import type { RegistryMetrics } from '../metrics/metrics.js';
-import type { EventBridge, RequestEvents } from '../notifications/bridge.js';
+import type { EventBridge } from '../notifications/bridge.js';
 import type { RequestRateLimiter } from '../ratelimit/limiter.js';
 
 /** Everything the HTTP layer needs, built once from the configuration. */
@@ -56,9 +56,8 @@ export interface RequestContext {
   grant: Grant;
   /** Set for routes with a repository name, after it is validated. */
   name?: RepositoryName;
-  repository?: Repository;
-  /** This request's notification events (set after authorization when notifications are on). */
-  events?: RequestEvents;
+  /** The repository's services, as wrapped for this request (notifications). */
+  repository?: RepositoryServices;
 }
 
 /** The built app's shared state: options and helpers derived from them once. */

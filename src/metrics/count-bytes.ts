@@ -4,7 +4,7 @@
  * what a client pushed without a stream stage or a second data listener, e.g.
  * `uploads.append(name, uuid, countBytes(ctx.req, (n) => metrics.addBytes('pushed', n)), ...)`.
  */
-export async function* countBytes<T extends Uint8Array>(source: AsyncIterable<T>, add: (bytes: number) => void): AsyncGenerator<T, void, undefined> {
+export async function* countBytes<T extends Uint8Array>(source: AsyncIterable<T> | Iterable<T>, add: (bytes: number) => void): AsyncGenerator<T, void, undefined> {
   let total = 0;
   try {
     for await (const chunk of source) {

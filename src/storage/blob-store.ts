@@ -3,22 +3,11 @@ import { opensRanges, sinkClosed, type ByteSink, type RangeSource, type StorageD
 import { isPathNotFound, StorageDriverError } from './driver/errors.js';
 import { OciError } from '../oci/errors.js';
 import type { Digest } from '../oci/digest.js';
-import type { RepositoryName } from '../oci/reference.js';
+import type { BlobContent, BlobDescriptor, SendOptions } from './services.js';
 import { blobDataPath } from './paths.js';
 import { Lru } from './lru.js';
 
-/** Options of BlobStore.send. */
-export interface SendOptions {
-  readonly signal?: AbortSignal;
-  /** Called as bytes are handed to the destination (for the pulled-bytes counter). */
-  readonly onBytes?: (bytes: number) => void;
-}
-
-/** What the registry knows of a stored blob. */
-export interface BlobDescriptor {
-  readonly digest: Digest;
-  readonly size: number;
-}
+export type { BlobDescriptor, SendOptions } from './services.js';
 
 /**
  * A cache of blob descriptors (digest → size). Blobs are immutable, so an entry is valid until
@@ -34,23 +23,6 @@ export interface BlobDescriptorCache {
    * whoever deletes.
    */
   clear?(): Promise<void>;
-}
-
-/**
- * The hooks online garbage collection installs (src/gc/guard.ts; see docs/garbage-collection.md). A
- * "condemned" blob or manifest revision is one GC means to delete once its grace period is over: while
- * condemned, the registry treats it as unknown to clients, so a push re-uploads it, and (re)storing it
- * "pardons" it (removes the condemnation) before the content is placed.
- */
-export interface GcGuard {
-  /** True while `digest` is condemned. Cheap: answered from a short-lived in-process snapshot. */
-  isBlobCondemned(digest: Digest): Promise<boolean>;
-  /** Removes the condemnation of `digest`, if any, in storage. Called before its content is (re)placed. */
-  pardonBlob(digest: Digest): Promise<void>;
-  /** True while the revision `digest` of repository `name` is condemned (as isBlobCondemned). */
-  isRevisionCondemned(name: RepositoryName, digest: Digest): Promise<boolean>;
-  /** Removes the condemnation of a manifest revision, if any. Called before its link is (re)written. */
-  pardonRevision(name: RepositoryName, digest: Digest): Promise<void>;
 }
 
 /** Heap bytes of a cached descriptor beside its digest string, roughly (key, entry object, size). */
@@ -82,31 +54,18 @@ export class InMemoryBlobDescriptorCache implements BlobDescriptorCache {
 }
 
 /**
- * The global, content-addressed blob store (`blobs/<alg>/<xx>/<hex>/data`). It knows nothing of
- * repositories: linking a blob into a repository is the Repository's job.
+ * The global, content-addressed blob store (`blobs/<alg>/<xx>/<hex>/data`), with a descriptor
+ * cache. It knows nothing of repositories (linked-blobs.ts links blobs into them), nor of online
+ * GC (src/gc/guard.ts wraps it).
  */
-export class BlobStore {
-  #guard: GcGuard | undefined;
-
+export class BlobStore implements BlobContent {
   constructor(
     readonly driver: StorageDriver,
     private readonly cache: BlobDescriptorCache,
   ) {}
 
-  /** Online GC's hooks, when installed (see GcGuard); Repository consults them for manifest revisions. */
-  get guard(): GcGuard | undefined {
-    return this.#guard;
-  }
-
-  /** Installs (or, with undefined, removes) online GC's hooks. Done once at start-up, by src/gc/online.ts. */
-  setGuard(guard: GcGuard | undefined): void {
-    this.#guard = guard;
-  }
-
-  /** Size of a stored blob; throws BLOB_UNKNOWN when absent or condemned by online GC. */
+  /** Size of a stored blob; throws BLOB_UNKNOWN when absent. */
   async stat(digest: Digest): Promise<BlobDescriptor> {
-    // Before the cache: a condemned blob must look absent even where the cache still holds it.
-    if (this.#guard !== undefined && (await this.#guard.isBlobCondemned(digest))) throw new OciError('BLOB_UNKNOWN', { detail: { digest } });
     const cached = await this.cache.get(digest);
     if (cached !== undefined) return cached;
     try {
@@ -189,23 +148,22 @@ export class BlobStore {
     }
   }
 
-  /** Stores small content already verified to have `digest` (atomically). A condemned blob is pardoned and rewritten. */
+  /**
+   * Stores small content already verified to have `digest` (atomically). Whether it is there is
+   * asked of storage, not the cache, so content another process removed is always placed again.
+   */
   async putContent(digest: Digest, data: Buffer): Promise<void> {
-    if (await this.exists(digest)) return;
-    // Pardon before writing: online GC's delete re-checks the condemnation after moving the data away.
-    await this.#guard?.pardonBlob(digest);
+    if (await this.dataExists(digest)) return;
     await this.driver.putContent(blobDataPath(digest), data);
     await this.cache.set({ digest, size: data.byteLength });
   }
 
   /**
    * Makes verified upload data at `sourcePath` the content of `digest`. If the blob exists already
-   * (another push won the race) the source is left for the caller to delete. A condemned blob is pardoned
-   * first; the existence check then asks storage, not the cache, so data that online GC (or any other
-   * process) removed is always placed again.
+   * (another push won the race) the source is left for the caller to delete. The existence check asks
+   * storage, not the cache, so data that online GC (or any other process) removed is always placed again.
    */
   async commitFrom(sourcePath: string, digest: Digest, size: number): Promise<void> {
-    await this.#guard?.pardonBlob(digest);
     if (!(await this.dataExists(digest))) {
       await this.driver.move(sourcePath, blobDataPath(digest));
     }
@@ -222,7 +180,7 @@ export class BlobStore {
     await this.cache.clear?.();
   }
 
-  /** True when the blob's data is in storage, asked of the driver (no cache, no GC guard). */
+  /** True when the blob's data is in storage, asked of the driver (no cache). */
   private async dataExists(digest: Digest): Promise<boolean> {
     try {
       return !(await this.driver.stat(blobDataPath(digest))).isDir;

@@ -21,6 +21,11 @@ export function compareRepositoryNames(a: string, b: string): number {
   return a.length - b.length;
 }
 
+/** Byte-wise comparison, the order Distribution lists tags in. */
+export function compareBytes(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
 /** A page of a sorted listing. */
 export interface SortedPage {
   readonly items: readonly string[];

@@ -2,11 +2,17 @@ import type { StorageDriver } from './driver/driver.js';
 import type { RepositoryName } from '../oci/reference.js';
 import { BlobStore, InMemoryBlobDescriptorCache, type BlobDescriptorCache } from './blob-store.js';
 import { UploadStore } from './upload.js';
-import { ManifestCache, Repository } from './repository.js';
+import { ManifestCache } from './manifest-cache.js';
 import { CatalogIndex, findRepositories, type CatalogOptions, type SortedPage } from './catalog.js';
 import { LinkCache, type LinkCacheLimits } from './link-cache.js';
 import { TagLists } from './tag-list.js';
 import { DEFAULT_MANIFEST_RULES, type ManifestRules } from './manifest-rules.js';
+import { StoredRevisions } from './revision-index.js';
+import { RepositoryBlobs } from './linked-blobs.js';
+import { RepositoryTags } from './tag-store.js';
+import { RepositoryManifests } from './manifest-store.js';
+import { RepositoryUploadSessions } from './repository-uploads.js';
+import type { BlobContent, LinkedBlobs, RepositoryPeers, RepositoryRecorder, RepositoryServices, RevisionIndex, StorageLayer } from './services.js';
 
 export interface RegistryOptions {
   readonly driver: StorageDriver;
@@ -16,16 +22,20 @@ export interface RegistryOptions {
   readonly catalog?: CatalogOptions;
   /** What pushed manifests must satisfy (default: Distribution's, see manifest-rules.ts). */
   readonly manifestRules?: ManifestRules;
-  /** Bounds of the in-process caches (storage.cache.*; defaults in link-cache.ts and repository.ts). */
+  /** Bounds of the in-process caches (storage.cache.*; defaults in link-cache.ts and manifest-cache.ts). */
   readonly cacheLimits?: LinkCacheLimits & { readonly manifestBytes?: number };
+  /** Tags read at once when finding a deleted manifest's tags (storage.tag.concurrencylimit, default 8). */
+  readonly tagConcurrency?: number;
 }
 
 /**
- * The storage service: every registry rule, written only against a StorageDriver. The HTTP layer
- * and the CLI (garbage collection, purging) use it; nothing else touches the driver directly.
+ * The composition of the storage services (services.ts) over one StorageDriver, with the layers
+ * features install (use). The HTTP layer asks it for a repository's services; the CLI (garbage
+ * collection, purging) also uses the core blob store and uploads directly.
  */
-export class Registry {
+export class Registry implements RepositoryRecorder {
   readonly driver: StorageDriver;
+  /** The core blob store, unwrapped (garbage collection deletes through it). */
   readonly blobs: BlobStore;
   readonly uploads: UploadStore;
   private readonly manifestCache: ManifestCache;
@@ -33,16 +43,52 @@ export class Registry {
   private readonly links: LinkCache;
   private readonly tagLists: TagLists;
   private readonly manifestRules: ManifestRules;
+  private readonly tagConcurrency: number;
+  readonly #layers: StorageLayer[] = [];
+  #content: BlobContent;
+  #revisions: RevisionIndex;
 
   constructor(options: RegistryOptions) {
     this.driver = options.driver;
     this.blobs = new BlobStore(options.driver, options.blobDescriptorCache ?? new InMemoryBlobDescriptorCache());
-    this.uploads = new UploadStore(options.driver, this.blobs, options.clock);
+    this.uploads = new UploadStore(options.driver, options.clock);
     this.catalogIndex = new CatalogIndex(options.driver, options.catalog);
     this.links = new LinkCache(options.driver, undefined, options.cacheLimits);
     this.tagLists = new TagLists(options.driver, this.links, undefined, options.cacheLimits);
     this.manifestCache = new ManifestCache(options.cacheLimits?.manifestBytes);
     this.manifestRules = options.manifestRules ?? DEFAULT_MANIFEST_RULES;
+    this.tagConcurrency = options.tagConcurrency ?? 8;
+    this.#content = this.blobs;
+    this.#revisions = new StoredRevisions(options.driver, this.links);
+  }
+
+  /**
+   * Installs a feature's wrappers around the services (online GC's guard, quotas, ...), outside the
+   * ones installed before. Done by the composition root at start-up; repositories handed out before
+   * keep the layers they were built with.
+   */
+  use(layer: StorageLayer): void {
+    this.#layers.push(layer);
+    if (layer.blobContent !== undefined) this.#content = layer.blobContent(this.#content);
+    if (layer.revisions !== undefined) this.#revisions = layer.revisions(this.#revisions);
+  }
+
+  /** Removes a layer installed by use (tests: a replica that stops honouring online GC). */
+  unuse(layer: StorageLayer): void {
+    const layers = this.#layers.splice(0);
+    this.#content = this.blobs;
+    this.#revisions = new StoredRevisions(this.driver, this.links);
+    for (const l of layers) if (l !== layer) this.use(l);
+  }
+
+  /** Blob content as every repository sees it (wrapped by the layers). */
+  get content(): BlobContent {
+    return this.#content;
+  }
+
+  /** Manifest revisions as every repository sees them (wrapped by the layers). */
+  get revisions(): RevisionIndex {
+    return this.#revisions;
   }
 
   /** How full the in-process caches of manifests, links and tag lists are. */
@@ -50,8 +96,36 @@ export class Registry {
     return [this.manifestCache.usage(), ...this.links.usage()];
   }
 
-  repository(name: RepositoryName): Repository {
-    return new Repository(name, this.driver, this.blobs, this.uploads, this.manifestCache, this.links, this.tagLists, this.manifestRules);
+  /** One repository's services, each wrapped by the installed layers before they are given to each other. */
+  repository(name: RepositoryName): RepositoryServices {
+    const { driver, links } = this;
+    const content = this.#content;
+    const revisions = this.#revisions;
+    const blobs = this.wrap('blobs', new RepositoryBlobs(name, { driver, content, links, recorder: this, repositoryBlobs: (source) => this.linkedBlobs(source) }), name);
+    const tags = this.wrap('tags', new RepositoryTags(name, { driver, links, tagLists: this.tagLists, revisions, concurrency: this.tagConcurrency }), name);
+    const peers = { blobs, tags };
+    const manifests = this.wrap(
+      'manifests',
+      new RepositoryManifests(name, { driver, content, revisions, blobs, tags, cache: this.manifestCache, recorder: this, rules: this.manifestRules }),
+      name,
+      peers,
+    );
+    const uploads = this.wrap('uploads', new RepositoryUploadSessions(name, this.uploads, content, blobs), name, peers);
+    return { name, blobs, manifests, tags, uploads };
+  }
+
+  /** A repository's linked blobs alone (the source of a mount). */
+  private linkedBlobs(name: RepositoryName): LinkedBlobs {
+    return this.wrap('blobs', new RepositoryBlobs(name, { driver: this.driver, content: this.#content, links: this.links, recorder: this, repositoryBlobs: (source) => this.linkedBlobs(source) }), name);
+  }
+
+  private wrap<K extends 'blobs' | 'tags' | 'manifests' | 'uploads'>(kind: K, core: RepositoryServices[K], name: RepositoryName, peers?: RepositoryPeers): RepositoryServices[K] {
+    let service = core;
+    for (const layer of this.#layers) {
+      const wrapper = layer[kind] as ((inner: RepositoryServices[K], name: RepositoryName, peers: RepositoryPeers | undefined) => RepositoryServices[K]) | undefined;
+      if (wrapper !== undefined) service = wrapper(service, name, peers);
+    }
+    return service;
   }
 
   /** Every repository name, in catalog order. A repository is a directory holding `_layers` or `_manifests`. */
@@ -73,7 +147,7 @@ export class Registry {
    * Tells the catalog about a repository written through this process (and `onNewRepository`, when
    * it is new); resolves once the shared catalog has it (never rejects).
    */
-  async noteRepository(name: RepositoryName): Promise<void> {
+  async record(name: RepositoryName): Promise<void> {
     if (await this.catalogIndex.add(name)) this.#onNewRepository?.(name);
   }
 

@@ -6,6 +6,7 @@ import type { RepositoryName, Tag } from '../oci/reference.js';
 import * as paths from './paths.js';
 import { Lru } from './lru.js';
 import { DEFAULT_LINK_CACHE_LIMITS, RACY_MS, type LinkCache, type LinkCacheLimits } from './link-cache.js';
+import { compareBytes } from './catalog.js';
 
 /**
  * The tags whose current link names a revision whose link exists (condemnation is the caller's),
@@ -278,8 +279,4 @@ async function mapLimit<T, R>(items: readonly T[], fn: (item: T) => Promise<R>):
     batch.forEach((r, j) => (out[i + j] = r));
   }
   return out;
-}
-
-function compareBytes(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
 }

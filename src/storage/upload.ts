@@ -7,23 +7,9 @@ import type { RepositoryName } from '../oci/reference.js';
 import { uploadDataPath, uploadPath, uploadStartedAtPath, uploadsPath } from './paths.js';
 import { Lru } from './lru.js';
 import { uploadBuffers } from './buffer-pool.js';
-import type { BlobStore, BlobDescriptor } from './blob-store.js';
+import type { BlobContent, BlobDescriptor, ChunkExpectation, UploadInfo } from './services.js';
 
-/** An upload session as the storage layer sees it. */
-export interface UploadInfo {
-  readonly uuid: string;
-  readonly startedAt: Date;
-  /** Bytes received so far. */
-  readonly size: number;
-}
-
-/** Where a PATCH's bytes must land, when the client said (Content-Range / Content-Length). */
-export interface ChunkExpectation {
-  readonly start?: number;
-  readonly length?: number;
-  /** The size the client's signed state says the upload has; BLOB_UPLOAD_INVALID (404) when it differs. */
-  readonly at?: number;
-}
+export type { ChunkExpectation, UploadInfo } from './services.js';
 
 const UUID = /^[a-f0-9]{8}-[a-f0-9]{4}-[a-f0-9]{4}-[a-f0-9]{4}-[a-f0-9]{12}$/;
 
@@ -44,7 +30,6 @@ export class UploadStore {
 
   constructor(
     private readonly driver: StorageDriver,
-    private readonly blobs: BlobStore,
     private readonly clock: () => Date = () => new Date(),
   ) {}
 
@@ -161,11 +146,11 @@ export class UploadStore {
 
   /**
    * Completes the upload as `digest`: commits the data, verifies it hashes to `digest`, moves it
-   * into the blob store and removes the session. Throws DIGEST_INVALID (the session is removed)
+   * into `content` (the blob store, as wrapped) and removes the session. Throws DIGEST_INVALID (the session is removed)
    * on mismatch. With `at`, throws BLOB_UPLOAD_INVALID (404) before committing anything when the
    * upload's size is not `at` (the client's signed state is stale or not its own).
    */
-  async complete(name: RepositoryName, uuid: string, digest: Digest, signal?: AbortSignal, at?: number): Promise<BlobDescriptor> {
+  async complete(name: RepositoryName, uuid: string, digest: Digest, content: BlobContent, signal?: AbortSignal, at?: number): Promise<BlobDescriptor> {
     return this.exclusive(name, uuid, async () => {
       await this.startedAt(name, uuid);
       const writer = await this.driver.writer(uploadDataPath(name, uuid), true, signal);
@@ -190,7 +175,7 @@ export class UploadStore {
         await this.remove(name, uuid);
         throw new OciError('DIGEST_INVALID', { detail: { expected: digest, actual } });
       }
-      await this.blobs.commitFrom(uploadDataPath(name, uuid), digest, size);
+      await content.commitFrom(uploadDataPath(name, uuid), digest, size);
       await this.remove(name, uuid);
       return { digest, size };
     });

@@ -427,21 +427,21 @@ describe('online garbage collection under load (two replicas, filesystem)', { ti
       const data = randomBytes(1000);
       const digest = sha256(data) as Digest;
       const upload = async (registry: Registry): Promise<void> => {
-        const session = await registry.uploads.start(name);
-        await registry.uploads.append(name, session.uuid, [data]);
-        await registry.uploads.complete(name, session.uuid, digest);
-        await registry.repository(name).linkBlob(digest);
+        const uploads = registry.repository(name).uploads;
+        const session = await uploads.start();
+        await uploads.append(session.uuid, [data]);
+        await uploads.commit(session.uuid, digest);
       };
       await upload(other);
-      assert.equal((await other.repository(name).statBlob(digest)).size, 1000, 'in the shared cache');
+      assert.equal((await other.repository(name).blobs.stat(digest)).size, 1000, 'in the shared cache');
       await sleep(250); // ages past the 200 ms delay on the real clock; runOnce does the work, nothing runs behind
       await gc.runOnce();
       await sleep(250);
       assert.equal((await gc.runOnce()).blobs.deleted, 1);
-      await assert.rejects(other.repository(name).statBlob(digest));
+      await assert.rejects(other.repository(name).blobs.stat(digest));
       await upload(other);
       assert.equal(await onDisk(sweeper.driver, digest), true, 'stored again');
-      assert.equal((await sweeper.repository(name).statBlob(digest)).size, 1000);
+      assert.equal((await sweeper.repository(name).blobs.stat(digest)).size, 1000);
       await gc.stop();
       await otherGc.stop();
     } finally {

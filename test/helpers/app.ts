@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { buildApp } from '../../src/http/app.js';
 import type { AppOptions } from '../../src/http/context.js';
 import { Registry } from '../../src/storage/registry.js';
+import { meteredLayer } from '../../src/metrics/metered-repository.js';
 import { InMemoryDriver } from '../../src/storage/driver/inmemory.js';
 import type { StorageDriver } from '../../src/storage/driver/driver.js';
 import type { ManifestRules } from '../../src/storage/manifest-rules.js';
@@ -27,6 +28,7 @@ export async function startTestRegistry(overrides: Partial<Omit<AppOptions, 'reg
     ...(overrides.manifestRules !== undefined ? { manifestRules: overrides.manifestRules } : {}),
     ...(overrides.catalog !== undefined ? { catalog: overrides.catalog } : {}),
   });
+  if (overrides.metrics !== undefined) registry.use(meteredLayer(overrides.metrics));
   const logs: string[] = [];
   const logger = createLogger({ level: 'debug', formatter: 'json', destination: { write: (l: string) => logs.push(l) } });
   const { driver: _unused, manifestRules: _rules, catalog: _catalog, ...rest } = overrides;

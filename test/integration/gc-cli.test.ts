@@ -88,13 +88,13 @@ describe('berth garbage-collect', () => {
     );
     try {
       const replica = new Registry({ driver, blobDescriptorCache: new RedisBlobDescriptorCache(client, 60_000, silentLogger) });
-      await replica.repository(repo('cli/app')).statBlob(orphan as Digest);
+      await replica.repository(repo('cli/app')).blobs.stat(orphan as Digest);
       assert.notEqual(await client.get(`berth:blob:${orphan}`), null, 'a replica cached it');
       await writeFile(config, `${await readFile(config, 'utf8')}  cache:\n    blobdescriptor: redis\nredis:\n  addr: ${redis.addr}\n`);
       const run = capture();
       assert.equal(await garbageCollectCommand(['-q', config], {}, run.io), 0, run.err());
       assert.equal(await client.get(`berth:blob:${orphan}`), null, 'invalidated');
-      await assert.rejects(replica.repository(repo('cli/app')).statBlob(orphan as Digest));
+      await assert.rejects(replica.repository(repo('cli/app')).blobs.stat(orphan as Digest));
     } finally {
       client.disconnect();
       await redis.stop();

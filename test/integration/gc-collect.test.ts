@@ -58,8 +58,8 @@ for (const kind of DRIVER_KINDS) {
         const name = repo('deletemanifests');
         const image1 = await pushImage(registry, name, { layers: 3 });
         const image2 = await pushImage(registry, name, { layers: 3 });
-        await registry.repository(name).tag('test' as Tag, image1.manifest.digest);
-        await registry.repository(name).tag('test' as Tag, image2.manifest.digest);
+        await registry.repository(name).tags.tag('test' as Tag, image1.manifest.digest);
+        await registry.repository(name).tags.tag('test' as Tag, image2.manifest.digest);
 
         const snapshot = await storageSnapshot(driver);
         const dry = await gc(registry, true, true);
@@ -76,7 +76,7 @@ for (const kind of DRIVER_KINDS) {
         // Its entry in the tag's index went too (Distribution's vacuum.RemoveManifest).
         assert.ok(!(await exists(driver, paths.tagIndexLinkPath(name, 'test' as Tag, image1.manifest.digest))));
         assert.ok(await exists(driver, paths.tagIndexLinkPath(name, 'test' as Tag, image2.manifest.digest)));
-        assert.equal((await registry.repository(name).getManifest({ kind: 'tag', tag: 'test' as Tag })).digest, image2.manifest.digest);
+        assert.equal((await registry.repository(name).manifests.get({ kind: 'tag', tag: 'test' as Tag })).digest, image2.manifest.digest);
       } finally {
         await cleanup();
       }
@@ -104,8 +104,8 @@ for (const kind of DRIVER_KINDS) {
         const image1 = await pushImage(registry, name, { tag: 'one' });
         const image2 = await pushImage(registry, name);
         const image3 = await pushImage(registry, name);
-        await registry.repository(name).deleteManifest(image2.manifest.digest);
-        await registry.repository(name).deleteManifest(image3.manifest.digest);
+        await registry.repository(name).manifests.delete(image2.manifest.digest);
+        await registry.repository(name).manifests.delete(image3.manifest.digest);
         const summary = await gc(registry);
         const blobs = await allBlobs(driver);
         assert.ok(blobs.has(image1.manifest.digest));
@@ -114,7 +114,7 @@ for (const kind of DRIVER_KINDS) {
         assert.equal(summary.blobs.deleted, 8);
         assert.equal(summary.layerLinksDeleted, 6, 'every layer link to a deleted blob (manifests are linked as revisions)');
         // Links of deleted blobs are gone, so the repository no longer claims them.
-        await assert.rejects(registry.repository(name).statBlob(image2.layers[0]?.digest as Digest), (e: unknown) => e instanceof OciError && e.code === 'BLOB_UNKNOWN');
+        await assert.rejects(registry.repository(name).blobs.stat(image2.layers[0]?.digest as Digest), (e: unknown) => e instanceof OciError && e.code === 'BLOB_UNKNOWN');
       } finally {
         await cleanup();
       }
@@ -127,7 +127,7 @@ for (const kind of DRIVER_KINDS) {
         const image1 = await pushImage(registry, name, { layers: 3, tag: 'one' });
         const own = [await uploadBlob(registry, name), await uploadBlob(registry, name)];
         const image2 = await pushImage(registry, name, { layers: [...own, image1.layers[0]!] });
-        await registry.repository(name).deleteManifest(image2.manifest.digest);
+        await registry.repository(name).manifests.delete(image2.manifest.digest);
         await gc(registry);
         const blobs = await allBlobs(driver);
         for (const d of image1.blobs) assert.ok(blobs.has(d));
@@ -144,10 +144,10 @@ for (const kind of DRIVER_KINDS) {
         const a = repo('shared/a');
         const b = repo('shared/b');
         const base = await uploadBlob(registry, a);
-        await registry.repository(b).mountBlob(base.digest, registry.repository(a));
+        await registry.repository(b).blobs.mount(base.digest, a);
         const imageA = await pushImage(registry, a, { layers: [base, await uploadBlob(registry, a)], tag: 'v1' });
         const imageB = await pushImage(registry, b, { layers: [base], tag: 'v1' });
-        await registry.repository(a).deleteManifest(imageA.manifest.digest);
+        await registry.repository(a).manifests.delete(imageA.manifest.digest);
         const summary = await gc(registry);
         const blobs = await allBlobs(driver);
         assert.ok(blobs.has(base.digest), 'the shared layer stays');
@@ -155,7 +155,7 @@ for (const kind of DRIVER_KINDS) {
         assert.ok(!blobs.has(imageA.layers[1]!.digest) && !blobs.has(imageA.config.digest) && !blobs.has(imageA.manifest.digest));
         assert.equal(summary.repositories, 2);
         // Repository a keeps its link to the shared (kept) layer: only links to deleted blobs go.
-        assert.equal((await registry.repository(a).statBlob(base.digest)).digest, base.digest);
+        assert.equal((await registry.repository(a).blobs.stat(base.digest)).digest, base.digest);
       } finally {
         await cleanup();
       }
@@ -167,7 +167,7 @@ for (const kind of DRIVER_KINDS) {
         const name = repo('michael_z_doukas');
         const orphan = await uploadBlob(registry, name);
         await pushImage(registry, name, { tag: 'latest' });
-        assert.equal((await registry.repository(name).statBlob(orphan.digest)).size, orphan.size, 'cached now');
+        assert.equal((await registry.repository(name).blobs.stat(orphan.digest)).size, orphan.size, 'cached now');
         const summary = await gc(registry);
         assert.ok(!(await allBlobs(driver)).has(orphan.digest));
         assert.equal(summary.blobs.deleted, 1);
@@ -254,8 +254,8 @@ for (const kind of DRIVER_KINDS) {
         const image1 = await pushImage(registry, name);
         const image2 = await pushImage(registry, name);
         await pushIndex(registry, name, [image1.manifest, image2.manifest]);
-        await registry.repository(name).deleteManifest(image1.manifest.digest);
-        await registry.repository(name).deleteManifest(image2.manifest.digest);
+        await registry.repository(name).manifests.delete(image1.manifest.digest);
+        await registry.repository(name).manifests.delete(image2.manifest.digest);
         await gc(registry, true);
         assert.equal((await allBlobs(driver)).size, 0);
       } finally {
@@ -269,7 +269,7 @@ for (const kind of DRIVER_KINDS) {
         const name = repo('foo/taggedlist/deleteref');
         const image1 = await pushImage(registry, name);
         const list = await pushIndex(registry, name, [image1.manifest], 'latest');
-        await registry.repository(name).deleteManifest(image1.manifest.digest);
+        await registry.repository(name).manifests.delete(image1.manifest.digest);
         await gc(registry, true);
         const after = await allBlobs(driver);
         assert.ok(after.has(list.digest) && after.has(image1.manifest.digest));
@@ -292,9 +292,9 @@ for (const kind of DRIVER_KINDS) {
         assert.deepEqual(await allRevisions(registry, name), new Set([image.manifest.digest, signature.manifest.digest, attestation.manifest.digest]));
         assert.deepEqual(summary.manifests, { kept: 3, deleted: 1 });
         assert.ok(!(await allBlobs(driver)).has(stray.manifest.digest));
-        assert.equal((await registry.repository(name).referrers(image.manifest.digest)).length, 1);
+        assert.equal((await registry.repository(name).manifests.referrers(image.manifest.digest)).length, 1);
 
-        await registry.repository(name).deleteTag('v1' as Tag);
+        await registry.repository(name).tags.untag('v1' as Tag);
         summary = await gc(registry, true);
         assert.deepEqual(summary.manifests, { kept: 0, deleted: 3 }, 'subject untagged: it and its referrers go');
         assert.equal((await allBlobs(driver)).size, 0);
@@ -309,7 +309,7 @@ for (const kind of DRIVER_KINDS) {
         const name = repo('signed/kept');
         const image = await pushImage(registry, name, { tag: 'v1' });
         const signature = await pushImage(registry, name, { layers: 1, subject: image.manifest });
-        await registry.repository(name).deleteManifest(image.manifest.digest);
+        await registry.repository(name).manifests.delete(image.manifest.digest);
         await gc(registry, false);
         const after = await allBlobs(driver);
         for (const d of [signature.manifest.digest, ...signature.blobs]) assert.ok(after.has(d));

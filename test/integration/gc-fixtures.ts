@@ -10,7 +10,7 @@ import { FilesystemDriver } from '../../src/storage/driver/filesystem.js';
 import type { StorageDriver } from '../../src/storage/driver/driver.js';
 import { createLogger } from '../../src/log/logger.js';
 import { digestOf, type Digest } from '../../src/oci/digest.js';
-import type { RepositoryName, Tag } from '../../src/oci/reference.js';
+import type { ManifestReference, RepositoryName, Tag } from '../../src/oci/reference.js';
 import { MediaType } from '../../src/oci/media-types.js';
 import { listBlobs } from '../../src/gc/scan.js';
 import { createS3Driver, parseS3Parameters } from '../../src/storage/driver/s3.js';
@@ -88,11 +88,11 @@ export interface Desc {
 
 /** Uploads `data` into repository `name` (session, one chunk, complete, link): a client's monolithic push. */
 export async function uploadBlob(registry: Registry, name: RepositoryName, data: Buffer = randomBytes(256)): Promise<Desc> {
-  const session = await registry.uploads.start(name);
-  await registry.uploads.append(name, session.uuid, [data]);
+  const uploads = registry.repository(name).uploads;
+  const session = await uploads.start();
+  await uploads.append(session.uuid, [data]);
   const digest = digestOf(data);
-  await registry.uploads.complete(name, session.uuid, digest);
-  await registry.repository(name).linkBlob(digest);
+  await uploads.commit(session.uuid, digest);
   return { mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', digest, size: data.byteLength };
 }
 
@@ -125,7 +125,7 @@ export async function pushImage(
   const body = Buffer.from(JSON.stringify(manifest));
   const digest = digestOf(body);
   const ref = options.tag !== undefined ? { kind: 'tag' as const, tag: options.tag as Tag } : { kind: 'digest' as const, digest };
-  await registry.repository(name).putManifest(ref, body, MediaType.OciManifest);
+  await registry.repository(name).manifests.put({ body, contentType: MediaType.OciManifest, ...putTarget(ref) });
   return { manifest: { mediaType: MediaType.OciManifest, digest, size: body.byteLength }, config: configDesc, layers, blobs: [configDesc.digest, ...layers.map((l) => l.digest)] };
 }
 
@@ -134,7 +134,7 @@ export async function pushIndex(registry: Registry, name: RepositoryName, childr
   const body = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: MediaType.OciIndex, manifests: children }));
   const digest = digestOf(body);
   const ref = tag !== undefined ? { kind: 'tag' as const, tag: tag as Tag } : { kind: 'digest' as const, digest };
-  await registry.repository(name).putManifest(ref, body, MediaType.OciIndex);
+  await registry.repository(name).manifests.put({ body, contentType: MediaType.OciIndex, ...putTarget(ref) });
   return { mediaType: MediaType.OciIndex, digest, size: body.byteLength };
 }
 
@@ -146,8 +146,8 @@ export async function allBlobs(driver: StorageDriver): Promise<Set<Digest>> {
 /** Every manifest revision of a repository. */
 export async function allRevisions(registry: Registry, name: RepositoryName): Promise<Set<Digest>> {
   const out = new Set<Digest>();
-  for (const d of await registry.repository(name).listRevisions()) {
-    if (await registry.repository(name).exists(`/docker/registry/v2/repositories/${name}/_manifests/revisions/${d.replace(':', '/')}/link`)) out.add(d);
+  for (const d of await registry.repository(name).manifests.enumerate()) {
+    if (await registry.revisions.has(name, d)) out.add(d);
   }
   return out;
 }
@@ -163,4 +163,9 @@ export async function storageSnapshot(driver: StorageDriver): Promise<Map<string
     // an empty storage
   }
   return out;
+}
+
+/** A manifest reference as a push's digest or tags. */
+export function putTarget(ref: ManifestReference): { digest?: Digest; tags: Tag[] } {
+  return ref.kind === 'tag' ? { tags: [ref.tag] } : { digest: ref.digest, tags: [] };
 }

@@ -105,8 +105,8 @@ describe('online garbage collection', () => {
     assert.equal(first.blobs.deleted, 0, 'never deleted on first sight');
     assert.ok(await exists(driver, paths.condemnedBlobPath(orphan.digest)));
     assert.ok(await exists(driver, paths.blobDataPath(orphan.digest)), 'the data is still there');
-    await assert.rejects(registry.repository(name).statBlob(orphan.digest), isCode('BLOB_UNKNOWN'));
-    for (const d of image.blobs) assert.equal((await registry.repository(name).statBlob(d)).digest, d);
+    await assert.rejects(registry.repository(name).blobs.stat(orphan.digest), isCode('BLOB_UNKNOWN'));
+    for (const d of image.blobs) assert.equal((await registry.repository(name).blobs.stat(d)).digest, d);
 
     const second = await gc.runOnce();
     assert.equal(second.blobs.deleted, 0, 'the marker is younger than the delay');
@@ -119,7 +119,7 @@ describe('online garbage collection', () => {
     assert.ok(!(await exists(driver, paths.blobDataPath(orphan.digest))));
     assert.ok(!(await exists(driver, paths.condemnedBlobPath(orphan.digest))), 'the marker goes with the blob');
     assert.ok(!(await exists(driver, paths.layerLinkPath(name, orphan.digest))));
-    await assert.rejects(registry.repository(name).statBlob(orphan.digest), isCode('BLOB_UNKNOWN'));
+    await assert.rejects(registry.repository(name).blobs.stat(orphan.digest), isCode('BLOB_UNKNOWN'));
     assert.equal(await registry.blobs.exists(orphan.digest), false);
     for (const d of [...image.blobs, image.manifest.digest]) assert.ok((await allBlobs(driver)).has(d));
   });
@@ -153,9 +153,9 @@ describe('online garbage collection', () => {
     const orphan = await uploadBlob(registry, a);
     clock.advance(LATER);
     await gc.runOnce();
-    await assert.rejects(registry.repository(a).statBlob(orphan.digest), isCode('BLOB_UNKNOWN'));
+    await assert.rejects(registry.repository(a).blobs.stat(orphan.digest), isCode('BLOB_UNKNOWN'));
     await assert.rejects(pushImage(registry, a, { layers: [orphan] }), isCode('MANIFEST_BLOB_UNKNOWN'));
-    assert.equal(await registry.repository(repo('b')).mountBlob(orphan.digest, registry.repository(a)), undefined, 'a mount falls back to an upload');
+    assert.equal(await registry.repository(repo('b')).blobs.mount(orphan.digest, a), undefined, 'a mount falls back to an upload');
   });
 
   it('completing an upload of a condemned blob pardons it: known again, and not deleted later', async () => {
@@ -165,11 +165,11 @@ describe('online garbage collection', () => {
     const orphan = await uploadBlob(registry, name, data);
     clock.advance(LATER);
     await gc.runOnce();
-    await assert.rejects(registry.repository(name).statBlob(orphan.digest), isCode('BLOB_UNKNOWN'));
+    await assert.rejects(registry.repository(name).blobs.stat(orphan.digest), isCode('BLOB_UNKNOWN'));
 
     await uploadBlob(registry, name, data); // the client's HEAD said 404, so it uploads again
     assert.ok(!(await exists(driver, paths.condemnedBlobPath(orphan.digest))), 'pardoned');
-    assert.equal((await registry.repository(name).statBlob(orphan.digest)).size, data.byteLength);
+    assert.equal((await registry.repository(name).blobs.stat(orphan.digest)).size, data.byteLength);
     const image = await pushImage(registry, name, { layers: [orphan], tag: 'v1' });
 
     clock.advance(LATER);
@@ -185,16 +185,16 @@ describe('online garbage collection', () => {
     clock.advance(LATER);
     await gc.runOnce();
     // A push that passed verification before this replica's snapshot held the marker (within its TTL):
-    registry.blobs.setGuard(undefined);
+    registry.unuse(gc.layer);
     const image = await pushImage(registry, name, { layers: [orphan], tag: 'v1' });
-    registry.blobs.setGuard(gc.guard);
+    registry.use(gc.layer);
 
     clock.advance(LATER);
     const summary = await gc.runOnce();
     assert.equal(summary.blobs.deleted, 0);
     assert.equal(summary.released.blobs, 1);
     assert.ok(!(await exists(driver, paths.condemnedBlobPath(orphan.digest))));
-    assert.equal((await registry.repository(name).statBlob(orphan.digest)).digest, orphan.digest);
+    assert.equal((await registry.repository(name).blobs.stat(orphan.digest)).digest, orphan.digest);
     for (const d of image.blobs) assert.ok((await allBlobs(driver)).has(d));
   });
 
@@ -203,7 +203,7 @@ describe('online garbage collection', () => {
     const name = repo('repush');
     const image = await pushImage(registry, name, { tag: 'v1' });
     const body = await driver.getContent(paths.blobDataPath(image.manifest.digest));
-    await registry.repository(name).deleteManifest(image.manifest.digest);
+    await registry.repository(name).manifests.delete(image.manifest.digest);
     clock.advance(LATER);
     const first = await gc.runOnce();
     assert.equal(first.condemned.blobs, 4, 'manifest, config and two layers');
@@ -211,13 +211,13 @@ describe('online garbage collection', () => {
     // The client pushes the same image again: the layers and config (HEAD says 404), then the manifest.
     for (const layer of image.layers) await uploadBlob(registry, name, await driver.getContent(paths.blobDataPath(layer.digest)));
     await uploadBlob(registry, name, await driver.getContent(paths.blobDataPath(image.config.digest)));
-    await registry.repository(name).putManifest({ kind: 'tag', tag: 'v1' as Tag }, body, MediaType.OciManifest);
+    await registry.repository(name).manifests.put({ body, contentType: MediaType.OciManifest, tags: ['v1' as Tag] });
     assert.ok(!(await exists(driver, paths.condemnedBlobPath(image.manifest.digest))), 'the manifest blob was pardoned');
 
     clock.advance(LATER);
     const second = await gc.runOnce();
     assert.equal(second.blobs.deleted, 0);
-    assert.equal((await registry.repository(name).getManifest({ kind: 'tag', tag: 'v1' as Tag })).digest, image.manifest.digest);
+    assert.equal((await registry.repository(name).manifests.get({ kind: 'tag', tag: 'v1' as Tag })).digest, image.manifest.digest);
   });
 
   it('with deleteUntagged, condemns then deletes an unreachable manifest, then (a run later) its blobs', async () => {
@@ -229,7 +229,7 @@ describe('online garbage collection', () => {
 
     const first = await gc.runOnce();
     assert.deepEqual(first.condemned, { blobs: 0, manifests: 1 }, 'its blobs stay live while the revision exists');
-    await assert.rejects(registry.repository(name).getManifest({ kind: 'digest', digest: untagged.manifest.digest }), isCode('MANIFEST_UNKNOWN'));
+    await assert.rejects(registry.repository(name).manifests.get({ kind: 'digest', digest: untagged.manifest.digest }), isCode('MANIFEST_UNKNOWN'));
     await assert.rejects(pushIndex(registry, name, [tagged.manifest, untagged.manifest], 'list'), isCode('MANIFEST_BLOB_UNKNOWN'));
 
     clock.advance(LATER);
@@ -253,12 +253,12 @@ describe('online garbage collection', () => {
     clock.advance(LATER);
     await gc.runOnce();
     const body = await driver.getContent(paths.blobDataPath(image.manifest.digest));
-    await registry.repository(name).putManifest({ kind: 'tag', tag: 'now-tagged' as Tag }, body, MediaType.OciManifest);
+    await registry.repository(name).manifests.put({ body, contentType: MediaType.OciManifest, tags: ['now-tagged' as Tag] });
     assert.ok(!(await exists(driver, paths.condemnedRevisionPath(name, image.manifest.digest))));
     clock.advance(LATER);
     const summary = await gc.runOnce();
     assert.equal(summary.manifests.deleted, 0);
-    assert.equal((await registry.repository(name).getManifest({ kind: 'digest', digest: image.manifest.digest })).digest, image.manifest.digest);
+    assert.equal((await registry.repository(name).manifests.get({ kind: 'digest', digest: image.manifest.digest })).digest, image.manifest.digest);
   });
 
   it('with deleteUntagged, referrers of a tagged subject and children of a tagged index are kept', async () => {
@@ -290,7 +290,7 @@ describe('online garbage collection', () => {
     const summary = await off.gc.runOnce();
     assert.equal(summary.released.manifests, 1);
     assert.equal(summary.manifests.deleted, 0);
-    assert.equal((await off.registry.repository(name).getManifest({ kind: 'digest', digest: image.manifest.digest })).digest, image.manifest.digest);
+    assert.equal((await off.registry.repository(name).manifests.get({ kind: 'digest', digest: image.manifest.digest })).digest, image.manifest.digest);
   });
 
   it('a replica that cached a blob before it was condemned and deleted elsewhere does not claim it afterwards', async () => {
@@ -301,7 +301,7 @@ describe('online garbage collection', () => {
     const name = repo('replicas');
     const data = Buffer.from('cached elsewhere');
     const orphan = await uploadBlob(other.registry, name, data);
-    assert.equal((await other.registry.repository(name).statBlob(orphan.digest)).size, data.byteLength, 'in the other replica\'s cache');
+    assert.equal((await other.registry.repository(name).blobs.stat(orphan.digest)).size, data.byteLength, 'in the other replica\'s cache');
 
     clock.advance(LATER);
     await sweeper.gc.runOnce();
@@ -309,7 +309,7 @@ describe('online garbage collection', () => {
     assert.equal((await sweeper.gc.runOnce()).blobs.deleted, 1);
 
     // The other replica was idle through the whole cycle: its HEAD must not come from its stale cache.
-    await assert.rejects(other.registry.repository(name).statBlob(orphan.digest), isCode('BLOB_UNKNOWN'));
+    await assert.rejects(other.registry.repository(name).blobs.stat(orphan.digest), isCode('BLOB_UNKNOWN'));
     await uploadBlob(other.registry, name, data);
     assert.equal((await driver.getContent(paths.blobDataPath(orphan.digest))).toString(), data.toString(), 'uploaded again, not skipped');
   });
@@ -323,12 +323,12 @@ describe('online garbage collection', () => {
     const data = Buffer.from('seen by both');
     const orphan = await uploadBlob(sweeper.registry, name, data);
     clock.advance(LATER);
-    assert.equal((await other.registry.repository(name).statBlob(orphan.digest)).size, data.byteLength);
+    assert.equal((await other.registry.repository(name).blobs.stat(orphan.digest)).size, data.byteLength);
     await sweeper.gc.runOnce();
     clock.advance(snapshotTtlFor(DELAY));
-    await assert.rejects(other.registry.repository(name).statBlob(orphan.digest), isCode('BLOB_UNKNOWN'));
+    await assert.rejects(other.registry.repository(name).blobs.stat(orphan.digest), isCode('BLOB_UNKNOWN'));
     await uploadBlob(sweeper.registry, name, data); // pardoned through the sweeper replica
-    assert.equal((await other.registry.repository(name).statBlob(orphan.digest)).size, data.byteLength, 'no waiting for a reload');
+    assert.equal((await other.registry.repository(name).blobs.stat(orphan.digest)).size, data.byteLength, 'no waiting for a reload');
   });
 
   describe('the trash protocol against a push racing the deletion', () => {
@@ -382,7 +382,7 @@ describe('online garbage collection', () => {
       return {
         restored: summary.restored.blobs,
         dataThere: await exists(inner, paths.blobDataPath(digest)),
-        known: (await pusher.registry.repository(name).statBlob(digest).then(() => true, () => false)),
+        known: (await pusher.registry.repository(name).blobs.stat(digest).then(() => true, () => false)),
       };
     }
 
@@ -554,15 +554,15 @@ describe('online garbage collection', () => {
         // (one-second timestamps on S3, hence the extra second); runOnce() then does the work itself.
         await new Promise((resolve) => setTimeout(resolve, delay + 1100));
         assert.equal((await gc.runOnce()).condemned.blobs, 1);
-        await assert.rejects(registry.repository(name).statBlob(orphan.digest), isCode('BLOB_UNKNOWN'));
+        await assert.rejects(registry.repository(name).blobs.stat(orphan.digest), isCode('BLOB_UNKNOWN'));
         await new Promise((resolve) => setTimeout(resolve, delay + 50));
         const summary = await gc.runOnce();
         assert.equal(summary.blobs.deleted, 1);
         assert.ok(!(await allBlobs(driver)).has(orphan.digest));
-        for (const d of image.blobs) assert.equal((await registry.repository(name).statBlob(d)).digest, d);
+        for (const d of image.blobs) assert.equal((await registry.repository(name).blobs.stat(d)).digest, d);
         // Pushing it again works (on the filesystem, past the empty directory left behind).
         await uploadBlob(registry, name, data);
-        assert.equal((await registry.repository(name).statBlob(orphan.digest)).size, data.byteLength);
+        assert.equal((await registry.repository(name).blobs.stat(orphan.digest)).size, data.byteLength);
         assert.equal((await driver.getContent(paths.blobDataPath(orphan.digest))).toString(), data.toString());
         await gc.stop();
       } finally {

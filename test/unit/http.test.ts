@@ -4,7 +4,7 @@ import { matchRoute } from '../../src/http/router.js';
 import { requiredAccess } from '../../src/auth/access.js';
 import { parseListenAddress } from '../../src/http/listen-address.js';
 import { UploadStateCodec } from '../../src/http/upload-state.js';
-import { compareBytes } from '../../src/storage/repository.js';
+import { compareBytes } from '../../src/storage/catalog.js';
 import { pageAfter } from '../../src/storage/catalog.js';
 import { formatText } from '../../src/log/logger.js';
 import { Lru } from '../../src/storage/lru.js';

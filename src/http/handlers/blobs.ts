@@ -10,7 +10,7 @@ import { repositoryOf } from './common.js';
 export async function getBlob(ctx: RequestContext): Promise<void> {
   const repo = repositoryOf(ctx);
   const digest = parseDigest(ctx.route.reference ?? '');
-  const blob = await repo.statBlob(digest);
+  const blob = await repo.blobs.stat(digest);
   const etag = `"${digest}"`;
   const common = {
     'Docker-Content-Digest': digest,
@@ -19,10 +19,9 @@ export async function getBlob(ctx: RequestContext): Promise<void> {
     'Cache-Control': 'max-age=31536000',
   };
   if (ctx.app.redirect) {
-    const url = await repo.blobRedirect(digest, ctx.method === 'HEAD' ? 'HEAD' : 'GET');
+    const url = await repo.blobs.redirectUrl(digest, ctx.method === 'HEAD' ? 'HEAD' : 'GET');
     if (url !== undefined) {
       sendEmpty(ctx, 307, { Location: url, 'Docker-Content-Digest': digest });
-      ctx.events?.blobPulled(repo.name, blob);
       return;
     }
   }
@@ -46,17 +45,12 @@ export async function getBlob(ctx: RequestContext): Promise<void> {
     res.statusCode = 200;
     res.setHeader('Content-Length', blob.size);
   }
-  // Emitted when the transfer starts, as Distribution reports a pull once ServeBlob returns
-  // (abandoned downloads included); after the transfer, a client that closes its connection as
-  // soon as it has the last byte would race the event away.
-  ctx.events?.blobPulled(repo.name, blob);
   if (ctx.method === 'HEAD') {
     res.end();
     return;
   }
   const [start, length] = range.kind === 'range' ? [range.range.start, range.range.end - range.range.start + 1] : [0, blob.size];
-  const metrics = ctx.app.metrics;
-  await repo.sendBlob(digest, responseSink(res, ctx.signal), start, length, { signal: ctx.signal, onBytes: metrics === undefined ? undefined : (n) => metrics.addBytes('pulled', n) });
+  await repo.blobs.send(digest, responseSink(res, ctx.signal), start, length, { signal: ctx.signal });
   res.end();
 }
 
@@ -64,9 +58,8 @@ export async function getBlob(ctx: RequestContext): Promise<void> {
 export async function deleteBlob(ctx: RequestContext): Promise<void> {
   const repo = repositoryOf(ctx);
   const digest = parseDigest(ctx.route.reference ?? '');
-  await repo.unlinkBlob(digest);
+  await repo.blobs.unlink(digest);
   sendEmpty(ctx, 202, { 'Docker-Content-Digest': digest });
-  ctx.events?.blobDeleted(repo.name, digest);
 }
 
 /** True when If-None-Match names `etag` (or `*`). */

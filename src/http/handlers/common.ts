@@ -1,9 +1,9 @@
 import type { RequestContext } from '../context.js';
-import type { Repository } from '../../storage/repository.js';
+import type { RepositoryServices } from '../../storage/services.js';
 import { OciError } from '../../oci/errors.js';
 
 /** The request's repository, validated by the lifecycle before any handler runs. */
-export function repositoryOf(ctx: RequestContext): Repository {
+export function repositoryOf(ctx: RequestContext): RepositoryServices {
   if (ctx.repository === undefined) throw new OciError('NAME_INVALID');
   return ctx.repository;
 }

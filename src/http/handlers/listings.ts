@@ -8,7 +8,7 @@ import { nextLink, pageSize, repositoryOf } from './common.js';
 export async function listTags(ctx: RequestContext): Promise<void> {
   const repo = repositoryOf(ctx);
   const n = pageSize(ctx);
-  const page = await repo.listTags(n, ctx.query.get('last') ?? undefined);
+  const page = await repo.tags.list(n, ctx.query.get('last') ?? undefined);
   const headers: Record<string, string> = {};
   if (page.next !== undefined && n !== undefined) headers['Link'] = nextLink(urlFor(ctx, `/v2/${repo.name}/tags/list`), n, page.next);
   sendJson(ctx, 200, { name: repo.name, tags: page.items }, headers);
@@ -31,7 +31,7 @@ export async function referrers(ctx: RequestContext): Promise<void> {
   const repo = repositoryOf(ctx);
   const digest = parseDigest(ctx.route.reference ?? '');
   const artifactType = ctx.query.get('artifactType') ?? undefined;
-  const manifests = await repo.referrers(digest, artifactType === '' ? undefined : artifactType);
+  const manifests = await repo.manifests.referrers(digest, artifactType === '' ? undefined : artifactType);
   const headers: Record<string, string> = {};
   if (artifactType !== undefined && artifactType !== '') headers['OCI-Filters-Applied'] = 'artifactType';
   sendJson(ctx, 200, { schemaVersion: 2, mediaType: MediaType.OciIndex, manifests }, headers, MediaType.OciIndex);

@@ -5,8 +5,6 @@ import { parseDigest, type Digest } from '../../oci/digest.js';
 import { baseMediaType } from '../../oci/media-types.js';
 import { defaultPlatformChild, isAcceptable, negotiateManifest } from '../../oci/accept.js';
 import { sendBytes, sendEmpty, urlFor } from '../respond.js';
-import { manifestReferences } from '../../notifications/bridge.js';
-import { parseManifest } from '../../oci/manifest.js';
 import { repositoryOf } from './common.js';
 import { bodyChunks } from '../request-body.js';
 import { ifNoneMatch } from './blobs.js';
@@ -28,7 +26,7 @@ function lookupReference(ctx: RequestContext): ManifestReference {
 export async function getManifest(ctx: RequestContext): Promise<void> {
   const repo = repositoryOf(ctx);
   const ref = lookupReference(ctx);
-  let manifest = await repo.getManifest(ref);
+  let manifest = await repo.manifests.get(ref);
   const accept = ctx.req.headers.accept;
   const negotiation = negotiateManifest(accept, manifest.mediaType, ref.kind === 'tag');
   if (negotiation.kind === 'not-acceptable') {
@@ -38,7 +36,7 @@ export async function getManifest(ctx: RequestContext): Promise<void> {
     // Only for a tag (negotiateManifest): a digest always names the stored bytes.
     const child = defaultPlatformChild(manifest.body);
     if (child === undefined) throw new OciError('MANIFEST_UNKNOWN', { message: 'the manifest list has no linux/amd64 image for a client that does not accept lists', detail: { mediaType: manifest.mediaType } });
-    manifest = await repo.getManifest({ kind: 'digest', digest: child });
+    manifest = await repo.manifests.get({ kind: 'digest', digest: child });
     if (!isAcceptable(accept, manifest.mediaType)) {
       throw new OciError('MANIFEST_UNKNOWN', { message: `the manifest list's linux/amd64 image is ${manifest.mediaType}, which the Accept header does not allow`, detail: { mediaType: manifest.mediaType } });
     }
@@ -50,16 +48,8 @@ export async function getManifest(ctx: RequestContext): Promise<void> {
     return;
   }
   sendBytes(ctx, 200, manifest.mediaType, manifest.body, headers);
+  // Bytes of a response body: a HEAD sends none, which only the HTTP layer knows.
   if (ctx.method === 'GET') ctx.app.metrics?.addBytes('pulled', manifest.body.byteLength);
-  const served = manifest;
-  // Distribution emits a pull for GET and HEAD alike (not for a 304).
-  ctx.events?.manifestPulled(repo.name, {
-    digest: served.digest,
-    mediaType: served.mediaType,
-    size: served.body.byteLength,
-    tag: ref.kind === 'tag' ? ref.tag : undefined,
-    references: () => manifestReferences(parseManifest(served.body, served.mediaType)),
-  });
 }
 
 /** The most `tag` parameters one manifest PUT may carry (the spec asks for at least 10); more is 414. */
@@ -80,16 +70,11 @@ export async function putManifest(ctx: RequestContext): Promise<void> {
   const extraTags = tagParameters(ctx.query);
   const hint = ref.kind === 'tag' ? digestHint(ctx) : undefined;
   const body = await readBody(ctx, ctx.app.maxManifestBytes);
-  const target: ManifestReference = hint !== undefined ? { kind: 'digest', digest: hint } : ref;
-  const { digest, manifest } = await repo.putManifest(target, body, baseMediaType(ctx.req.headers['content-type']));
   const tags: Tag[] = ref.kind === 'tag' ? [ref.tag] : [];
-  if (ref.kind === 'tag' && target.kind === 'digest') await repo.tag(ref.tag, digest);
-  for (const tag of extraTags) {
-    if (tags.includes(tag)) continue;
-    await repo.tag(tag, digest);
-    tags.push(tag);
-  }
-  await ctx.app.registry.noteRepository(repo.name);
+  for (const tag of extraTags) if (!tags.includes(tag)) tags.push(tag);
+  const claimed = ref.kind === 'digest' ? ref.digest : hint;
+  const contentType = baseMediaType(ctx.req.headers['content-type']);
+  const { digest, manifest } = await repo.manifests.put({ body, contentType, tags, ...(claimed !== undefined ? { digest: claimed } : {}) });
   ctx.log.debug({ digest, mediaType: manifest.mediaType, tags }, 'manifest pushed');
   const headers: Record<string, string | string[]> = {
     Location: urlFor(ctx, `/v2/${repo.name}/manifests/${digest}`),
@@ -98,17 +83,6 @@ export async function putManifest(ctx: RequestContext): Promise<void> {
   if (manifest.subject !== undefined) headers['OCI-Subject'] = manifest.subject.digest;
   if (extraTags.length > 0) headers['OCI-Tag'] = tags;
   sendEmpty(ctx, 201, headers);
-  ctx.app.metrics?.addBytes('pushed', body.byteLength);
-  // One push event per tag, as that many pushes by tag would emit; one without a tag otherwise.
-  for (const tag of tags.length > 0 ? tags : [undefined]) {
-    ctx.events?.manifestPushed(repo.name, {
-      digest,
-      mediaType: manifest.mediaType,
-      size: body.byteLength,
-      tag,
-      references: () => manifestReferences(manifest),
-    });
-  }
 }
 
 /** The `tag` query parameters of a manifest PUT, each checked (TAG_INVALID), without duplicates. */
@@ -143,14 +117,8 @@ function digestHint(ctx: RequestContext): Digest | undefined {
 export async function deleteManifest(ctx: RequestContext): Promise<void> {
   const repo = repositoryOf(ctx);
   const ref = lookupReference(ctx);
-  if (ref.kind === 'tag') {
-    await repo.deleteTag(ref.tag);
-    ctx.events?.tagDeleted(repo.name, ref.tag);
-  } else {
-    const tags = await repo.deleteManifest(ref.digest);
-    ctx.events?.manifestDeleted(repo.name, ref.digest);
-    for (const tag of tags) ctx.events?.tagDeleted(repo.name, tag);
-  }
+  if (ref.kind === 'tag') await repo.tags.untag(ref.tag);
+  else await repo.manifests.delete(ref.digest);
   sendEmpty(ctx, 202);
 }
 

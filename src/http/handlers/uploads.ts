@@ -3,9 +3,8 @@ import { parseDigest, type Digest } from '../../oci/digest.js';
 import { OciError } from '../../oci/errors.js';
 import { isRepositoryName } from '../../oci/reference.js';
 import { parseContentRange } from '../../oci/ranges.js';
-import type { ChunkExpectation, UploadInfo } from '../../storage/upload.js';
+import type { ChunkExpectation, UploadInfo } from '../../storage/services.js';
 import { sendEmpty, urlFor } from '../respond.js';
-import { countBytes } from '../../metrics/count-bytes.js';
 import { repositoryOf } from './common.js';
 import { bodyChunks } from '../request-body.js';
 
@@ -20,18 +19,16 @@ export async function startUpload(ctx: RequestContext): Promise<void> {
   const from = ctx.query.get('from');
   if (mount !== null && from !== null && isRepositoryName(from)) {
     const digest = parseDigest(mount);
-    const mounted = await repo.mountBlob(digest, ctx.app.registry.repository(from));
+    const mounted = await repo.blobs.mount(digest, from);
     if (mounted !== undefined) {
-      await ctx.app.registry.noteRepository(repo.name);
       await drain(ctx);
       sendEmpty(ctx, 201, { Location: urlFor(ctx, `/v2/${repo.name}/blobs/${digest}`), 'Docker-Content-Digest': digest });
-      ctx.events?.blobMounted(repo.name, mounted, from);
       return;
     }
   }
   const digestParam = ctx.query.get('digest');
   const digest = digestParam !== null ? parseDigest(digestParam) : undefined;
-  const upload = await ctx.app.registry.uploads.start(repo.name);
+  const upload = await repo.uploads.start();
   if (digest !== undefined) {
     await appendBody(ctx, upload.uuid, false);
     await finish(ctx, upload.uuid, digest);
@@ -68,7 +65,7 @@ export async function putUpload(ctx: RequestContext): Promise<void> {
 export async function getUploadStatus(ctx: RequestContext): Promise<void> {
   const repo = repositoryOf(ctx);
   const { uuid, offset } = uploadState(ctx);
-  const info = await ctx.app.registry.uploads.info(repo.name, uuid);
+  const info = await repo.uploads.info(uuid);
   checkNotAhead(offset, info.size);
   sendUploadStatus(ctx, 204, info);
 }
@@ -77,32 +74,27 @@ export async function getUploadStatus(ctx: RequestContext): Promise<void> {
 export async function cancelUpload(ctx: RequestContext): Promise<void> {
   const repo = repositoryOf(ctx);
   const { uuid, offset } = uploadState(ctx);
-  checkNotAhead(offset, (await ctx.app.registry.uploads.info(repo.name, uuid)).size);
-  await ctx.app.registry.uploads.cancel(repo.name, uuid);
+  checkNotAhead(offset, (await repo.uploads.info(uuid)).size);
+  await repo.uploads.cancel(uuid);
   sendEmpty(ctx, 204);
 }
 
 /** Completes the upload; with `at`, only when the upload still has the size the client's state says. */
 async function finish(ctx: RequestContext, uuid: string, digest: Digest, at?: number): Promise<void> {
   const repo = repositoryOf(ctx);
-  const blob = await ctx.app.registry.uploads.complete(repo.name, uuid, digest, ctx.signal, at);
-  await repo.linkBlob(blob.digest);
-  await ctx.app.registry.noteRepository(repo.name);
+  const blob = await repo.uploads.commit(uuid, digest, { signal: ctx.signal, ...(at !== undefined ? { at } : {}) });
   ctx.log.debug({ digest, size: blob.size }, 'blob pushed');
   sendEmpty(ctx, 201, { Location: urlFor(ctx, `/v2/${repo.name}/blobs/${digest}`), 'Docker-Content-Digest': digest });
-  ctx.events?.blobPushed(repo.name, blob);
 }
 
-/** Streams the request body into the upload, counted in the upload and byte metrics. */
+/** Streams the request body into the upload, counted in the uploads-in-progress gauge. */
 async function appendBody(ctx: RequestContext, uuid: string, allowRange: boolean, at?: number): Promise<UploadInfo> {
   const repo = repositoryOf(ctx);
   const metrics = ctx.app.metrics;
-  const body = bodyChunks(ctx.req);
-  const source = metrics === undefined ? body : countBytes(body, (n) => metrics.addBytes('pushed', n));
   const release = ctx.app.uploadSlots.acquire(); // 429 past http.maxuploads, before the body is read
   metrics?.uploadStarted();
   try {
-    return await ctx.app.registry.uploads.append(repo.name, uuid, source, withState(expectation(ctx, allowRange), at), ctx.signal);
+    return await repo.uploads.append(uuid, bodyChunks(ctx.req), withState(expectation(ctx, allowRange), at), ctx.signal);
   } finally {
     metrics?.uploadEnded();
     release();
