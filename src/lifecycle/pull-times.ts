@@ -94,8 +94,9 @@ export class PullTimeRecorder {
     this.#onError = options.onError ?? (() => undefined);
   }
 
-  /** Notes a pull of `digest` from `repository` at `at` (default now). Synchronous, O(1), no I/O. */
+  /** Notes a pull of `digest` from `repository` at `at` (default now; a time that is not finite is ignored). Synchronous, O(1), no I/O. */
   record(repository: string, digest: Digest, at: number = this.#now()): void {
+    if (!Number.isFinite(at)) return;
     let times = this.#pending.get(repository);
     if (times === undefined) {
       if (this.#size >= this.#maxPending) {
@@ -168,7 +169,10 @@ export class PullTimeRecorder {
   /** The last pull times of `repository`: the store's, with this process's unflushed pulls merged in. */
   async read(repository: string): Promise<Map<Digest, number>> {
     const times = await this.#store.read(repository);
-    for (const [digest, at] of this.#pending.get(repository) ?? []) if (!((times.get(digest) ?? -Infinity) >= at)) times.set(digest, at);
+    for (const [digest, at] of this.#pending.get(repository) ?? []) {
+      const stored = times.get(digest);
+      if (stored === undefined || at > stored) times.set(digest, at);
+    }
     return times;
   }
 }

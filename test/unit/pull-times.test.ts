@@ -115,6 +115,7 @@ describe('PullTimeRecorder', () => {
     recorder.record('r', B);
     recorder.record('t', B);
     recorder.record('r', A, 5); // an update of a held pair is never dropped
+    recorder.record('r', A, NaN); // nor is anything done with a time that is not one
     assert.deepEqual([recorder.pending, recorder.dropped], [2, 2]);
   });
 
