@@ -1,12 +1,10 @@
-// From what storage reports to the planner's input (tag pull times reach through an index), and the
-// references a manifest brings to the quota ledger.
+// From what storage reports to the planner's input: manifests as the planner sees them, and tag pull
+// times that reach through an index to its images.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { digestOf, type Digest } from '../../src/oci/digest.js';
 import { parseManifest, type ParsedManifest } from '../../src/oci/manifest.js';
 import { repositoryState, type StoredRevision } from '../../src/lifecycle/retention-input.js';
-import { manifestReferences } from '../../src/lifecycle/usage-references.js';
-import { UsageLedger } from '../../src/lifecycle/quota.js';
 
 const dg = (name: string): Digest => digestOf(Buffer.from(name));
 const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
@@ -68,33 +66,4 @@ describe('repositoryState', () => {
       assert.deepEqual(state.tags.map((t) => t.pushedAt.getTime()), [1000, 2000, 2500]);
     });
   }
-});
-
-describe('manifestReferences', () => {
-  it('an image references itself, its config and its layers, each once; foreign layers not', () => {
-    const refs = manifestReferences(dg('m'), 321, image({ layers: ['a', 'b', 'a'], foreign: 'far' }));
-    assert.deepEqual(refs, [
-      { digest: dg('m'), size: 321 },
-      { digest: dg('config'), size: 100 },
-      { digest: dg('a'), size: 1000 },
-      { digest: dg('b'), size: 1000 },
-    ]);
-  });
-
-  it('an index references only its own bytes (its children are counted as manifests of their own)', () => {
-    assert.deepEqual(manifestReferences(dg('idx'), 700, index(['amd64', 'arm64'])), [{ digest: dg('idx'), size: 700 }]);
-  });
-
-  it('fed to the ledger, a second image sharing layers adds only what is new', () => {
-    const ledger = new UsageLedger([{ repositories: ['**'], limit: 10_000 }]);
-    for (const ref of manifestReferences(dg('m1'), 300, image({ layers: ['a', 'b'] }))) ledger.add('r', ref.digest, ref.size);
-    assert.equal(ledger.used(0), 300 + 100 + 2000);
-    const second = manifestReferences(dg('m2'), 300, image({ layers: ['a', 'c'] }));
-    assert.equal(ledger.check('r', second), undefined);
-    const tight = new UsageLedger([{ repositories: ['**'], limit: 2400 + 1299 }]);
-    for (const ref of manifestReferences(dg('m1'), 300, image({ layers: ['a', 'b'] }))) tight.add('r', ref.digest, ref.size);
-    assert.deepEqual(tight.check('r', second), { exceeded: { quota: { index: 0, repositories: ['**'] }, used: 2400, limit: 3699 }, adding: 1300 }, 'm2 adds its own 300 bytes and layer c only');
-    for (const ref of second) ledger.add('r', ref.digest, ref.size);
-    assert.equal(ledger.used(0), 2400 + 300 + 1000);
-  });
 });
