@@ -131,6 +131,8 @@ export interface LinkedBlobs {
    * Undefined when the source does not have the blob (the caller starts an ordinary upload).
    */
   mount(digest: Digest, source: RepositoryName): Promise<BlobDescriptor | undefined>;
+  /** Every blob linked as a layer (or config) into this repository, stored or not. */
+  enumerate(): Promise<Digest[]>;
 }
 
 /** What a manifest push stores and applies. */
