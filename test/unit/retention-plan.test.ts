@@ -325,6 +325,15 @@ const cases: readonly Case[] = [
     want: { manifests: { 'old-sig': 'untagged' } },
   },
   {
+    name: 'the worked example of docs/lifecycle.md',
+    config: ci({ tags: ['**'], keep: { latest: 2, pushedwithin: '168h', pulledwithin: '720h', tags: ['latest'] } }),
+    tags: [['b-100', 'm1', 4 * 24], ['b-99', 'm2', 8 * 24], ['b-98', 'm3', 12 * 24], ['b-97', 'm4', 16 * 24, 20 * 24], ['b-96', 'm5', 20 * 24, 33 * 24], ['latest', 'm6', 80 * 24]],
+    want: {
+      kept: { 'b-100': 'kept:latest+pushedwithin', 'b-99': 'kept:latest', 'b-97': 'kept:pulledwithin', latest: 'kept:tags' },
+      deleted: { 'b-98': 'rank:3', 'b-96': 'rank:5' },
+    },
+  },
+  {
     name: 'the issue example',
     config: {
       retention: {
