@@ -1,4 +1,5 @@
 import { parseArgs } from 'node:util';
+import type { Logger } from 'pino';
 import { loadConfig, ConfigError, resolveConfigPath } from '../config/load.js';
 import { createLogger } from '../log/logger.js';
 import { createDriver } from '../storage/driver/factory.js';
@@ -41,6 +42,49 @@ export interface CommandIo {
  * summary. Resolves with the exit code: 0 done, 1 failure, 2 usage.
  */
 export async function garbageCollectCommand(args: readonly string[], env: NodeJS.ProcessEnv, io: CommandIo = process): Promise<number> {
+  const parsed = parseGcArgs(args, env, io);
+  if (typeof parsed === 'number') return parsed;
+  const release: Array<() => void | Promise<void>> = [];
+  try {
+    const config = await loadConfig(parsed.options);
+    const logger = createLogger({
+      level: parsed.quiet ? 'warn' : config.log.level,
+      formatter: config.log.formatter,
+      fields: { service: 'registry', version: VERSION, ...config.log.fields },
+      destination: io.stderr,
+    });
+    const driver = await createDriver(config.storage);
+    // Object-store drivers hold connection pools that would keep the process alive.
+    release.push(() => driver.close());
+    // With a shared (redis) descriptor cache, deletions must invalidate it, or replicas would go on
+    // claiming the deleted blobs; the in-process cache of this command dies with it.
+    let blobDescriptorCache: BlobDescriptorCache | undefined;
+    if (config.storage.cache.blobdescriptor === 'redis' && config.redis !== undefined && !parsed.dryRun) {
+      const redis = await connectRedis(config.redis, logger);
+      release.push(() => redis.disconnect());
+      blobDescriptorCache = new RedisBlobDescriptorCache(redis, config.redis.ttl, logger);
+    }
+    const registry = new Registry(blobDescriptorCache !== undefined ? { driver, blobDescriptorCache } : { driver });
+    await collectWithProgress(registry, parsed, logger, io);
+    return 0;
+  } catch (err) {
+    const message = err instanceof ConfigError ? err.message : `garbage collection failed: ${err instanceof Error ? err.message : String(err)}`;
+    io.stderr.write(`berth garbage-collect: ${message}\n`);
+    return 1;
+  } finally {
+    for (const close of release) await close();
+  }
+}
+
+/** What the command line asks for, or the exit code when it asks for nothing to run (help, a usage error). */
+interface GcArgs {
+  readonly options: { readonly path?: string; readonly env: NodeJS.ProcessEnv };
+  readonly dryRun: boolean;
+  readonly deleteUntagged: boolean;
+  readonly quiet: boolean;
+}
+
+function parseGcArgs(args: readonly string[], env: NodeJS.ProcessEnv, io: CommandIo): GcArgs | number {
   // Not strict, so that an unknown flag or a value given to a flag gets this command's own message.
   const { values, positionals: positional, tokens } = parseArgs({ args: [...args], options: GC_OPTIONS, strict: false, allowPositionals: true, tokens: true });
   const bad = tokens.find((t) => t.kind === 'option' && (!Object.hasOwn(GC_OPTIONS, t.name) || t.value !== undefined));
@@ -52,9 +96,6 @@ export async function garbageCollectCommand(args: readonly string[], env: NodeJS
     io.stderr.write(`berth garbage-collect: unknown flag ${args[bad.index] ?? bad.rawName}\n\n${USAGE}`);
     return 2;
   }
-  const dryRun = values['dry-run'] === true;
-  const deleteUntagged = values['delete-untagged'] === true;
-  const quiet = values.quiet === true;
   if (positional.length > 1) {
     io.stderr.write(`berth garbage-collect: expected one configuration file, got ${positional.length}\n\n${USAGE}`);
     return 2;
@@ -67,56 +108,33 @@ export async function garbageCollectCommand(args: readonly string[], env: NodeJS
     );
     return 2;
   }
+  return { options, dryRun: values['dry-run'] === true, deleteUntagged: values['delete-untagged'] === true, quiet: values.quiet === true };
+}
 
-  let progressTimer: NodeJS.Timeout | undefined;
-  const release: Array<() => void | Promise<void>> = [];
-  try {
-    const config = await loadConfig(options);
-    const logger = createLogger({
-      level: quiet ? 'warn' : config.log.level,
-      formatter: config.log.formatter,
-      fields: { service: 'registry', version: VERSION, ...config.log.fields },
-      destination: io.stderr,
-    });
-    const driver = await createDriver(config.storage);
-    // Object-store drivers hold connection pools that would keep the process alive.
-    release.push(() => driver.close());
-    // With a shared (redis) descriptor cache, deletions must invalidate it, or replicas would go on
-    // claiming the deleted blobs; the in-process cache of this command dies with it.
-    let blobDescriptorCache: BlobDescriptorCache | undefined;
-    if (config.storage.cache.blobdescriptor === 'redis' && config.redis !== undefined && !dryRun) {
-      const redis = await connectRedis(config.redis, logger);
-      release.push(() => redis.disconnect());
-      blobDescriptorCache = new RedisBlobDescriptorCache(redis, config.redis.ttl, logger);
-    }
-    const registry = new Registry(blobDescriptorCache !== undefined ? { driver, blobDescriptorCache } : { driver });
-    let latest: GcProgress | undefined;
-    const tty = io.stderr.isTTY === true;
-    if (!quiet) {
-      progressTimer = setInterval(() => {
+/** Runs the collection, printing progress every second (unless quiet) and the summary at the end. */
+async function collectWithProgress(registry: Registry, parsed: GcArgs, logger: Logger, io: CommandIo): Promise<void> {
+  let latest: GcProgress | undefined;
+  const tty = io.stderr.isTTY === true;
+  const progressTimer = parsed.quiet
+    ? undefined
+    : setInterval(() => {
         if (latest !== undefined) io.stderr.write(`${tty ? '\r\x1b[K' : ''}${formatProgress(latest)}${tty ? '' : '\n'}`);
       }, 1000);
-      progressTimer.unref();
-    }
+  progressTimer?.unref();
+  try {
     const summary = await garbageCollect(registry, {
-      dryRun,
-      deleteUntagged,
+      dryRun: parsed.dryRun,
+      deleteUntagged: parsed.deleteUntagged,
       logger,
       onProgress: (p) => {
         latest = p;
       },
     });
     clearInterval(progressTimer);
-    if (!quiet && tty && latest !== undefined) io.stderr.write('\r\x1b[K');
-    io.stdout.write(formatSummary(summary, dryRun));
-    return 0;
-  } catch (err) {
-    const message = err instanceof ConfigError ? err.message : `garbage collection failed: ${err instanceof Error ? err.message : String(err)}`;
-    io.stderr.write(`berth garbage-collect: ${message}\n`);
-    return 1;
+    if (!parsed.quiet && tty && latest !== undefined) io.stderr.write('\r\x1b[K');
+    io.stdout.write(formatSummary(summary, parsed.dryRun));
   } finally {
     clearInterval(progressTimer);
-    for (const close of release) await close();
   }
 }
 

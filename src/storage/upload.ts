@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { StorageDriver } from './driver/driver.js';
+import type { FileWriter, StorageDriver } from './driver/driver.js';
 import { isPathNotFound } from './driver/errors.js';
 import { OciError } from '../oci/errors.js';
 import { Digester, digestAlgorithm, type Digest } from '../oci/digest.js';
@@ -85,53 +85,15 @@ export class UploadStore {
       }
       const cached = this.hashers.get(key(name, uuid));
       const digester = cached !== undefined && cached.size === initial ? cached : cached === undefined && initial === 0 ? new Digester('sha256') : undefined;
-      let received = 0;
-      // Socket chunks (64 KiB) are copied into pooled 256 KiB buffers, hashed, and written with at
-      // most one write in flight while the next buffer fills.
-      let fill = uploadBuffers.take();
-      let filled = 0;
-      let writing: Promise<void> | undefined;
-      let writeFailed = false;
-      const flush = async (): Promise<void> => {
-        if (filled === 0) return;
-        const full = fill;
-        const bytes = full.subarray(0, filled);
-        fill = uploadBuffers.take();
-        filled = 0;
-        if (writing !== undefined) await writing;
-        digester?.update(bytes);
-        writing = writer.write(bytes).then(
-          () => uploadBuffers.give(full),
-          (err: unknown) => {
-            writeFailed = true;
-            throw err;
-          },
-        );
-        writing.catch(() => undefined); // awaited by the next flush or at the end
-      };
+      let received: number;
+      const copy = { writeFailed: false };
       try {
-        for await (const chunk of source) {
-          received += chunk.byteLength;
-          if (expect.length !== undefined && received > expect.length) {
-            throw new OciError('SIZE_INVALID', { message: 'request body is longer than announced' });
-          }
-          for (let offset = 0; offset < chunk.byteLength; ) {
-            const n = Math.min(fill.byteLength - filled, chunk.byteLength - offset);
-            fill.set(offset === 0 && n === chunk.byteLength ? chunk : chunk.subarray(offset, offset + n), filled);
-            filled += n;
-            offset += n;
-            if (filled === fill.byteLength) await flush();
-          }
-        }
-        await flush();
-        await writing;
-        uploadBuffers.give(fill);
+        received = await copyPooled(source, writer, digester, expect.length, copy);
       } catch (err) {
         // Keep what reached storage, so the client can resume from the reported offset. A hasher
         // that fell behind a failed write is dropped; complete() rebuilds the state then.
-        await writing?.catch(() => undefined);
         await writer.close().catch(() => undefined);
-        if (digester !== undefined && (writeFailed || digester.size !== writer.size)) this.hashers.delete(key(name, uuid));
+        if (digester !== undefined && (copy.writeFailed || digester.size !== writer.size)) this.hashers.delete(key(name, uuid));
         else if (digester !== undefined) this.hashers.set(key(name, uuid), digester);
         throw err;
       }
@@ -260,6 +222,63 @@ export class UploadStore {
     } finally {
       if (this.locks.get(k) === settled) this.locks.delete(k);
     }
+  }
+}
+
+/**
+ * Streams `source` into `writer`: socket chunks (64 KiB) are copied into pooled 256 KiB buffers,
+ * hashed, and written with at most one write in flight while the next buffer fills. Returns the
+ * bytes received; SIZE_INVALID as soon as they pass `announced`. A failed write sets
+ * `state.writeFailed` (the digester is then ahead of the data).
+ */
+async function copyPooled(
+  source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
+  writer: FileWriter,
+  digester: Digester | undefined,
+  announced: number | undefined,
+  state: { writeFailed: boolean },
+): Promise<number> {
+  let received = 0;
+  let fill = uploadBuffers.take();
+  let filled = 0;
+  let writing: Promise<void> | undefined;
+  const flush = async (): Promise<void> => {
+    if (filled === 0) return;
+    const full = fill;
+    const bytes = full.subarray(0, filled);
+    fill = uploadBuffers.take();
+    filled = 0;
+    if (writing !== undefined) await writing;
+    digester?.update(bytes);
+    const write = writer.write(bytes).then(
+      () => uploadBuffers.give(full),
+      (err: unknown) => {
+        state.writeFailed = true;
+        throw err;
+      },
+    );
+    write.catch(() => undefined); // awaited by the next flush or at the end
+    writing = write;
+  };
+  try {
+    for await (const chunk of source) {
+      received += chunk.byteLength;
+      if (announced !== undefined && received > announced) throw new OciError('SIZE_INVALID', { message: 'request body is longer than announced' });
+      for (let offset = 0; offset < chunk.byteLength; ) {
+        const n = Math.min(fill.byteLength - filled, chunk.byteLength - offset);
+        fill.set(offset === 0 && n === chunk.byteLength ? chunk : chunk.subarray(offset, offset + n), filled);
+        filled += n;
+        offset += n;
+        if (filled === fill.byteLength) await flush();
+      }
+    }
+    await flush();
+    await writing;
+    uploadBuffers.give(fill);
+    return received;
+  } catch (err) {
+    await writing?.catch(() => undefined);
+    throw err;
   }
 }
 
