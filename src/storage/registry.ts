@@ -12,6 +12,8 @@ import { RepositoryBlobs } from './linked-blobs.js';
 import { RepositoryTags } from './tag-store.js';
 import { RepositoryManifests } from './manifest-store.js';
 import { RepositoryUploadSessions } from './repository-uploads.js';
+import { deleteRepositoryContent, type DeletedRepository } from './repository-deleter.js';
+import * as paths from './paths.js';
 import type { BlobContent, LinkedBlobs, RepositoryRecorder, RepositoryServices, RevisionIndex, StorageLayer } from './services.js';
 
 export interface RegistryOptions {
@@ -160,4 +162,30 @@ export class Registry implements RepositoryRecorder {
   }
 
   #onNewRepository: ((name: string) => void) | undefined;
+
+  /**
+   * Deletes a whole repository through `repo` (its services, as the caller wrapped them: the
+   * notifying wrapper emits an event per tag and manifest), see repository-deleter.ts; then drops
+   * it from the catalog, in the shared store too, before resolving, and tells `onRemovedRepository`.
+   * NAME_UNKNOWN when there is no such repository.
+   */
+  async deleteRepository(repo: RepositoryServices): Promise<DeletedRepository> {
+    const deleted = await deleteRepositoryContent(this.driver, repo);
+    this.links.forget(paths.repositoryPath(repo.name));
+    await this.catalogIndex.remove(repo.name);
+    this.#onRemovedRepository?.(repo.name);
+    return deleted;
+  }
+
+  /** Tells the catalog about a repository another process deleted (another worker of this host). */
+  forgetRepository(name: string): void {
+    this.catalogIndex.forget(name);
+  }
+
+  /** Called with each repository this process deletes (cluster workers tell the others). */
+  onRemovedRepository(listener: (name: string) => void): void {
+    this.#onRemovedRepository = listener;
+  }
+
+  #onRemovedRepository: ((name: string) => void) | undefined;
 }
