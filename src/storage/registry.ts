@@ -14,6 +14,7 @@ import { RepositoryManifests } from './manifest-store.js';
 import { RepositoryUploadSessions } from './repository-uploads.js';
 import { deleteRepositoryContent, type DeletedRepository } from './repository-deleter.js';
 import * as paths from './paths.js';
+import { Inventory } from './inventory.js';
 import type { BlobContent, LinkedBlobs, RepositoryRecorder, RepositoryServices, RevisionIndex, StorageLayer } from './services.js';
 
 export interface RegistryOptions {
@@ -46,6 +47,8 @@ export class Registry implements RepositoryRecorder {
   private readonly tagLists: TagLists;
   private readonly manifestRules: ManifestRules;
   private readonly tagConcurrency: number;
+  /** What the management API reports of repositories (sizes, tags, platforms), through the layers. */
+  readonly inventory: Inventory;
   readonly #layers: StorageLayer[] = [];
   #content: BlobContent;
   #revisions: RevisionIndex;
@@ -62,6 +65,7 @@ export class Registry implements RepositoryRecorder {
     this.tagConcurrency = options.tagConcurrency ?? 8;
     this.#content = this.blobs;
     this.#revisions = new StoredRevisions(options.driver, this.links);
+    this.inventory = new Inventory({ driver: options.driver, content: () => this.#content, revisions: () => this.#revisions, repository: (name) => this.repository(name) });
   }
 
   /**

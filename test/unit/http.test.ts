@@ -167,6 +167,8 @@ describe('catalog order and index', () => {
     const index = new CatalogIndex(driver, { refreshMs: 1000, now: () => now });
     assert.deepEqual(await index.page(2, undefined), { items: ['x/one', 'x/two'], next: 'x/two' });
     assert.deepEqual(await index.page(2, 'x/two'), { items: ['y'] });
+    // add() follows a write to storage (a walk replaces the index with what storage holds).
+    await driver.putContent(`/docker/registry/v2/repositories/x/three/_layers/sha256/${'a'.repeat(64)}/link`, Buffer.from('x'));
     await index.add('x/three');
     assert.deepEqual((await index.page(10, undefined)).items, ['x/one', 'x/three', 'x/two', 'y']);
     // A repository another replica made shows up after the refresh interval.
