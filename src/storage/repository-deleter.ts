@@ -54,7 +54,7 @@ export async function deleteRepositoryContent(driver: StorageDriver, repo: Repos
   if (!(await repositoryExists(driver, name))) throw new OciError('NAME_UNKNOWN', { detail: { name } });
   const tags: Tag[] = [];
   for (const tag of (await repo.tags.list(undefined, undefined)).items as readonly Tag[]) {
-    if (await ignoringUnknown(repo.tags.untag(tag))) tags.push(tag);
+    if ((await ignoringUnknown(repo.tags.untag(tag).then(() => true))) === true) tags.push(tag);
   }
   const manifests: Digest[] = [];
   for (const digest of await repo.manifests.enumerate()) {
