@@ -5,6 +5,10 @@ import tseslint from 'typescript-eslint';
 
 const nodeGlobals = { process: 'readonly', console: 'readonly', URL: 'readonly', Buffer: 'readonly', fetch: 'readonly', setTimeout: 'readonly', clearTimeout: 'readonly' };
 
+// Files over the length limits below that are being rewritten on another branch (the storage
+// services split); they leave this list when that branch merges.
+const offLimitsUntilMerge = ['src/cli/garbage-collect.ts', 'src/storage/upload.ts'];
+
 export default tseslint.config(
   { ignores: ['dist/**', 'node_modules/**', 'build/**', 'coverage/**', 'data/**'] },
   js.configs.recommended,
@@ -39,6 +43,16 @@ export default tseslint.config(
     // Off: the code matches control characters on purpose, to refuse them (realms, user names,
     // binary bodies in the conformance report).
     rules: { 'no-control-regex': 'off' },
+  },
+  {
+    // Short functions and files in the product code (tests are exempt): a function over 60 lines
+    // or a file over 400 is split into named steps.
+    files: ['src/**/*.ts'],
+    ignores: offLimitsUntilMerge,
+    rules: {
+      'max-lines-per-function': ['error', { max: 60, skipBlankLines: true, skipComments: true, IIFEs: true }],
+      'max-lines': ['error', { max: 400, skipBlankLines: true, skipComments: true }],
+    },
   },
   {
     files: ['**/*.js', '**/*.mjs'],

@@ -53,16 +53,46 @@ const CRASH_WINDOW_MS = 60_000;
 const RESTART_DELAY_MS = 1_000;
 
 /**
+ * The secret the workers sign upload state with: the configured one, or (with a warning) one
+ * generated for this process, so an upload started on one worker continues on another.
+ */
+function workersSecret(configured: string, logger: Logger): string {
+  if (configured !== '') return configured;
+  logger.warn('No HTTP secret provided - generated a random secret shared by this process\'s workers. Set http.secret (or REGISTRY_HTTP_SECRET) when several hosts serve the same storage.');
+  return randomBytes(32).toString('hex');
+}
+
+/**
+ * Relays the messages of `worker`: a repository it announces goes to every other connected
+ * worker of `workers`; a metrics request is answered with `clusterMetrics()` (or its error).
+ */
+function relayMessages(worker: Worker, workers: ReadonlyMap<Worker, number>, clusterMetrics: () => Promise<string>): void {
+  worker.on('message', (message: unknown) => {
+    if (!isMessage(message)) return;
+    if (message.type === 'berth:repository' || message.type === 'berth:repository-removed') {
+      for (const other of workers.keys()) if (other !== worker && other.isConnected()) other.send(message);
+    } else if (message.type === 'berth:metrics-request') {
+      clusterMetrics().then(
+        (body) => worker.isConnected() && worker.send({ type: 'berth:metrics-response', id: message.id, body } satisfies Message),
+        (err: unknown) => worker.isConnected() && worker.send({ type: 'berth:metrics-response', id: message.id, error: err instanceof Error ? err.message : String(err) } satisfies Message),
+      );
+    }
+  });
+}
+
+/** Records an unexpected worker exit at `now` in `crashes`, forgetting those older than the crash window. */
+function recordCrash(crashes: number[], now: number): void {
+  crashes.push(now);
+  while (crashes.length > 0 && (crashes[0] as number) < now - CRASH_WINDOW_MS) crashes.shift();
+}
+
+/**
  * Runs the primary: forks `count` workers with the given secret, relays between them and keeps
  * them running. Resolves with the exit code once they have all stopped.
  */
 export async function runPrimary(options: { readonly count: number; readonly secret: string; readonly logger: Logger }): Promise<number> {
   const { count, logger } = options;
-  let secret = options.secret;
-  if (secret === '') {
-    secret = randomBytes(32).toString('hex');
-    logger.warn('No HTTP secret provided - generated a random secret shared by this process\'s workers. Set http.secret (or REGISTRY_HTTP_SECRET) when several hosts serve the same storage.');
-  }
+  const secret = workersSecret(options.secret, logger);
   const { AggregatorRegistry } = await import('prom-client');
   const aggregator = new AggregatorRegistry();
   const indexOf = new Map<Worker, number>();
@@ -73,17 +103,7 @@ export async function runPrimary(options: { readonly count: number; readonly sec
   const fork = (index: number): void => {
     const worker = cluster.fork({ [WORKER_INDEX_VARIABLE]: String(index), REGISTRY_HTTP_SECRET: secret });
     indexOf.set(worker, index);
-    worker.on('message', (message: unknown) => {
-      if (!isMessage(message)) return;
-      if (message.type === 'berth:repository' || message.type === 'berth:repository-removed') {
-        for (const other of indexOf.keys()) if (other !== worker && other.isConnected()) other.send(message);
-      } else if (message.type === 'berth:metrics-request') {
-        aggregator.clusterMetrics().then(
-          (body) => worker.isConnected() && worker.send({ type: 'berth:metrics-response', id: message.id, body } satisfies Message),
-          (err: unknown) => worker.isConnected() && worker.send({ type: 'berth:metrics-response', id: message.id, error: err instanceof Error ? err.message : String(err) } satisfies Message),
-        );
-      }
-    });
+    relayMessages(worker, indexOf, () => aggregator.clusterMetrics());
   };
 
   return new Promise<number>((resolve) => {
@@ -94,9 +114,7 @@ export async function runPrimary(options: { readonly count: number; readonly sec
         if (indexOf.size === 0) resolve(exitCode);
         return;
       }
-      const now = Date.now();
-      crashes.push(now);
-      while (crashes.length > 0 && (crashes[0] as number) < now - CRASH_WINDOW_MS) crashes.shift();
+      recordCrash(crashes, Date.now());
       logger.error({ worker: index, code, signal }, 'worker exited unexpectedly');
       if (crashes.length > MAX_CRASHES) {
         logger.error(`${crashes.length} worker exits within ${CRASH_WINDOW_MS / 1000}s: stopping`);

@@ -27,6 +27,9 @@ import { VERSION } from './version.js';
 import { joinCluster, runPrimary, workerCount, workerIndex } from './cluster.js';
 import { RegistryMetrics } from '../metrics/metrics.js';
 import { meteredLayer } from '../metrics/metered-repository.js';
+import { immutableLayer } from '../lifecycle/immutable-layer.js';
+import { compileImmutableTags } from '../lifecycle/immutable.js';
+import { LocalQuotaLedger, quotaLayer, scanReferences } from '../lifecycle/quota-layer.js';
 import { instrumentDriver } from '../metrics/instrument-driver.js';
 import { instrumentBlobDescriptorCache } from '../metrics/instrument-cache.js';
 import { Notifier } from '../notifications/notifier.js';
@@ -126,10 +129,10 @@ export async function startRegistry(config: Config): Promise<RunningRegistry> {
   });
   const secret = httpSecret(config, logger);
   const metrics = new RegistryMetrics();
-  const { rawDriver, driver, cache, catalog, registry } = await openRegistry(config, logger, metrics);
+  const { rawDriver, driver, cache, catalog, registry, quotas } = await openRegistry(config, logger, metrics);
   const link = worker === undefined ? undefined : await joinWorkers(registry, metrics);
   const firstWorker = worker === undefined || worker === 0;
-  const gc = startGc(config, registry, logger, metrics, firstWorker);
+  const gc = startGc(config, registry, logger, metrics, firstWorker, () => quotas?.rebuild());
   const notifier = Notifier.fromConfig(config.notifications, { logger, metrics, userAgent: `berth/${VERSION}` });
   const auth = await createAccessController(config, logger, metrics);
   const rateLimiter = await createRateLimiter(config.http.ratelimit, { logger, metrics, prefix: config.http.prefix, redis: config.redis });
@@ -211,21 +214,45 @@ async function openRegistry(config: Config, logger: Logger, metrics: RegistryMet
     tagConcurrency: config.storage.tag.concurrencylimit,
   });
   registry.use(meteredLayer(metrics));
+  const immutable = config.lifecycle?.immutable ?? [];
+  if (immutable.length > 0) registry.use(immutableLayer(compileImmutableTags(immutable)));
+  const quotas = startQuotas(config, registry, logger);
   metrics.trackCaches(() => (cache.cache instanceof InMemoryBlobDescriptorCache ? [cache.cache.usage(), ...registry.cacheUsage()] : registry.cacheUsage()));
   if (config.validation.manifests.indexes.platforms !== 'all') {
     logger.warn('image index completeness validation is disabled (validation.manifests.indexes.platforms); other tools may expect every image of an index to be present');
   }
-  return { rawDriver, driver, cache, catalog, registry };
+  return { rawDriver, driver, cache, catalog, registry, quotas };
 }
 
 /** Online GC: always started, as a replica that does not sweep still honours what another one condemned. */
-function startGc(config: Config, registry: Registry, logger: Logger, metrics: RegistryMetrics, firstWorker: boolean): OnlineGc {
+/**
+ * Quotas (lifecycle.quotas): the layer refusing pushes over a limit, over a ledger built from storage now
+ * (pushes wait for it) and again after every online GC run. `rebuild` is undefined without quotas.
+ */
+function startQuotas(config: Config, registry: Registry, logger: Logger): { ledger: LocalQuotaLedger; rebuild(): void } | undefined {
+  const rules = config.lifecycle?.quotas ?? [];
+  if (rules.length === 0) return undefined;
+  const ledger = new LocalQuotaLedger(rules);
+  registry.use(quotaLayer(ledger, () => registry.content));
+  const rebuild = (): void => {
+    const started = Date.now();
+    ledger.rebuild(scanReferences(registry)).then(
+      async () => logger.info({ quotas: (await ledger.usage()).quotas, ms: Date.now() - started }, 'quota usage rebuilt from storage'),
+      (err: unknown) => logger.error({ err }, 'quota usage could not be rebuilt from storage; pushes are checked against the previous usage'),
+    );
+  };
+  rebuild();
+  return { ledger, rebuild };
+}
+
+function startGc(config: Config, registry: Registry, logger: Logger, metrics: RegistryMetrics, firstWorker: boolean, afterRun: () => void): OnlineGc {
   return startOnlineGc(
     registry,
     { ...onlineGcSettings(config.storage.gc), enabled: config.storage.gc.enabled && !config.storage.maintenance.readonly.enabled && firstWorker },
     logger,
     {
       onRun: (summary) => {
+        if (summary.ran) afterRun();
         if (summary.ran) metrics.gcRun({ blobsDeleted: summary.blobs.deleted, manifestsDeleted: summary.manifests.deleted, bytesFreed: summary.bytesFreed, seconds: summary.durationMs / 1000, ok: true });
       },
       onFailure: (_err, durationMs) => metrics.gcRun({ blobsDeleted: 0, manifestsDeleted: 0, bytesFreed: 0, seconds: durationMs / 1000, ok: false }),

@@ -3,7 +3,7 @@
  * validated and defaulted in a single zod tree, once, when the configuration loads. Parsing yields
  * `Config`, the shape the rest of Berth is written against. The tree is assembled here from the
  * sections in this folder (storage-schema.ts, http-schema.ts, sections.ts) and those the features own
- * (gc, health, notifications, auth, the S3 and Azure drivers); all are written with the field helpers
+ * (gc, health, notifications, auth, lifecycle, the S3 and Azure drivers); all are written with the field helpers
  * of src/config-fields/ (null means unset, scalars where strings go, YAML 1.1 booleans, Go durations
  * as milliseconds), which import nothing of ours, so no feature folder imports config/.
  *
@@ -24,9 +24,10 @@ import { policiesKeyDocs } from '../auth/policy/schema.js';
 import { tokenKeyDocs } from '../auth/token/schema.js';
 import { gcKeyDocs } from '../gc/schema.js';
 import { healthKeyDocs, healthSchema } from '../health/schema.js';
+import { lifecycleKeyDocs, lifecycleSchema } from '../lifecycle/schema.js';
 import { notificationsKeyDocs, notificationsSchema } from '../notifications/schema.js';
-import { azureKeyDocs } from '../storage/driver/azure-parameters.js';
-import { s3KeyDocs } from '../storage/driver/s3-parameters.js';
+import { azureKeyDocs } from '../storage/driver/azure/parameters.js';
+import { s3KeyDocs } from '../storage/driver/s3/parameters.js';
 import { httpKeyDocs, httpSchema } from './http-schema.js';
 import { authKeyDocs, authSchema, logKeyDocs, logSchema, policyKeyDocs, policySchema, redisKeyDocs, redisSchema, unimplementedSection, validationKeyDocs, validationSchema } from './sections.js';
 import { storageKeyDocs, storageSchema, UNSUPPORTED_STORAGE_DRIVERS } from './storage-schema.js';
@@ -73,6 +74,8 @@ const rootShape = {
     }),
   ),
   policy: policySchema,
+  /** Berth only: retention, immutable tags and quotas (src/lifecycle/). */
+  lifecycle: lifecycleSchema,
 };
 
 /** Key paths accepted but neither suggested in hints nor documented: a deprecated alias, the drivers Berth refuses. */
@@ -174,5 +177,6 @@ export const CONFIG_KEY_DOCS: KeyDocs = {
   ...docsUnder('health', healthKeyDocs),
   ...docsUnder('validation', validationKeyDocs),
   ...docsUnder('policy', policyKeyDocs),
+  ...docsUnder('lifecycle', lifecycleKeyDocs),
 };
 

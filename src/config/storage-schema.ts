@@ -5,8 +5,8 @@
 import { z } from 'zod';
 import { booleanField, durationField, integerField, isPlainObject, optionalSection, section, stringField } from '../config-fields/fields.js';
 import { gcSchema } from '../gc/schema.js';
-import { azureParametersSchema } from '../storage/driver/azure-parameters.js';
-import { s3ParametersSchema } from '../storage/driver/s3-parameters.js';
+import { azureParametersSchema } from '../storage/driver/azure/parameters.js';
+import { s3ParametersSchema } from '../storage/driver/s3/parameters.js';
 import type { KeyDocs } from '../config-fields/schema-tree.js';
 
 /** The storage drivers Berth implements, in the order they are listed in messages. */

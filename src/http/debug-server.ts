@@ -50,7 +50,7 @@ export async function startDebugServer(options: DebugServerOptions): Promise<Deb
   const sockets = new Set<Socket>();
 
   const server = createServer((req, res) => {
-    handle(req, res).catch((err: unknown) => {
+    handle(options, metricsPath, req, res).catch((err: unknown) => {
       options.logger.error({ err: (err as Error).message, path: req.url }, 'debug server: request failed');
       if (!res.headersSent) send(res, req, 500, JSON_TYPE, JSON.stringify({ error: 'internal error' }));
       else res.destroy();
@@ -60,45 +60,6 @@ export async function startDebugServer(options: DebugServerOptions): Promise<Deb
     sockets.add(socket);
     socket.once('close', () => sockets.delete(socket));
   });
-
-  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const path = (req.url ?? '/').split('?')[0] ?? '/';
-    const method = req.method ?? 'GET';
-    const known = path === metricsPath || path === '/debug/health' || path === '/debug/ready' || path === '/debug/live' || path === '/debug/vars';
-    if (!known) {
-      send(res, req, 404, 'text/plain; charset=utf-8', '404 page not found\n');
-      return;
-    }
-    if (method !== 'GET' && method !== 'HEAD') {
-      res.setHeader('Allow', 'GET, HEAD');
-      send(res, req, 405, 'text/plain; charset=utf-8', 'method not allowed\n');
-      return;
-    }
-    if (path === metricsPath && options.metrics !== undefined) {
-      const { contentType, body } = await options.metrics.metrics.render();
-      send(res, req, 200, contentType, body);
-      return;
-    }
-    switch (path) {
-      case '/debug/health': {
-        const failures = options.health.failures();
-        send(res, req, Object.keys(failures).length === 0 ? 200 : 503, JSON_TYPE, `${JSON.stringify(failures)}\n`);
-        return;
-      }
-      case '/debug/ready': {
-        const readiness = options.health.readiness();
-        const body = { ready: readiness.ready, ...(readiness.reason !== undefined ? { reason: readiness.reason } : {}), checks: readiness.checks };
-        send(res, req, readiness.ready ? 200 : 503, JSON_TYPE, `${JSON.stringify(body)}\n`);
-        return;
-      }
-      case '/debug/live':
-        send(res, req, 200, JSON_TYPE, '{"live":true}\n');
-        return;
-      case '/debug/vars':
-        send(res, req, 200, JSON_TYPE, `${JSON.stringify(vars(options.notifications?.stats() ?? []))}\n`);
-        return;
-    }
-  }
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -120,6 +81,49 @@ export async function startDebugServer(options: DebugServerOptions): Promise<Deb
         for (const socket of sockets) socket.destroy();
       }),
   };
+}
+
+/**
+ * Answers one debug request: 404 for an unknown path, 405 for a method other than GET or HEAD,
+ * else the metrics (at `metricsPath`, when enabled), health, readiness, liveness or vars.
+ */
+async function handle(options: DebugServerOptions, metricsPath: string | undefined, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const path = (req.url ?? '/').split('?')[0] ?? '/';
+  const method = req.method ?? 'GET';
+  const known = path === metricsPath || path === '/debug/health' || path === '/debug/ready' || path === '/debug/live' || path === '/debug/vars';
+  if (!known) {
+    send(res, req, 404, 'text/plain; charset=utf-8', '404 page not found\n');
+    return;
+  }
+  if (method !== 'GET' && method !== 'HEAD') {
+    res.setHeader('Allow', 'GET, HEAD');
+    send(res, req, 405, 'text/plain; charset=utf-8', 'method not allowed\n');
+    return;
+  }
+  if (path === metricsPath && options.metrics !== undefined) {
+    const { contentType, body } = await options.metrics.metrics.render();
+    send(res, req, 200, contentType, body);
+    return;
+  }
+  switch (path) {
+    case '/debug/health': {
+      const failures = options.health.failures();
+      send(res, req, Object.keys(failures).length === 0 ? 200 : 503, JSON_TYPE, `${JSON.stringify(failures)}\n`);
+      return;
+    }
+    case '/debug/ready': {
+      const readiness = options.health.readiness();
+      const body = { ready: readiness.ready, ...(readiness.reason !== undefined ? { reason: readiness.reason } : {}), checks: readiness.checks };
+      send(res, req, readiness.ready ? 200 : 503, JSON_TYPE, `${JSON.stringify(body)}\n`);
+      return;
+    }
+    case '/debug/live':
+      send(res, req, 200, JSON_TYPE, '{"live":true}\n');
+      return;
+    case '/debug/vars':
+      send(res, req, 200, JSON_TYPE, `${JSON.stringify(vars(options.notifications?.stats() ?? []))}\n`);
+      return;
+  }
 }
 
 function send(res: ServerResponse, req: IncomingMessage, status: number, contentType: string, body: string): void {

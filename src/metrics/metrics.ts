@@ -42,6 +42,33 @@ export interface RegistryMetricsOptions {
 }
 
 /**
+ * Registers the gauges of what the in-process caches hold (entries and bytes), read from every
+ * source in `sources` at scrape time, so a cache added later is reported too.
+ */
+function registerCacheUsageGauges(registers: Registry[], sources: ReadonlyArray<() => Iterable<CacheUsage>>): void {
+  new Gauge({
+    name: 'berth_cache_entries',
+    help: 'Entries held by an in-process cache.',
+    labelNames: ['cache'],
+    registers,
+    collect() {
+      this.reset();
+      for (const source of sources) for (const usage of source()) this.set({ cache: usage.cache }, usage.entries);
+    },
+  });
+  new Gauge({
+    name: 'berth_cache_bytes',
+    help: 'Bytes (as the cache weighs its entries) held by an in-process cache.',
+    labelNames: ['cache'],
+    registers,
+    collect() {
+      this.reset();
+      for (const source of sources) for (const usage of source()) this.set({ cache: usage.cache }, usage.bytes);
+    },
+  });
+}
+
+/**
  * The registry's metrics. Methods are cheap (a label hash and an add) and never throw on bad
  * numbers from callers: negative or non-finite amounts are ignored, so a bookkeeping bug can never
  * fail a request.
@@ -88,27 +115,7 @@ export class RegistryMetrics {
       labelNames: ['backend'],
       registers,
     });
-    const cacheSources = this.#cacheSources;
-    new Gauge({
-      name: 'berth_cache_entries',
-      help: 'Entries held by an in-process cache.',
-      labelNames: ['cache'],
-      registers,
-      collect() {
-        this.reset();
-        for (const source of cacheSources) for (const usage of source()) this.set({ cache: usage.cache }, usage.entries);
-      },
-    });
-    new Gauge({
-      name: 'berth_cache_bytes',
-      help: 'Bytes (as the cache weighs its entries) held by an in-process cache.',
-      labelNames: ['cache'],
-      registers,
-      collect() {
-        this.reset();
-        for (const source of cacheSources) for (const usage of source()) this.set({ cache: usage.cache }, usage.bytes);
-      },
-    });
+    registerCacheUsageGauges(registers, this.#cacheSources);
     this.#gc = new GcMetrics(this.registry);
     this.#storageSeconds = new SeriesHistogram({
       name: 'berth_storage_action_duration_seconds',

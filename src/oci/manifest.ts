@@ -88,6 +88,23 @@ function invalid(message: string, detail?: unknown): OciError {
  * schema 1 manifests, or a structure that does not match the media type.
  */
 export function parseManifest(body: Buffer, contentType: string): ParsedManifest {
+  const obj = parseJsonObject(body);
+  const declared = typeof obj['mediaType'] === 'string' ? obj['mediaType'] : undefined;
+  const mediaType = effectiveMediaType(obj, declared, contentType);
+  switch (mediaType) {
+    case MediaType.OciManifest:
+    case MediaType.DockerManifest:
+      return parseImageManifest(obj, mediaType, declared);
+    case MediaType.OciIndex:
+    case MediaType.DockerManifestList:
+      return parseIndex(obj, mediaType);
+    default:
+      throw invalid('unsupported manifest media type', { mediaType: mediaType.slice(0, 200) });
+  }
+}
+
+/** The manifest body as a JSON object; MANIFEST_INVALID when it is not JSON or not an object. */
+function parseJsonObject(body: Buffer): Record<string, unknown> {
   let json: unknown;
   try {
     json = JSON.parse(body.toString('utf8'));
@@ -95,63 +112,66 @@ export function parseManifest(body: Buffer, contentType: string): ParsedManifest
     throw invalid('manifest is not valid JSON');
   }
   if (typeof json !== 'object' || json === null || Array.isArray(json)) throw invalid('manifest must be a JSON object');
-  const obj = json as Record<string, unknown>;
-  const declared = typeof obj['mediaType'] === 'string' ? obj['mediaType'] : undefined;
+  return json as Record<string, unknown>;
+}
+
+/**
+ * The media type to parse the manifest as: the one `declared` in the body, which the Content-Type
+ * header must then agree with (spec: MUST match), else the header's, else inferred from the
+ * structure. MANIFEST_INVALID for schema 1 and for a body and header that disagree.
+ */
+function effectiveMediaType(obj: Record<string, unknown>, declared: string | undefined, contentType: string): string {
   if (obj['schemaVersion'] === 1 || contentType === MediaType.DockerSchema1 || contentType === MediaType.DockerSchema1Signed) {
     throw invalid('schema 1 manifests are not supported: push with schema 2 or OCI (e.g. skopeo --format v2s2)');
   }
-
-  // The media type comes from the body when present; the header must then agree (spec: MUST match).
-  let mediaType = declared ?? contentType;
+  const mediaType = declared ?? contentType;
   if (declared !== undefined && contentType !== '' && contentType !== declared) {
     throw invalid('manifest mediaType does not match the Content-Type header', { mediaType: declared, contentType });
   }
   if (mediaType === '' || mediaType === 'application/json' || mediaType === 'application/octet-stream') {
     // An OCI manifest may omit mediaType; infer it from the structure.
-    mediaType = 'manifests' in obj ? MediaType.OciIndex : MediaType.OciManifest;
+    return 'manifests' in obj ? MediaType.OciIndex : MediaType.OciManifest;
   }
+  return mediaType;
+}
 
-  switch (mediaType) {
-    case MediaType.OciManifest:
-    case MediaType.DockerManifest: {
-      const result = imageManifestSchema.safeParse(obj);
-      if (!result.success) throw invalid('invalid image manifest', describeIssues(result.error));
-      const m = result.data;
-      if (mediaType === MediaType.DockerManifest && declared === undefined) {
-        throw invalid('Docker schema 2 manifests must declare their mediaType');
-      }
-      const config = toDescriptor(m.config);
-      const layers = m.layers.map(toDescriptor);
-      const parsed: { -readonly [K in keyof ParsedManifest]: ParsedManifest[K] } = {
-        mediaType,
-        blobs: [config, ...layers.filter((l) => !isForeign(l))],
-        layers,
-        manifests: [],
-        artifactType: m.artifactType ?? config.mediaType,
-      };
-      if (m.subject !== undefined) parsed.subject = toDescriptor(m.subject);
-      if (m.annotations !== undefined) parsed.annotations = m.annotations;
-      return parsed;
-    }
-    case MediaType.OciIndex:
-    case MediaType.DockerManifestList: {
-      const result = indexSchema.safeParse(obj);
-      if (!result.success) throw invalid('invalid image index', describeIssues(result.error));
-      const m = result.data;
-      const parsed: { -readonly [K in keyof ParsedManifest]: ParsedManifest[K] } = {
-        mediaType,
-        blobs: [],
-        layers: [],
-        manifests: m.manifests.map(toDescriptor),
-      };
-      if (m.artifactType !== undefined) parsed.artifactType = m.artifactType;
-      if (m.subject !== undefined) parsed.subject = toDescriptor(m.subject);
-      if (m.annotations !== undefined) parsed.annotations = m.annotations;
-      return parsed;
-    }
-    default:
-      throw invalid('unsupported manifest media type', { mediaType: mediaType.slice(0, 200) });
+/** An OCI image manifest or Docker schema 2 manifest (which must declare its media type). */
+function parseImageManifest(obj: Record<string, unknown>, mediaType: typeof MediaType.OciManifest | typeof MediaType.DockerManifest, declared: string | undefined): ParsedManifest {
+  const result = imageManifestSchema.safeParse(obj);
+  if (!result.success) throw invalid('invalid image manifest', describeIssues(result.error));
+  const m = result.data;
+  if (mediaType === MediaType.DockerManifest && declared === undefined) {
+    throw invalid('Docker schema 2 manifests must declare their mediaType');
   }
+  const config = toDescriptor(m.config);
+  const layers = m.layers.map(toDescriptor);
+  const parsed: { -readonly [K in keyof ParsedManifest]: ParsedManifest[K] } = {
+    mediaType,
+    blobs: [config, ...layers.filter((l) => !isForeign(l))],
+    layers,
+    manifests: [],
+    artifactType: m.artifactType ?? config.mediaType,
+  };
+  if (m.subject !== undefined) parsed.subject = toDescriptor(m.subject);
+  if (m.annotations !== undefined) parsed.annotations = m.annotations;
+  return parsed;
+}
+
+/** An OCI image index or Docker manifest list. */
+function parseIndex(obj: Record<string, unknown>, mediaType: typeof MediaType.OciIndex | typeof MediaType.DockerManifestList): ParsedManifest {
+  const result = indexSchema.safeParse(obj);
+  if (!result.success) throw invalid('invalid image index', describeIssues(result.error));
+  const m = result.data;
+  const parsed: { -readonly [K in keyof ParsedManifest]: ParsedManifest[K] } = {
+    mediaType,
+    blobs: [],
+    layers: [],
+    manifests: m.manifests.map(toDescriptor),
+  };
+  if (m.artifactType !== undefined) parsed.artifactType = m.artifactType;
+  if (m.subject !== undefined) parsed.subject = toDescriptor(m.subject);
+  if (m.annotations !== undefined) parsed.annotations = m.annotations;
+  return parsed;
 }
 
 function isForeign(d: Descriptor): boolean {

@@ -88,6 +88,9 @@ export class DelegatingLinkedBlobs implements LinkedBlobs {
   mount(digest: Digest, source: RepositoryName): Promise<BlobDescriptor | undefined> {
     return this.inner.mount(digest, source);
   }
+  enumerate(): Promise<Digest[]> {
+    return this.inner.enumerate();
+  }
 }
 
 export class DelegatingManifests implements ManifestStore {

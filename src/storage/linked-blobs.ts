@@ -4,6 +4,7 @@ import { OciError } from '../oci/errors.js';
 import type { Digest } from '../oci/digest.js';
 import type { RepositoryName } from '../oci/reference.js';
 import * as paths from './paths.js';
+import { listDigestDirs } from './listing.js';
 import type { LinkCache } from './link-cache.js';
 import type { BlobContent, BlobDescriptor, LinkedBlobs, RepositoryRecorder, SendOptions } from './services.js';
 
@@ -65,6 +66,10 @@ export class RepositoryBlobs implements LinkedBlobs {
     }
     await this.link(digest);
     return descriptor;
+  }
+
+  enumerate(): Promise<Digest[]> {
+    return listDigestDirs(this.deps.driver, paths.layersPath(this.name));
   }
 
   private async isLinked(digest: Digest): Promise<boolean> {

@@ -1,7 +1,7 @@
 import type { StorageDriver } from './driver/driver.js';
-import { isPathNotFound } from './driver/errors.js';
+import { listDigestDirs } from './listing.js';
 import { OciError } from '../oci/errors.js';
-import { digestOf, digestAlgorithm, tryParseDigest, type Digest } from '../oci/digest.js';
+import { digestOf, digestAlgorithm, type Digest } from '../oci/digest.js';
 import type { ManifestReference, RepositoryName, Tag } from '../oci/reference.js';
 import { parseManifest, type ParsedManifest } from '../oci/manifest.js';
 import * as paths from './paths.js';
@@ -103,16 +103,8 @@ export class RepositoryManifests implements ManifestStore {
     return out;
   }
 
-  async enumerate(): Promise<Digest[]> {
-    const out: Digest[] = [];
-    for (const algPath of await this.listOrNone(paths.revisionsPath(this.name))) {
-      const alg = algPath.slice(algPath.lastIndexOf('/') + 1);
-      for (const hexPath of await this.listOrNone(algPath)) {
-        const digest = tryParseDigest(`${alg}:${hexPath.slice(hexPath.lastIndexOf('/') + 1)}`);
-        if (digest !== undefined) out.push(digest);
-      }
-    }
-    return out;
+  enumerate(): Promise<Digest[]> {
+    return listDigestDirs(this.deps.driver, paths.revisionsPath(this.name));
   }
 
   /** `rev` as a referrer of `subject`, when it is one (of `artifactType`, when given). */
@@ -172,14 +164,5 @@ export class RepositoryManifests implements ManifestStore {
     const info = readManifestInfo(body);
     this.deps.cache.set(digest, body, info);
     return { body, info };
-  }
-
-  private async listOrNone(path: string): Promise<string[]> {
-    try {
-      return await this.deps.driver.list(path);
-    } catch (err) {
-      if (isPathNotFound(err)) return [];
-      throw err;
-    }
   }
 }

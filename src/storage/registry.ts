@@ -15,7 +15,7 @@ import { RepositoryUploadSessions } from './repository-uploads.js';
 import { deleteRepositoryContent, type DeletedRepository } from './repository-deleter.js';
 import * as paths from './paths.js';
 import { Inventory } from './inventory.js';
-import type { BlobContent, LinkedBlobs, RepositoryRecorder, RepositoryServices, RevisionIndex, StorageLayer } from './services.js';
+import type { BlobContent, LinkedBlobs, RepositoryPeers, RepositoryRecorder, RepositoryServices, RevisionIndex, StorageLayer } from './services.js';
 
 export interface RegistryOptions {
   readonly driver: StorageDriver;
@@ -109,12 +109,14 @@ export class Registry implements RepositoryRecorder {
     const revisions = this.#revisions;
     const blobs = this.wrap('blobs', new RepositoryBlobs(name, { driver, content, links, recorder: this, repositoryBlobs: (source) => this.linkedBlobs(source) }), name);
     const tags = this.wrap('tags', new RepositoryTags(name, { driver, links, tagLists: this.tagLists, revisions, concurrency: this.tagConcurrency }), name);
+    const peers = { blobs, tags };
     const manifests = this.wrap(
       'manifests',
       new RepositoryManifests(name, { driver, content, revisions, blobs, tags, cache: this.manifestCache, recorder: this, rules: this.manifestRules }),
       name,
+      peers,
     );
-    const uploads = this.wrap('uploads', new RepositoryUploadSessions(name, this.uploads, content, blobs), name);
+    const uploads = this.wrap('uploads', new RepositoryUploadSessions(name, this.uploads, content, blobs), name, peers);
     return { name, blobs, manifests, tags, uploads };
   }
 
@@ -123,11 +125,11 @@ export class Registry implements RepositoryRecorder {
     return this.wrap('blobs', new RepositoryBlobs(name, { driver: this.driver, content: this.#content, links: this.links, recorder: this, repositoryBlobs: (source) => this.linkedBlobs(source) }), name);
   }
 
-  private wrap<K extends 'blobs' | 'tags' | 'manifests' | 'uploads'>(kind: K, core: RepositoryServices[K], name: RepositoryName): RepositoryServices[K] {
+  private wrap<K extends 'blobs' | 'tags' | 'manifests' | 'uploads'>(kind: K, core: RepositoryServices[K], name: RepositoryName, peers?: RepositoryPeers): RepositoryServices[K] {
     let service = core;
     for (const layer of this.#layers) {
-      const wrapper = layer[kind] as ((inner: RepositoryServices[K], name: RepositoryName) => RepositoryServices[K]) | undefined;
-      if (wrapper !== undefined) service = wrapper(service, name);
+      const wrapper = layer[kind] as ((inner: RepositoryServices[K], name: RepositoryName, peers: RepositoryPeers | undefined) => RepositoryServices[K]) | undefined;
+      if (wrapper !== undefined) service = wrapper(service, name, peers);
     }
     return service;
   }

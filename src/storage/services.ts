@@ -131,6 +131,8 @@ export interface LinkedBlobs {
    * Undefined when the source does not have the blob (the caller starts an ordinary upload).
    */
   mount(digest: Digest, source: RepositoryName): Promise<BlobDescriptor | undefined>;
+  /** Every blob linked as a layer (or config) into this repository, stored or not. */
+  enumerate(): Promise<Digest[]>;
 }
 
 /** What a manifest push stores and applies. */
@@ -222,6 +224,13 @@ export interface StorageLayer {
   readonly revisions?: (inner: RevisionIndex) => RevisionIndex;
   readonly blobs?: (inner: LinkedBlobs, name: RepositoryName) => LinkedBlobs;
   readonly tags?: (inner: TagStore, name: RepositoryName) => TagStore;
-  readonly manifests?: (inner: ManifestStore, name: RepositoryName) => ManifestStore;
-  readonly uploads?: (inner: RepositoryUploads, name: RepositoryName) => RepositoryUploads;
+  /** `peers`: the repository's blobs and tags, fully wrapped. */
+  readonly manifests?: (inner: ManifestStore, name: RepositoryName, peers: RepositoryPeers) => ManifestStore;
+  readonly uploads?: (inner: RepositoryUploads, name: RepositoryName, peers: RepositoryPeers) => RepositoryUploads;
+}
+
+/** What a manifest or upload wrapper may consult of its repository. */
+export interface RepositoryPeers {
+  readonly blobs: LinkedBlobs;
+  readonly tags: TagStore;
 }

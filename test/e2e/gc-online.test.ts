@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { startTestRegistry, type TestRegistry } from '../helpers/app.js';
 import { pushBlob, sha256 } from '../helpers/oci-client.js';
 import { startRedis } from '../helpers/redis.js';
-import { FilesystemDriver } from '../../src/storage/driver/filesystem.js';
+import { FilesystemDriver } from '../../src/storage/driver/filesystem/filesystem.js';
 import type { StorageDriver } from '../../src/storage/driver/driver.js';
 import { Registry } from '../../src/storage/registry.js';
 import { startOnlineGc, type OnlineGc, type OnlineSummary } from '../../src/gc/online.js';

@@ -20,7 +20,7 @@ import { instrumentDriver } from '../../src/metrics/instrument-driver.js';
 import { RegistryMetrics } from '../../src/metrics/metrics.js';
 import { Notifier } from '../../src/notifications/notifier.js';
 import { digestOf } from '../../src/oci/digest.js';
-import { InMemoryDriver } from '../../src/storage/driver/inmemory.js';
+import { InMemoryDriver } from '../../src/storage/driver/inmemory/inmemory.js';
 import { Registry } from '../../src/storage/registry.js';
 
 const logger = createLogger({ level: 'error', formatter: 'json', destination: { write: () => undefined } });

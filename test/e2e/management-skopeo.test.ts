@@ -13,7 +13,7 @@ import { buildImageLayout, buildIndexLayout, type BuiltImage, type ImageLayout, 
 import { copyToRegistry, listTags, SkopeoError } from '../helpers/skopeo.js';
 import { startTestRegistry, type TestRegistry } from '../helpers/app.js';
 import { getJson } from '../helpers/management.js';
-import { FilesystemDriver } from '../../src/storage/driver/filesystem.js';
+import { FilesystemDriver } from '../../src/storage/driver/filesystem/filesystem.js';
 
 /** Deduplicated bytes of images: each manifest, config and layer once. */
 function imageBytes(images: readonly BuiltImage[], extra: ReadonlyArray<readonly [string, number]> = []): number {

@@ -7,7 +7,7 @@ import { startTestRegistry, type TestRegistry } from '../helpers/app.js';
 import { createTestBucket, ensureCeph, removeTestBucket, s3Client, type CephS3 } from '../helpers/ceph.js';
 import { RawConnection, rawErrorCode } from '../helpers/raw-http.js';
 import { until } from '../helpers/wait.js';
-import { createS3Driver, parseS3Parameters, type S3Driver } from '../../src/storage/driver/s3.js';
+import { createS3Driver, parseS3Parameters, type S3Driver } from '../../src/storage/driver/s3/s3.js';
 
 const MiB = 1024 * 1024;
 

@@ -4,7 +4,7 @@ import { buildApp } from '../../src/http/app.js';
 import type { AppOptions } from '../../src/http/context.js';
 import { Registry } from '../../src/storage/registry.js';
 import { meteredLayer } from '../../src/metrics/metered-repository.js';
-import { InMemoryDriver } from '../../src/storage/driver/inmemory.js';
+import { InMemoryDriver } from '../../src/storage/driver/inmemory/inmemory.js';
 import type { StorageDriver } from '../../src/storage/driver/driver.js';
 import type { ManifestRules } from '../../src/storage/manifest-rules.js';
 import type { CatalogOptions } from '../../src/storage/catalog.js';

@@ -1,4 +1,4 @@
-import { InMemoryDriver } from '../../src/storage/driver/inmemory.js';
+import { InMemoryDriver } from '../../src/storage/driver/inmemory/inmemory.js';
 import type { FileWriter } from '../../src/storage/driver/driver.js';
 import { StorageDriverError } from '../../src/storage/driver/errors.js';
 

@@ -6,7 +6,7 @@ import type { AddressInfo } from 'node:net';
 import { startTestRegistry, type TestRegistry } from '../helpers/app.js';
 import { RawConnection, rawErrorCode } from '../helpers/raw-http.js';
 import { FailingDriver } from '../helpers/failing-driver.js';
-import { InMemoryDriver } from '../../src/storage/driver/inmemory.js';
+import { InMemoryDriver } from '../../src/storage/driver/inmemory/inmemory.js';
 import { DRAIN_LIMIT } from '../../src/http/request-body.js';
 import { buildApp } from '../../src/http/app.js';
 import { createRegistryServer, type RegistryServer } from '../../src/http/server.js';

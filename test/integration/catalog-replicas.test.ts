@@ -15,7 +15,7 @@ import { until } from '../helpers/wait.js';
 import { connectRedis, type RedisClient } from '../../src/cache/redis-client.js';
 import { RedisSharedCatalog } from '../../src/cache/redis-catalog.js';
 import type { RedisSettings } from '../../src/cache/redis-schema.js';
-import { FilesystemDriver } from '../../src/storage/driver/filesystem.js';
+import { FilesystemDriver } from '../../src/storage/driver/filesystem/filesystem.js';
 import { createLogger } from '../../src/log/logger.js';
 
 const logger = createLogger({ level: 'error', formatter: 'json', destination: { write: () => undefined } });

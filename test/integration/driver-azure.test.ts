@@ -5,9 +5,9 @@ import { after, before, describe, it } from 'node:test';
 import { BlobServiceClient, StorageSharedKeyCredential, type ContainerClient } from '@azure/storage-blob';
 
 import { ConfigError } from '../../src/config-fields/config-error.js';
-import { SharedKeySigner, createAzureClients } from '../../src/storage/driver/azure-auth.js';
-import { BlobLayout, compareWalkOrder, inWalkOrder, type ListedBlob } from '../../src/storage/driver/azure-layout.js';
-import { AzureDriver, createAzureDriver, parseAzureParameters, type AzureParameters } from '../../src/storage/driver/azure.js';
+import { SharedKeySigner, createAzureClients } from '../../src/storage/driver/azure/auth.js';
+import { BlobLayout, compareWalkOrder, inWalkOrder, type ListedBlob } from '../../src/storage/driver/azure/layout.js';
+import { AzureDriver, createAzureDriver, parseAzureParameters, type AzureParameters } from '../../src/storage/driver/azure/azure.js';
 import { PathNotFoundError, StorageDriverError } from '../../src/storage/driver/errors.js';
 import { startTestRegistry } from '../helpers/app.js';
 import { startAzurite, type AzuriteHandle } from '../helpers/azurite.js';

@@ -20,9 +20,9 @@ import { opensRanges, purgesAbandonedWriters } from '../../src/storage/driver/dr
 import { PathNotFoundError } from '../../src/storage/driver/errors.js';
 import { instrumentDriver } from '../../src/metrics/instrument-driver.js';
 import { RegistryMetrics } from '../../src/metrics/metrics.js';
-import { createS3Driver, parseS3Parameters, S3Driver, type S3Parameters } from '../../src/storage/driver/s3.js';
-import { planCopyRanges } from '../../src/storage/driver/s3-multipart.js';
-import { inWalkOrder, withDirectories, type ListedObject } from '../../src/storage/driver/s3-walk.js';
+import { createS3Driver, parseS3Parameters, S3Driver, type S3Parameters } from '../../src/storage/driver/s3/s3.js';
+import { planCopyRanges } from '../../src/storage/driver/s3/multipart.js';
+import { inWalkOrder, withDirectories, type ListedObject } from '../../src/storage/driver/s3/walk.js';
 import { createTestBucket, ensureCeph, removeTestBucket, s3Client, type CephS3 } from '../helpers/ceph.js';
 import { storageDriverSuite } from '../suites/storage-driver.js';
 

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startTestRegistry, type TestRegistry } from '../helpers/app.js';
 import { assertStatus, errorCode, pushBlob, randomBlob } from '../helpers/oci-client.js';
-import { FilesystemDriver } from '../../src/storage/driver/filesystem.js';
+import { FilesystemDriver } from '../../src/storage/driver/filesystem/filesystem.js';
 import type { RangeSource } from '../../src/storage/driver/driver.js';
 import { HtpasswdAccessController } from '../../src/auth/htpasswd/controller.js';
 import { hashPassword } from '../../src/auth/htpasswd/hash.js';

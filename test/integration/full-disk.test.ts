@@ -6,7 +6,7 @@ import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startTestRegistry } from '../helpers/app.js';
-import { FilesystemDriver } from '../../src/storage/driver/filesystem.js';
+import { FilesystemDriver } from '../../src/storage/driver/filesystem/filesystem.js';
 
 /**
  * A real full disk: a small tmpfs mounted for the test (root only; the tests are skipped, with the

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { garbageCollectCommand, formatBytes, formatProgress, formatSummary } from '../../src/cli/garbage-collect.js';
 import { gcSchema, onlineGcSettings } from '../../src/gc/schema.js';
 import { Registry } from '../../src/storage/registry.js';
-import { FilesystemDriver } from '../../src/storage/driver/filesystem.js';
+import { FilesystemDriver } from '../../src/storage/driver/filesystem/filesystem.js';
 import type { Digest } from '../../src/oci/digest.js';
 import { startRedis } from '../helpers/redis.js';
 import { connectRedis } from '../../src/cache/redis-client.js';

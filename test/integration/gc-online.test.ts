@@ -4,7 +4,7 @@
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { Registry } from '../../src/storage/registry.js';
-import { InMemoryDriver } from '../../src/storage/driver/inmemory.js';
+import { InMemoryDriver } from '../../src/storage/driver/inmemory/inmemory.js';
 import type { FileInfo, FileWriter, StorageDriver } from '../../src/storage/driver/driver.js';
 import type { Readable } from 'node:stream';
 import { startOnlineGc, type OnlineGc, type OnlineGcOptions, type OnlineGcSettings } from '../../src/gc/online.js';

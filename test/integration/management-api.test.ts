@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { startTestRegistry, type TestRegistry } from '../helpers/app.js';
 import { assertStatus, errorCode, pushBlob } from '../helpers/oci-client.js';
 import { dedupSize, getJson, nextUrl, pushConfiguredImage, pushIndex, type PushedContent } from '../helpers/management.js';
-import { FilesystemDriver } from '../../src/storage/driver/filesystem.js';
+import { FilesystemDriver } from '../../src/storage/driver/filesystem/filesystem.js';
 
 interface RepositoryEntry {
   name: string;

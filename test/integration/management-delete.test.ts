@@ -13,7 +13,7 @@ import { startTestRegistry, type TestRegistry } from '../helpers/app.js';
 import { startRedis, type RedisServer } from '../helpers/redis.js';
 import { assertStatus, errorCode, pushBlob, pushImage } from '../helpers/oci-client.js';
 import { getJson } from '../helpers/management.js';
-import { FilesystemDriver } from '../../src/storage/driver/filesystem.js';
+import { FilesystemDriver } from '../../src/storage/driver/filesystem/filesystem.js';
 import { EventBridge } from '../../src/notifications/bridge.js';
 import type { EventSink } from '../../src/notifications/sink.js';
 import type { RegistryEvent } from '../../src/notifications/event.js';

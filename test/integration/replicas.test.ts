@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import type { Readable } from 'node:stream';
 import { startTestRegistry } from '../helpers/app.js';
 import { randomBlob, resolve, sha256 } from '../helpers/oci-client.js';
-import { InMemoryDriver } from '../../src/storage/driver/inmemory.js';
+import { InMemoryDriver } from '../../src/storage/driver/inmemory/inmemory.js';
 
 /** An in-memory driver that counts the bytes read back through reader(). */
 class CountingDriver extends InMemoryDriver {

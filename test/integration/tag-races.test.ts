@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { startTestRegistry } from '../helpers/app.js';
 import { pushImage } from '../helpers/oci-client.js';
 import { raceTagAndDelete } from '../helpers/tag-races.js';
-import { FilesystemDriver } from '../../src/storage/driver/filesystem.js';
+import { FilesystemDriver } from '../../src/storage/driver/filesystem/filesystem.js';
 
 const ROUNDS = 40;
 

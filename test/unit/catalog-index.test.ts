@@ -6,7 +6,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { CatalogIndex, type SharedCatalog } from '../../src/storage/catalog.js';
-import { InMemoryDriver } from '../../src/storage/driver/inmemory.js';
+import { InMemoryDriver } from '../../src/storage/driver/inmemory/inmemory.js';
 import { catalogSettings } from '../../src/storage/catalog-settings.js';
 import { parseConfig } from '../../src/config/load.js';
 

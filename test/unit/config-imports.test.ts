@@ -23,7 +23,7 @@ function specifiers(text: string): string[] {
   return found.map((m) => m[1] ?? '');
 }
 
-/** The top folder under src/ of a file (`storage` for src/storage/driver/s3.ts); '' for a file at the top. */
+/** The top folder under src/ of a file (`storage` for src/storage/driver/s3/s3.ts); '' for a file at the top. */
 function folderOf(file: string): string {
   const parts = relative(src, file).split(/[\\/]/);
   return parts.length > 1 ? (parts[0] ?? '') : '';

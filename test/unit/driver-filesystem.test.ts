@@ -9,7 +9,7 @@ import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 import { InvalidOffsetError, InvalidPathError, PathNotFoundError } from '../../src/storage/driver/errors.js';
-import { FilesystemDriver } from '../../src/storage/driver/filesystem.js';
+import { FilesystemDriver } from '../../src/storage/driver/filesystem/filesystem.js';
 import { BufferPool } from '../../src/storage/buffer-pool.js';
 import { responseSink } from '../../src/http/byte-sink.js';
 import { storageDriverSuite } from '../suites/storage-driver.js';

@@ -13,7 +13,7 @@ import { HealthMonitor, type HealthCheck } from '../../src/health/monitor.js';
 import { healthSchema } from '../../src/health/schema.js';
 import { createLogger } from '../../src/log/logger.js';
 import type { StorageDriver } from '../../src/storage/driver/driver.js';
-import { InMemoryDriver } from '../../src/storage/driver/inmemory.js';
+import { InMemoryDriver } from '../../src/storage/driver/inmemory/inmemory.js';
 import { StorageDriverError } from '../../src/storage/driver/errors.js';
 
 const signal = new AbortController().signal;

@@ -9,7 +9,7 @@ import { pageAfter } from '../../src/storage/catalog.js';
 import { formatText } from '../../src/log/logger.js';
 import { Lru } from '../../src/storage/lru.js';
 import { CatalogIndex, compareRepositoryNames } from '../../src/storage/catalog.js';
-import { InMemoryDriver } from '../../src/storage/driver/inmemory.js';
+import { InMemoryDriver } from '../../src/storage/driver/inmemory/inmemory.js';
 
 const D = `sha256:${'a'.repeat(64)}`;
 

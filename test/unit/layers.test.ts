@@ -3,6 +3,8 @@
 //   - nothing in src/storage/ (drivers included) imports src/http/, src/gc/, src/notifications/,
 //     src/metrics/, src/cache/ or src/health/;
 //   - drivers (src/storage/driver/) import nothing from src/storage/ outside driver/;
+//   - each driver lives in its own folder (src/storage/driver/<name>/) and imports no other
+//     driver's folder: what they share sits in src/storage/driver/ itself;
 //   - src/config/ has no cycle with any feature folder.
 // Plus: test/unit starts no daemon (the suites that need Ceph, Azurite, Redis or skopeo live in
 // test/integration or test/e2e).
@@ -54,7 +56,7 @@ function importGraph(folder: string): Edge[] {
   return edges;
 }
 
-/** The top-level folder of a file under src/ (`src/storage/driver/s3.ts` → `storage`). */
+/** The top-level folder of a file under src/ (`src/storage/driver/s3/s3.ts` → `storage`). */
 function area(path: string): string {
   const parts = path.split('/');
   return parts.length > 2 ? (parts[1] ?? '') : '';
@@ -97,7 +99,7 @@ describe('layers of src/', () => {
 
   it('sees the whole graph (every file under src/, dynamic imports included)', () => {
     assert.ok(cross.length > 300, `only ${cross.length} imports found`);
-    assert.ok(cross.some((e) => e.from === 'src/storage/driver/factory.ts' && e.to === 'src/storage/driver/s3.ts'), 'the dynamic import of the S3 driver');
+    assert.ok(cross.some((e) => e.from === 'src/storage/driver/factory.ts' && e.to === 'src/storage/driver/s3/s3.ts'), 'the dynamic import of the S3 driver');
     assert.ok(cross.every((e) => e.to.endsWith('.ts')), 'every import names a .js file compiled from .ts');
   });
 
@@ -113,6 +115,18 @@ describe('layers of src/', () => {
   it('drivers import nothing from storage/ outside driver/', () => {
     const found = cross.filter((e) => e.from.startsWith('src/storage/driver/') && e.to.startsWith('src/storage/') && !e.to.startsWith('src/storage/driver/'));
     assertOnlyKnown('driver', found, DRIVER_EXCEPTIONS);
+  });
+
+  it("a driver's folder imports no other driver's folder", () => {
+    const driverFolder = (path: string): string | undefined => /^src\/storage\/driver\/([^/]+)\//.exec(path)?.[1];
+    const found = cross.filter((e) => {
+      const [from, to] = [driverFolder(e.from), driverFolder(e.to)];
+      return from !== undefined && to !== undefined && from !== to;
+    });
+    assertOnlyKnown('driver folders', found, new Map());
+    for (const name of ['filesystem', 'inmemory', 's3', 'azure']) {
+      assert.ok(cross.some((e) => e.from === 'src/storage/driver/factory.ts' && e.to === `src/storage/driver/${name}/${name}.ts`), `the factory loads ${name}/${name}.ts`);
+    }
   });
 
   it('config/ has no cycle with a feature folder', () => {

@@ -3,8 +3,8 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm, utimes } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { FilesystemDriver } from '../../src/storage/driver/filesystem.js';
-import { InMemoryDriver } from '../../src/storage/driver/inmemory.js';
+import { FilesystemDriver } from '../../src/storage/driver/filesystem/filesystem.js';
+import { InMemoryDriver } from '../../src/storage/driver/inmemory/inmemory.js';
 import { LinkCache, RACY_MS } from '../../src/storage/link-cache.js';
 import { PathNotFoundError } from '../../src/storage/driver/errors.js';
 

@@ -12,7 +12,7 @@ import { countBytes } from '../../src/metrics/count-bytes.js';
 import { InMemoryBlobDescriptorCache } from '../../src/storage/blob-store.js';
 import type { Digest } from '../../src/oci/digest.js';
 import type { FileInfo } from '../../src/storage/driver/driver.js';
-import { InMemoryDriver } from '../../src/storage/driver/inmemory.js';
+import { InMemoryDriver } from '../../src/storage/driver/inmemory/inmemory.js';
 import { InvalidOffsetError, InvalidPathError, PathNotFoundError } from '../../src/storage/driver/errors.js';
 import { storageDriverSuite } from '../suites/storage-driver.js';
 

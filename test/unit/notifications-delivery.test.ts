@@ -345,7 +345,8 @@ describe('Notifier under pressure', () => {
     const started = performance.now();
     for (let i = 0; i < 5000; i++) n.emit(event());
     const elapsed = performance.now() - started;
-    assert.ok(elapsed < 500, `5000 emits took ${elapsed.toFixed(1)} ms`);
+    // A blocking emit would wait for the endpoint (30 s); the bound leaves room for a loaded machine.
+    assert.ok(elapsed < 3000, `5000 emits took ${elapsed.toFixed(1)} ms`);
     await r.until(() => r.received.length === 1);
     const closing = performance.now();
     await n.close(200);

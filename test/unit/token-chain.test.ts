@@ -12,7 +12,8 @@ import { join } from 'node:path';
 import { verifyCertificateChain } from '../../src/auth/token/keys.js';
 import { certificateConstraints, DerError, KEY_USAGE, readTlv } from '../../src/auth/token/x509-constraints.js';
 
-const NOW = Date.now() + 5_000;
+/** The verification time: a little after the certificates were made (set once they are; making them may take seconds). */
+let NOW = 0;
 
 const EXT = {
   ca: 'basicConstraints=critical,CA:TRUE\nkeyUsage=critical,keyCertSign,cRLSign\n',
@@ -93,6 +94,7 @@ describe('token x5c chains: X.509 path validation', () => {
     issue('leafEncipherOnly', 'root', 'leafEncipherOnly');
     issue('leafNoKeyUsage', 'root', 'leafNoKeyUsage');
     issue('leafExpired', 'root', 'leaf', '-1');
+    NOW = Date.now() + 5_000;
   });
   after(() => {
     rmSync(dir, { recursive: true, force: true });

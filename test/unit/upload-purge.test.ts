@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { Registry } from '../../src/storage/registry.js';
-import { InMemoryDriver } from '../../src/storage/driver/inmemory.js';
+import { InMemoryDriver } from '../../src/storage/driver/inmemory/inmemory.js';
 import { purgeUploads } from '../../src/storage/purge.js';
 import { createLogger } from '../../src/log/logger.js';
 import type { RepositoryName } from '../../src/oci/reference.js';

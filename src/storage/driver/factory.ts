@@ -1,8 +1,8 @@
-import type { AzureParameters } from './azure-parameters.js';
+import type { AzureParameters } from './azure/parameters.js';
 import type { ReusableBuffers, StorageDriver } from './driver.js';
-import { FilesystemDriver } from './filesystem.js';
-import { InMemoryDriver } from './inmemory.js';
-import type { S3Parameters } from './s3-parameters.js';
+import { FilesystemDriver } from './filesystem/filesystem.js';
+import { InMemoryDriver } from './inmemory/inmemory.js';
+import type { S3Parameters } from './s3/parameters.js';
 
 /** The storage section of the configuration, as far as choosing a driver goes. */
 export interface DriverSettings {
@@ -36,12 +36,12 @@ export async function createDriver(settings: DriverSettings, dependencies: Drive
       return new InMemoryDriver();
     case 's3': {
       if (settings.s3 === undefined) throw new Error('storage driver s3 has no parameters');
-      const { createS3Driver } = await import('./s3.js');
+      const { createS3Driver } = await import('./s3/s3.js');
       return createS3Driver(settings.s3);
     }
     case 'azure': {
       if (settings.azure === undefined) throw new Error('storage driver azure has no parameters');
-      const { createAzureDriver } = await import('./azure.js');
+      const { createAzureDriver } = await import('./azure/azure.js');
       return createAzureDriver(settings.azure);
     }
     default:

@@ -37,8 +37,8 @@ import {
   type StorageClass,
 } from '@aws-sdk/client-s3';
 
-import type { FileWriter } from './driver.js';
-import { StorageDriverError } from './errors.js';
+import type { FileWriter } from '../driver.js';
+import { StorageDriverError } from '../errors.js';
 import {
   abortUpload,
   completeUpload,
@@ -48,9 +48,9 @@ import {
   s3ErrorInfo,
   uploadsOfKey,
   type UploadedPart,
-} from './s3-multipart.js';
-import { MIN_PART_SIZE } from './s3-parameters.js';
-import { WriterState } from './writer-state.js';
+} from './multipart.js';
+import { MIN_PART_SIZE } from './parameters.js';
+import { WriterState } from '../writer-state.js';
 
 /** The headers every object (and upload) the driver creates carries. */
 export interface S3ObjectOptions {

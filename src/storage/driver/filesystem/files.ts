@@ -4,7 +4,7 @@ import type { Stats } from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 
-import type { FileInfo } from './driver.js';
+import type { FileInfo } from '../driver.js';
 
 /** Where putContent stages its temp files: beside the layout, never inside it, so Distribution never lists them. */
 export const TEMP_DIR = '.berth-tmp';

@@ -4,8 +4,8 @@ import { Agent as HttpsAgent } from 'node:https';
 
 import { S3Client } from '@aws-sdk/client-s3';
 
-import { s3RetryStrategy } from './s3-retry.js';
-import type { S3Parameters } from './s3-parameters.js';
+import { s3RetryStrategy } from './retry.js';
+import type { S3Parameters } from './parameters.js';
 
 /** Sockets per endpoint: readers hold one each while a client downloads. */
 const MAX_SOCKETS = 512;

@@ -14,9 +14,9 @@ import {
   type UserDelegationKey,
 } from '@azure/storage-blob';
 
-import type { AzureAuth, AzureParameters } from './azure-parameters.js';
-import { StorageDriverError } from './errors.js';
-import { idleTimeoutAgent } from './idle-timeout-agent.js';
+import type { AzureAuth, AzureParameters } from './parameters.js';
+import { StorageDriverError } from '../errors.js';
+import { idleTimeoutAgent } from '../idle-timeout-agent.js';
 import type { Agent } from 'node:http';
 
 /** A credential for Azure AD tokens, as the SDK accepts it (from `@azure/identity`). */

@@ -6,7 +6,7 @@
  * while the walk wants `a`, `a/1`, `a-y`, `a.x`, `a.x/4`. {@link inWalkOrder} re-sorts the stream
  * (walk-order.ts), and {@link withDirectories} adds the directory entries.
  */
-import { inWalkOrder as reorder } from './walk-order.js';
+import { inWalkOrder as reorder } from '../walk-order.js';
 
 /** One object of a listing: its key relative to the listed prefix, size and modification time. */
 export interface ListedObject {

@@ -2,17 +2,17 @@ import { Readable, addAbortSignal } from 'node:stream';
 
 import type { BlobGetPropertiesResponse, BlobItem, BlobRequestConditions, BlockBlobClient, ContainerClient } from '@azure/storage-blob';
 
-import { createAzureClients, type BlobUrlSigner } from './azure-auth.js';
-import { asReadable, BLOCK_ID_BYTES, blockIdBytes, copyBlob, deleteBelow, hasCode, LIST_PAGE_SIZE, listFlat, positiveInteger, statusOf, toBuffer, translateAzureError, type CopyPolling } from './azure-blobs.js';
-import { BlobLayout, inWalkOrder } from './azure-layout.js';
-import type { AzureParameters } from './azure-parameters.js';
-import { AzureBlockWriter } from './azure-writer.js';
-import { isValidPath, type FileInfo, type FileWriter, type StorageDriver } from './driver.js';
-import { InvalidOffsetError, InvalidPathError, PathNotFoundError, StorageDriverError, StorageUnavailableError } from './errors.js';
-import { isSilentSocketError } from './idle-timeout-agent.js';
-import { DEFAULT_REQUEST_TIMEOUT_MS } from './request-timeout.js';
+import { createAzureClients, type BlobUrlSigner } from './auth.js';
+import { asReadable, BLOCK_ID_BYTES, blockIdBytes, copyBlob, deleteBelow, hasCode, LIST_PAGE_SIZE, listFlat, positiveInteger, statusOf, toBuffer, translateAzureError, type CopyPolling } from './blobs.js';
+import { BlobLayout, inWalkOrder } from './layout.js';
+import type { AzureParameters } from './parameters.js';
+import { AzureBlockWriter } from './writer.js';
+import { isValidPath, type FileInfo, type FileWriter, type StorageDriver } from '../driver.js';
+import { InvalidOffsetError, InvalidPathError, PathNotFoundError, StorageDriverError, StorageUnavailableError } from '../errors.js';
+import { isSilentSocketError } from '../idle-timeout-agent.js';
+import { DEFAULT_REQUEST_TIMEOUT_MS } from '../request-timeout.js';
 
-export { parseAzureParameters, type AzureParameters } from './azure-parameters.js';
+export { parseAzureParameters, type AzureParameters } from './parameters.js';
 
 const MiB = 1024 * 1024;
 /** Default bytes per staged block: Distribution's chunk size, and Azure's high-throughput threshold. */
@@ -41,7 +41,7 @@ export interface AzureDriverOptions {
   readonly copyStatusPollMaxRetry?: number;
   /** Base delay between those polls in ms, multiplied by the attempt number (default 100). */
   readonly copyStatusPollDelayMs?: number;
-  /** The clients' `requesttimeout`, for messages (the agent of azure-auth.ts enforces it). */
+  /** The clients' `requesttimeout`, for messages (the agent of auth.ts enforces it). */
   readonly requestTimeoutMs?: number;
   /** The clock for URL expiry (default: the system clock). */
   readonly now?: () => Date;

@@ -10,10 +10,10 @@
  */
 import { z } from 'zod';
 
-import { durationField, isHttpUrl, lowercase, optionalDuration, optionalInteger, optionalString, requiredString, unsetIfEmpty } from '../../config-fields/fields.js';
-import { parseSection } from '../../config-fields/issues.js';
-import type { KeyDocs } from '../../config-fields/schema-tree.js';
-import { DEFAULT_REQUEST_TIMEOUT_MS } from './request-timeout.js';
+import { durationField, isHttpUrl, lowercase, optionalDuration, optionalInteger, optionalString, requiredString, unsetIfEmpty } from '../../../config-fields/fields.js';
+import { parseSection } from '../../../config-fields/issues.js';
+import type { KeyDocs } from '../../../config-fields/schema-tree.js';
+import { DEFAULT_REQUEST_TIMEOUT_MS } from '../request-timeout.js';
 
 /** The key path of the section, prefixed to every message. */
 const SECTION = ['storage', 'azure'] as const;

@@ -4,11 +4,11 @@ import * as fsp from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { addAbortSignal, type Readable } from 'node:stream';
 
-import { isValidPath, type FileInfo, type FileWriter, type OpensRanges, type RangeSource, type ReusableBuffers, type StorageDriver } from './driver.js';
-import { InvalidOffsetError, InvalidPathError, PathNotFoundError, StorageDriverError } from './errors.js';
-import { childPath, FILE_MODE, hasCode, makeDirectory, renameInto, sortBytewise, TEMP_DIR, toFileInfo, withParents } from './filesystem-files.js';
-import { FileRange } from './filesystem-range.js';
-import { FilesystemFileWriter } from './filesystem-writer.js';
+import { isValidPath, type FileInfo, type FileWriter, type OpensRanges, type RangeSource, type ReusableBuffers, type StorageDriver } from '../driver.js';
+import { InvalidOffsetError, InvalidPathError, PathNotFoundError, StorageDriverError } from '../errors.js';
+import { childPath, FILE_MODE, hasCode, makeDirectory, renameInto, sortBytewise, TEMP_DIR, toFileInfo, withParents } from './files.js';
+import { FileRange } from './range.js';
+import { FilesystemFileWriter } from './writer.js';
 
 const STALE_TEMP_MS = 60 * 60 * 1000;
 /** The error codes that mean "not found" when reading: the path or one of its parents is absent or a file. */

@@ -7,9 +7,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 
 import type { BlockBlobClient, ContainerClient } from '@azure/storage-blob';
 
-import type { ListedBlob } from './azure-layout.js';
-import { isValidPath } from './driver.js';
-import { PathNotFoundError, StorageDriverError } from './errors.js';
+import type { ListedBlob } from './layout.js';
+import { isValidPath } from '../driver.js';
+import { PathNotFoundError, StorageDriverError } from '../errors.js';
 import pLimit from 'p-limit';
 
 /** Default bytes of a new block id (32 base64 characters). */

@@ -12,7 +12,7 @@ import {
   type S3Client,
 } from '@aws-sdk/client-s3';
 
-import { MAX_PART_SIZE, MIN_PART_SIZE } from './s3-parameters.js';
+import { MAX_PART_SIZE, MIN_PART_SIZE } from './parameters.js';
 
 /** S3 numbers parts 1 to 10,000. */
 export const MAX_PARTS = 10_000;

@@ -9,10 +9,10 @@
  */
 import { z } from 'zod';
 
-import { booleanField, durationField, enumField, integerField, isHttpUrl, optionalString, requiredString, unsetIfEmpty } from '../../config-fields/fields.js';
-import { parseSection } from '../../config-fields/issues.js';
-import type { KeyDocs } from '../../config-fields/schema-tree.js';
-import { DEFAULT_REQUEST_TIMEOUT_MS } from './request-timeout.js';
+import { booleanField, durationField, enumField, integerField, isHttpUrl, optionalString, requiredString, unsetIfEmpty } from '../../../config-fields/fields.js';
+import { parseSection } from '../../../config-fields/issues.js';
+import type { KeyDocs } from '../../../config-fields/schema-tree.js';
+import { DEFAULT_REQUEST_TIMEOUT_MS } from '../request-timeout.js';
 
 const MiB = 1024 * 1024;
 /** The smallest part S3 accepts in a multipart upload, except the last one. */

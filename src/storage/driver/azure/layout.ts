@@ -2,10 +2,10 @@
  * Pure helpers of the Azure driver: where a driver path lives in the container, and how a flat
  * blob listing becomes the order walk() promises (with walk-order.ts). No I/O, no SDK.
  */
-import { isValidPath } from './driver.js';
-import { inWalkOrder as reorder } from './walk-order.js';
+import { isValidPath } from '../driver.js';
+import { inWalkOrder as reorder } from '../walk-order.js';
 
-export { compareWalkOrder } from './walk-order.js';
+export { compareWalkOrder } from '../walk-order.js';
 
 /**
  * Maps driver paths to blob names exactly as Distribution's azure driver does

@@ -1,8 +1,8 @@
 import { rm, type FileHandle } from 'node:fs/promises';
 
-import type { FileWriter } from './driver.js';
-import { StorageDriverError } from './errors.js';
-import { WriterState } from './writer-state.js';
+import type { FileWriter } from '../driver.js';
+import { StorageDriverError } from '../errors.js';
+import { WriterState } from '../writer-state.js';
 
 /** Writes one file in place with positional writes; the file is the upload's data file. */
 export class FilesystemFileWriter implements FileWriter {

@@ -2,10 +2,10 @@ import { randomBytes } from 'node:crypto';
 
 import type { BlobRequestConditions, BlockBlobClient } from '@azure/storage-blob';
 
-import { statusOf } from './azure-blobs.js';
-import type { FileWriter } from './driver.js';
-import { StorageDriverError } from './errors.js';
-import { WriterState } from './writer-state.js';
+import { statusOf } from './blobs.js';
+import type { FileWriter } from '../driver.js';
+import { StorageDriverError } from '../errors.js';
+import { WriterState } from '../writer-state.js';
 
 /** Azure's limit of committed blocks in one block blob. */
 export const MAX_COMMITTED_BLOCKS = 50_000;

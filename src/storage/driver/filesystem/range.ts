@@ -1,7 +1,7 @@
 import type { FileHandle } from 'node:fs/promises';
 
-import { sinkClosed, type ByteSink, type RangeSource, type ReusableBuffers } from './driver.js';
-import { StorageDriverError } from './errors.js';
+import { sinkClosed, type ByteSink, type RangeSource, type ReusableBuffers } from '../driver.js';
+import { StorageDriverError } from '../errors.js';
 
 interface Chunk {
   readonly buf: Buffer;

@@ -11,11 +11,11 @@ import {
   type S3Client,
 } from '@aws-sdk/client-s3';
 
-import { PathNotFoundError, StorageDriverError, StorageUnavailableError } from './errors.js';
-import { abortUpload, completeUpload, copyRanges, listUploads, planCopyRanges, s3ErrorInfo } from './s3-multipart.js';
-import type { S3Parameters } from './s3-parameters.js';
-import type { ListedObject } from './s3-walk.js';
-import type { S3ObjectOptions } from './s3-writer.js';
+import { PathNotFoundError, StorageDriverError, StorageUnavailableError } from '../errors.js';
+import { abortUpload, completeUpload, copyRanges, listUploads, planCopyRanges, s3ErrorInfo } from './multipart.js';
+import type { S3Parameters } from './parameters.js';
+import type { ListedObject } from './walk.js';
+import type { S3ObjectOptions } from './writer.js';
 
 /** The most keys one ListObjectsV2 page or one DeleteObjects request holds. */
 const LIST_MAX = 1000;

@@ -18,17 +18,17 @@ import {
 } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 
-import { isValidPath, type FileInfo, type FileWriter, type StorageDriver } from './driver.js';
-import { InvalidOffsetError, InvalidPathError, PathNotFoundError, StorageDriverError } from './errors.js';
-import { abortUpload, copySource, listUploads, s3ErrorInfo } from './s3-multipart.js';
-import { createS3Client, slowOperationTimeout } from './s3-client.js';
-import type { S3Parameters } from './s3-parameters.js';
-import { abortUploadsBelow, copyOptions, deleteBelow, isNotFound, listPages, multipartCopy, objectOptionsOf, toListed, translateS3Error, type S3Bucket } from './s3-objects.js';
-import { inWalkOrder, withDirectories, type ListedObject } from './s3-walk.js';
-import { openS3Writer, type S3ObjectOptions, type S3WriterContext } from './s3-writer.js';
+import { isValidPath, type FileInfo, type FileWriter, type StorageDriver } from '../driver.js';
+import { InvalidOffsetError, InvalidPathError, PathNotFoundError, StorageDriverError } from '../errors.js';
+import { abortUpload, copySource, listUploads, s3ErrorInfo } from './multipart.js';
+import { createS3Client, slowOperationTimeout } from './client.js';
+import type { S3Parameters } from './parameters.js';
+import { abortUploadsBelow, copyOptions, deleteBelow, isNotFound, listPages, multipartCopy, objectOptionsOf, toListed, translateS3Error, type S3Bucket } from './objects.js';
+import { inWalkOrder, withDirectories, type ListedObject } from './walk.js';
+import { openS3Writer, type S3ObjectOptions, type S3WriterContext } from './writer.js';
 
-export { parseS3Parameters, type S3Parameters } from './s3-parameters.js';
-export { createS3Client, SLOW_OPERATION_TIMEOUT_MS } from './s3-client.js';
+export { parseS3Parameters, type S3Parameters } from './parameters.js';
+export { createS3Client, SLOW_OPERATION_TIMEOUT_MS } from './client.js';
 
 /** How long a presigned redirect URL stays valid: Distribution's 20 minutes. */
 const REDIRECT_EXPIRY_SECONDS = 20 * 60;
@@ -41,13 +41,13 @@ const REDIRECT_EXPIRY_SECONDS = 20 * 60;
  * - Directories are implicit: a directory exists while some key is below it. stat() of a
  *   directory reports the modification time of one object below it (the root: the epoch).
  * - putContent is one PutObject: atomic, as S3 replaces objects whole.
- * - writer() keeps content in a multipart upload until commit() (see s3-writer.ts); close() leaves
+ * - writer() keeps content in a multipart upload until commit() (see writer.ts); close() leaves
  *   the upload in progress for a later writer(path, true) in any process. Until commit() the
  *   content is not an object: stat/reader/getContent do not see it.
  * - move() is a server-side copy (multipart UploadPartCopy above `multipartcopythresholdsize`)
  *   then a delete of the source; replacing the destination is atomic.
  * - walk() pages through one ListObjectsV2 listing without delimiter and re-sorts it into walk
- *   order (see s3-walk.ts); list() pages with delimiter '/'. Files walked carry their ETag as
+ *   order (see walk.ts); list() pages with delimiter '/'. Files walked carry their ETag as
  *   `version` (so a caller re-reads only objects that changed); stat() reports none.
  * - redirectUrl() presigns a GET or HEAD valid for 20 minutes.
  * - delete() removes the objects below the path and aborts the uploads in progress there.

@@ -1,8 +1,8 @@
 import { addAbortSignal, Readable } from 'node:stream';
 
-import { isValidPath, type FileInfo, type FileWriter, type StorageDriver } from './driver.js';
-import { InvalidOffsetError, InvalidPathError, PathNotFoundError, StorageDriverError } from './errors.js';
-import { WriterState } from './writer-state.js';
+import { isValidPath, type FileInfo, type FileWriter, type StorageDriver } from '../driver.js';
+import { InvalidOffsetError, InvalidPathError, PathNotFoundError, StorageDriverError } from '../errors.js';
+import { WriterState } from '../writer-state.js';
 
 /** The largest slice a reader pushes at once. */
 const READ_CHUNK = 1024 * 1024;
