@@ -56,11 +56,13 @@ export class AllowAll implements AccessController {
 /**
  * The access a request needs (pure). GET/HEAD pull; POST/PUT/PATCH pull and push; DELETE delete;
  * a cross-repository mount also pulls from the source repository; the catalog needs the registry
- * catalog scope; the base and root endpoints need nothing beyond authentication.
+ * catalog scope, as do the management API's repository listing and usage (its per-repository routes
+ * follow the method: GET pull, DELETE delete); the base and root endpoints need nothing beyond authentication.
  */
 export function requiredAccess(route: Route, method: string, query: URLSearchParams): Access[] {
   if (route.kind === 'root' || route.kind === 'base') return [];
-  if (route.kind === 'catalog') return [{ type: 'registry', name: 'catalog', action: '*' }];
+  // The management API's registry-wide listings (every repository, usage of everything) read what _catalog does.
+  if (route.kind === 'catalog' || route.kind === 'mgmt-repositories' || route.kind === 'mgmt-usage') return [{ type: 'registry', name: 'catalog', action: '*' }];
   const name = route.name ?? '';
   switch (method) {
     case 'GET':

@@ -6,7 +6,7 @@
  *
  * - the HTTP secret: generated once by the primary when none is configured, so an upload started
  *   on one worker continues on another;
- * - the catalog: a worker that creates a repository tells the others at once;
+ * - the catalog: a worker that creates or deletes a repository tells the others at once;
  * - metrics: the debug server (in worker 0, with upload purging) serves every worker's counters
  *   summed, collected by the primary with prom-client's AggregatorRegistry.
  *
@@ -37,13 +37,14 @@ export function workerIndex(): number | undefined {
 /** Messages between the primary and its workers. */
 type Message =
   | { readonly type: 'berth:repository'; readonly name: string }
+  | { readonly type: 'berth:repository-removed'; readonly name: string }
   | { readonly type: 'berth:metrics-request'; readonly id: number }
   | { readonly type: 'berth:metrics-response'; readonly id: number; readonly body?: string; readonly error?: string };
 
 function isMessage(value: unknown): value is Message {
   if (typeof value !== 'object' || value === null) return false;
   const type = (value as { type?: unknown }).type;
-  return type === 'berth:repository' || type === 'berth:metrics-request' || type === 'berth:metrics-response';
+  return type === 'berth:repository' || type === 'berth:repository-removed' || type === 'berth:metrics-request' || type === 'berth:metrics-response';
 }
 
 /** Crash-loop guard: more than this many unexpected exits within the window stop the primary. */
@@ -68,7 +69,7 @@ function workersSecret(configured: string, logger: Logger): string {
 function relayMessages(worker: Worker, workers: ReadonlyMap<Worker, number>, clusterMetrics: () => Promise<string>): void {
   worker.on('message', (message: unknown) => {
     if (!isMessage(message)) return;
-    if (message.type === 'berth:repository') {
+    if (message.type === 'berth:repository' || message.type === 'berth:repository-removed') {
       for (const other of workers.keys()) if (other !== worker && other.isConnected()) other.send(message);
     } else if (message.type === 'berth:metrics-request') {
       clusterMetrics().then(
@@ -147,16 +148,19 @@ export async function runPrimary(options: { readonly count: number; readonly sec
 export interface WorkerLink {
   /** Tells the other workers about a repository this worker created. */
   announceRepository(name: string): void;
+  /** Tells the other workers about a repository this worker deleted. */
+  announceRemoval(name: string): void;
   /** Every worker's metrics, summed (Prometheus text format). */
   clusterMetrics(): Promise<string>;
 }
 
 /**
  * Connects a worker to the primary: repositories announced by other workers are passed to
- * `onRepository`, and this worker's `registries` answer the primary's metrics collection.
+ * `onRepository` (created) and `onRepositoryRemoved` (deleted), and this worker's `registries` answer the primary's metrics collection.
  */
 export async function joinCluster(options: {
   readonly onRepository: (name: string) => void;
+  readonly onRepositoryRemoved?: (name: string) => void;
   readonly registries: readonly import('prom-client').Registry[];
 }): Promise<WorkerLink> {
   const { AggregatorRegistry } = await import('prom-client');
@@ -167,6 +171,7 @@ export async function joinCluster(options: {
   process.on('message', (message: unknown) => {
     if (!isMessage(message)) return;
     if (message.type === 'berth:repository') options.onRepository(message.name);
+    else if (message.type === 'berth:repository-removed') options.onRepositoryRemoved?.(message.name);
     else if (message.type === 'berth:metrics-response') {
       const waiter = pending.get(message.id);
       pending.delete(message.id);
@@ -179,6 +184,7 @@ export async function joinCluster(options: {
   };
   return {
     announceRepository: (name) => send({ type: 'berth:repository', name }),
+    announceRemoval: (name) => send({ type: 'berth:repository-removed', name }),
     clusterMetrics: () =>
       new Promise<string>((resolve, reject) => {
         const id = nextId++;

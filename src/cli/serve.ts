@@ -130,8 +130,7 @@ export async function startRegistry(config: Config): Promise<RunningRegistry> {
   const secret = httpSecret(config, logger);
   const metrics = new RegistryMetrics();
   const { rawDriver, driver, cache, catalog, registry, quotas } = await openRegistry(config, logger, metrics);
-  const link = worker === undefined ? undefined : await joinCluster({ onRepository: (name) => registry.learnRepository(name), registries: [metrics.registry] });
-  if (link !== undefined) registry.onNewRepository((name) => link.announceRepository(name));
+  const link = worker === undefined ? undefined : await joinWorkers(registry, metrics);
   const firstWorker = worker === undefined || worker === 0;
   const gc = startGc(config, registry, logger, metrics, firstWorker, () => quotas?.rebuild());
   const notifier = Notifier.fromConfig(config.notifications, { logger, metrics, userAgent: `berth/${VERSION}` });
@@ -174,6 +173,18 @@ export async function startRegistry(config: Config): Promise<RunningRegistry> {
       await driver.close();
     },
   };
+}
+
+/** A worker of `http.workers`: the catalog's additions and deletions are told to the other workers, and metrics summed. */
+async function joinWorkers(registry: Registry, metrics: RegistryMetrics): Promise<Awaited<ReturnType<typeof joinCluster>>> {
+  const link = await joinCluster({
+    onRepository: (name) => registry.learnRepository(name),
+    onRepositoryRemoved: (name) => registry.forgetRepository(name),
+    registries: [metrics.registry],
+  });
+  registry.onNewRepository((name) => link.announceRepository(name));
+  registry.onRemovedRepository((name) => link.announceRemoval(name));
+  return link;
 }
 
 /** `http.secret`, or a random one (with a warning: uploads then fail across replicas). */

@@ -14,6 +14,7 @@ import { deleteBlob, getBlob } from './handlers/blobs.js';
 import { cancelUpload, getUploadStatus, patchUpload, putUpload, startUpload } from './handlers/uploads.js';
 import { deleteManifest, getManifest, putManifest } from './handlers/manifests.js';
 import { catalog, listTags, referrers } from './handlers/listings.js';
+import { deleteRepository, getManifestSummary, getRepository, getUsage, listRepositories, listTagSummaries } from './handlers/management.js';
 import type { Logger } from 'pino';
 import { notifyingRepository } from '../notifications/notifying-repository.js';
 import type { RepositoryServices } from '../storage/services.js';
@@ -31,6 +32,11 @@ const HANDLERS: Readonly<Record<RouteKind, Readonly<Partial<Record<string, Handl
   uploads: { POST: startUpload },
   upload: { GET: getUploadStatus, PATCH: patchUpload, PUT: putUpload, DELETE: cancelUpload },
   referrers: { GET: referrers },
+  'mgmt-repositories': { GET: listRepositories },
+  'mgmt-repository': { GET: getRepository, DELETE: deleteRepository },
+  'mgmt-tags': { GET: listTagSummaries },
+  'mgmt-manifest': { GET: getManifestSummary },
+  'mgmt-usage': { GET: getUsage },
 };
 
 /** The body of `GET /v2/` (and `/`): an empty JSON object, as Distribution answers. */

@@ -10,6 +10,7 @@ import type { UploadSlots } from './upload-slots.js';
 import type { RegistryMetrics } from '../metrics/metrics.js';
 import type { EventBridge } from '../notifications/bridge.js';
 import type { RequestRateLimiter } from '../ratelimit/limiter.js';
+import type { PullTimes, QuotaReport } from './management-seams.js';
 
 /** Everything the HTTP layer needs, built once from the configuration. */
 export interface AppOptions {
@@ -41,6 +42,10 @@ export interface AppOptions {
   readonly events?: EventBridge | undefined;
   /** Per-client request rate limits (`http.ratelimit`); absent: no limits, no cost. */
   readonly rateLimiter?: RequestRateLimiter | undefined;
+  /** When images were last pulled, for the management API's `pulledAt`; absent: null. */
+  readonly pullTimes?: PullTimes | undefined;
+  /** Quotas and their usage, for `GET /berth/v1/usage`; absent: none. */
+  readonly quotas?: QuotaReport | undefined;
 }
 
 /** One request on its way through the lifecycle: route → authorize → handle → respond. */

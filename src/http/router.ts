@@ -3,7 +3,10 @@
  * contain slashes, so each pattern anchors on its fixed suffix and the name is what precedes it.
  */
 
-export type RouteKind = 'root' | 'base' | 'catalog' | 'tags' | 'manifest' | 'blob' | 'uploads' | 'upload' | 'referrers';
+export type RouteKind = 'root' | 'base' | 'catalog' | 'tags' | 'manifest' | 'blob' | 'uploads' | 'upload' | 'referrers' | ManagementRouteKind;
+
+/** The management API's routes (`/berth/v1/...`, handlers/management.ts). */
+export type ManagementRouteKind = 'mgmt-repositories' | 'mgmt-repository' | 'mgmt-tags' | 'mgmt-manifest' | 'mgmt-usage';
 
 export interface Route {
   readonly kind: RouteKind;
@@ -24,6 +27,11 @@ export const ROUTE_METHODS: Readonly<Record<RouteKind, readonly string[]>> = {
   uploads: ['POST'],
   upload: ['GET', 'HEAD', 'PATCH', 'PUT', 'DELETE'],
   referrers: ['GET', 'HEAD'],
+  'mgmt-repositories': ['GET', 'HEAD'],
+  'mgmt-repository': ['GET', 'HEAD', 'DELETE'],
+  'mgmt-tags': ['GET', 'HEAD'],
+  'mgmt-manifest': ['GET', 'HEAD'],
+  'mgmt-usage': ['GET', 'HEAD'],
 };
 
 const PATTERNS: ReadonlyArray<readonly [RouteKind, RegExp]> = [
@@ -42,6 +50,7 @@ const PATTERNS: ReadonlyArray<readonly [RouteKind, RegExp]> = [
 export function matchRoute(path: string): Route | undefined {
   if (path === '/' || path === '') return { kind: 'root' };
   if (path === '/v2' || path === '/v2/') return { kind: 'base' };
+  if (path.startsWith('/berth/v1/')) return matchManagementRoute(path.slice('/berth/v1/'.length));
   if (!path.startsWith('/v2/')) return undefined;
   const rest = path.slice(4);
   if (rest === '_catalog' || rest === '_catalog/') return { kind: 'catalog' };
@@ -56,6 +65,30 @@ export function matchRoute(path: string): Route | undefined {
     return { kind, name, reference };
   }
   return undefined;
+}
+
+/**
+ * `/berth/v1/` routes: `usage`, `repositories`, and below `repositories/` a name followed by
+ * nothing, `/tags` or `/manifests/<reference>`. As for `/v2`, the suffix wins: a repository whose
+ * last component is `tags` is listed by `repositories`, but `repositories/<name>/tags` names the
+ * tags of its parent.
+ */
+function matchManagementRoute(rest: string): Route | undefined {
+  if (rest === 'usage') return { kind: 'mgmt-usage' };
+  if (rest === 'repositories' || rest === 'repositories/') return { kind: 'mgmt-repositories' };
+  if (!rest.startsWith('repositories/')) return undefined;
+  const tail = rest.slice('repositories/'.length);
+  const manifest = /^(.+)\/manifests\/([^/]+)$/.exec(tail);
+  const tags = manifest === null ? /^(.+)\/tags\/?$/.exec(tail) : null;
+  const raw = manifest?.[1] ?? tags?.[1] ?? tail.replace(/\/$/, '');
+  if (raw === '') return undefined;
+  const name = decode(raw);
+  if (name === undefined) return undefined;
+  if (manifest !== null) {
+    const reference = decode(manifest[2] as string);
+    return reference === undefined ? undefined : { kind: 'mgmt-manifest', name, reference };
+  }
+  return { kind: tags !== null ? 'mgmt-tags' : 'mgmt-repository', name };
 }
 
 function decode(segment: string): string | undefined {

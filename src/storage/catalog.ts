@@ -2,6 +2,7 @@ import type { StorageDriver } from './driver/driver.js';
 import { isPathNotFound } from './driver/errors.js';
 import { isRepositoryName } from '../oci/reference.js';
 import { REPOSITORIES_ROOT } from './paths.js';
+import { insertSorted, mergeSorted, removeSorted } from './sorted-names.js';
 
 /**
  * Distribution's catalog order: byte-wise, except that `/` sorts before every other character,
@@ -84,9 +85,15 @@ export interface SharedCatalog {
    * the sequence number to pass next time; undefined when the store holds no complete set (never
    * seeded, or flushed): the caller then seeds it.
    */
-  changes(since: number): Promise<{ readonly names: readonly string[]; readonly seq: number; readonly reset: boolean } | undefined>;
+  changes(since: number): Promise<{ readonly names: readonly string[]; readonly seq: number; readonly reset: boolean; readonly removed?: readonly string[] } | undefined>;
   /** Records a repository (idempotent). */
   add(names: readonly string[]): Promise<void>;
+  /**
+   * Records that repositories were deleted (idempotent): `changes` then reports them in `removed`
+   * to every replica that read up to an earlier sequence number. A store without it cannot share
+   * deletions; replicas then learn them from their next walk.
+   */
+  remove?(names: readonly string[]): Promise<void>;
   /**
    * Seeds an empty store from `walk`, guarded so that one replica walks at a time; false when
    * another replica holds the guard (the caller serves its own walk meanwhile).
@@ -125,8 +132,10 @@ const SHARED_RETRY_MS = 5_000;
  * store fails, the catalog falls back to walking (above) and records the names it could not
  * write when the store answers again.
  *
- * Distribution never removes repository directories, and neither does Berth, so a name never
- * leaves the index.
+ * A repository deleted through this process (remove, the management API) leaves the index at once,
+ * and the shared store, when there is one, tells the other replicas at their next page. Without
+ * one, another replica's index drops it with its next walk: a walk replaces the index, keeping only
+ * what was added or removed through this process while it ran.
  */
 export class CatalogIndex {
   private names: string[] | undefined;
@@ -144,6 +153,10 @@ export class CatalogIndex {
   /** Names this process created that the shared store has not recorded yet (it was failing). */
   private readonly unshared = new Set<string>();
   private syncing: Promise<boolean> | undefined;
+  /** Deletions this process made that the shared store has not recorded yet (it was failing). */
+  private readonly unsharedRemovals = new Set<string>();
+  /** While a walk runs: what was added (false) or removed (true) meanwhile, applied over its result. */
+  private duringWalk: Map<string, boolean> | undefined;
 
   constructor(
     private readonly driver: StorageDriver,
@@ -176,30 +189,60 @@ export class CatalogIndex {
    * replica lists it); when the store fails, it is recorded later, and this still resolves.
    */
   async add(name: string): Promise<boolean> {
-    const names = this.names;
-    if (names === undefined) {
-      if (this.pending.has(name)) return false;
-      this.pending.add(name);
-    } else if (!insertSorted(names, name)) return false;
+    if (!this.insert(name)) return false;
+    this.unsharedRemovals.delete(name);
     await this.share([name]);
     return true;
   }
 
   /** Records a repository another process announced (another worker of this host): no shared write. */
   learn(name: string): void {
-    if (this.names === undefined) this.pending.add(name);
-    else insertSorted(this.names, name);
+    this.insert(name);
+  }
+
+  /**
+   * Drops a repository this process deleted; false when the index did not have it. The deletion is
+   * recorded in the shared store before this resolves (so every replica's next page omits it);
+   * when the store fails, it is recorded later, and this still resolves.
+   */
+  async remove(name: string): Promise<boolean> {
+    const had = this.delete(name);
+    this.unshared.delete(name);
+    await this.shareRemoval([name]);
+    return had;
+  }
+
+  /** Drops a repository another process deleted (another worker of this host): no shared write. */
+  forget(name: string): void {
+    this.delete(name);
+  }
+
+  private insert(name: string): boolean {
+    this.duringWalk?.set(name, false);
+    if (this.names !== undefined) return insertSorted(this.names, name);
+    if (this.pending.has(name)) return false;
+    this.pending.add(name);
+    return true;
+  }
+
+  private delete(name: string): boolean {
+    this.duringWalk?.set(name, true);
+    const pending = this.pending.delete(name);
+    return (this.names !== undefined && removeSorted(this.names, name)) || pending;
   }
 
   /** Rebuilds the index from a storage walk (one at a time). */
   refresh(): Promise<void> {
     this.building ??= (async () => {
       const started = this.now();
+      const meanwhile = new Map<string, boolean>();
+      this.duringWalk = meanwhile;
       try {
         const found = await findRepositories(this.driver, ['_layers', '_manifests']);
-        this.merge(found);
+        this.replace(found, meanwhile);
         this.builtAt = started;
       } finally {
+        this.duringWalk = undefined;
         this.building = undefined;
       }
     })();
@@ -225,6 +268,11 @@ export class CatalogIndex {
           await shared.add(names);
           for (const name of names) this.unshared.delete(name);
         }
+        if (this.unsharedRemovals.size > 0 && shared.remove !== undefined) {
+          const names = [...this.unsharedRemovals];
+          await shared.remove(names);
+          for (const name of names) this.unsharedRemovals.delete(name);
+        }
         let changes = await shared.changes(this.sharedSeq ?? 0);
         if (changes === undefined) {
           // Empty (first start, or flushed): seed it from a walk, which is this index's walk too.
@@ -241,6 +289,7 @@ export class CatalogIndex {
           if (changes === undefined) return false;
         }
         this.merge([...changes.names].sort(compareRepositoryNames));
+        for (const name of changes.removed ?? []) this.delete(name);
         this.sharedSeq = changes.seq;
         if (this.recovering) {
           this.recovering = false;
@@ -266,14 +315,29 @@ export class CatalogIndex {
       await shared.add(names);
     } catch (err) {
       for (const name of names) this.unshared.add(name);
-      this.failed(err);
-      // Retried by the next page, or by this timer when no page comes.
-      this.retry ??= setTimeout(() => {
-        this.retry = undefined;
-        void this.sync();
-      }, SHARED_RETRY_MS);
-      this.retry.unref?.();
+      this.retryLater(err);
     }
+  }
+
+  private async shareRemoval(names: readonly string[]): Promise<void> {
+    const shared = this.shared;
+    if (shared?.remove === undefined) return;
+    try {
+      await shared.remove(names);
+    } catch (err) {
+      for (const name of names) this.unsharedRemovals.add(name);
+      this.retryLater(err);
+    }
+  }
+
+  /** After a failed write to the shared store: retried by the next page, or by a timer when no page comes. */
+  private retryLater(err: unknown): void {
+    this.failed(err);
+    this.retry ??= setTimeout(() => {
+      this.retry = undefined;
+      void this.sync();
+    }, SHARED_RETRY_MS);
+    this.retry.unref?.();
   }
 
   private retry: ReturnType<typeof setTimeout> | undefined;
@@ -292,47 +356,29 @@ export class CatalogIndex {
    */
   private recovering = false;
 
-  /** Merges sorted `found` into the index, with the names added before the first build. */
+  /** Merges sorted `found` (from the shared store) into the index, with the names added before the first build. */
   private merge(found: readonly string[]): void {
     let merged = this.names === undefined ? [...found] : mergeSorted(found, this.names);
     if (this.pending.size > 0) {
       merged = mergeSorted(merged, [...this.pending].sort(compareRepositoryNames));
       this.pending.clear();
     }
+    const meanwhile = this.duringWalk;
+    if (meanwhile !== undefined) for (const name of found) meanwhile.set(name, false);
     this.names = merged;
   }
-}
 
-/** Inserts `name` into sorted `names`; false when it was there. */
-function insertSorted(names: string[], name: string): boolean {
-  let lo = 0;
-  let hi = names.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    const c = compareRepositoryNames(names[mid] as string, name);
-    if (c === 0) return false;
-    if (c < 0) lo = mid + 1;
-    else hi = mid;
-  }
-  names.splice(lo, 0, name);
-  return true;
-}
-
-function mergeSorted(a: readonly string[], b: readonly string[]): string[] {
-  const out: string[] = [];
-  let i = 0;
-  let j = 0;
-  while (i < a.length || j < b.length) {
-    if (j >= b.length) out.push(a[i++] as string);
-    else if (i >= a.length) out.push(b[j++] as string);
-    else {
-      const c = compareRepositoryNames(a[i] as string, b[j] as string);
-      if (c === 0) {
-        out.push(a[i++] as string);
-        j++;
-      } else if (c < 0) out.push(a[i++] as string);
-      else out.push(b[j++] as string);
+  /** Replaces the index by a walk's sorted `found`, with what was added or removed while it ran. */
+  private replace(found: readonly string[], meanwhile: ReadonlyMap<string, boolean>): void {
+    let names = [...found];
+    if (this.pending.size > 0) {
+      names = mergeSorted(names, [...this.pending].sort(compareRepositoryNames));
+      this.pending.clear();
     }
+    for (const [name, removed] of meanwhile) {
+      if (removed) removeSorted(names, name);
+      else insertSorted(names, name);
+    }
+    this.names = names;
   }
-  return out;
 }

@@ -12,6 +12,9 @@ import { RepositoryBlobs } from './linked-blobs.js';
 import { RepositoryTags } from './tag-store.js';
 import { RepositoryManifests } from './manifest-store.js';
 import { RepositoryUploadSessions } from './repository-uploads.js';
+import { deleteRepositoryContent, type DeletedRepository } from './repository-deleter.js';
+import * as paths from './paths.js';
+import { Inventory } from './inventory.js';
 import type { BlobContent, LinkedBlobs, RepositoryPeers, RepositoryRecorder, RepositoryServices, RevisionIndex, StorageLayer } from './services.js';
 
 export interface RegistryOptions {
@@ -44,6 +47,8 @@ export class Registry implements RepositoryRecorder {
   private readonly tagLists: TagLists;
   private readonly manifestRules: ManifestRules;
   private readonly tagConcurrency: number;
+  /** What the management API reports of repositories (sizes, tags, platforms), through the layers. */
+  readonly inventory: Inventory;
   readonly #layers: StorageLayer[] = [];
   #content: BlobContent;
   #revisions: RevisionIndex;
@@ -60,6 +65,7 @@ export class Registry implements RepositoryRecorder {
     this.tagConcurrency = options.tagConcurrency ?? 8;
     this.#content = this.blobs;
     this.#revisions = new StoredRevisions(options.driver, this.links);
+    this.inventory = new Inventory({ driver: options.driver, content: () => this.#content, revisions: () => this.#revisions, repository: (name) => this.repository(name) });
   }
 
   /**
@@ -162,4 +168,30 @@ export class Registry implements RepositoryRecorder {
   }
 
   #onNewRepository: ((name: string) => void) | undefined;
+
+  /**
+   * Deletes a whole repository through `repo` (its services, as the caller wrapped them: the
+   * notifying wrapper emits an event per tag and manifest), see repository-deleter.ts; then drops
+   * it from the catalog, in the shared store too, before resolving, and tells `onRemovedRepository`.
+   * NAME_UNKNOWN when there is no such repository.
+   */
+  async deleteRepository(repo: RepositoryServices): Promise<DeletedRepository> {
+    const deleted = await deleteRepositoryContent(this.driver, repo);
+    this.links.forget(paths.repositoryPath(repo.name));
+    await this.catalogIndex.remove(repo.name);
+    this.#onRemovedRepository?.(repo.name);
+    return deleted;
+  }
+
+  /** Tells the catalog about a repository another process deleted (another worker of this host). */
+  forgetRepository(name: string): void {
+    this.catalogIndex.forget(name);
+  }
+
+  /** Called with each repository this process deletes (cluster workers tell the others). */
+  onRemovedRepository(listener: (name: string) => void): void {
+    this.#onRemovedRepository = listener;
+  }
+
+  #onRemovedRepository: ((name: string) => void) | undefined;
 }

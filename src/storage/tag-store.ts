@@ -9,6 +9,7 @@ import type { LinkCache } from './link-cache.js';
 import type { TagLists } from './tag-list.js';
 import { compareBytes, pageAfter } from './catalog.js';
 import type { Page, RevisionIndex, TagStore } from './services.js';
+import { repositoryExists } from './repository-deleter.js';
 
 /** What a repository's tag store is built from. */
 export interface TagStoreDeps {
@@ -105,13 +106,7 @@ export class RepositoryTags implements TagStore {
     }
   }
 
-  private async repositoryExists(): Promise<boolean> {
-    try {
-      await this.deps.driver.stat(paths.repositoryPath(this.name));
-      return true;
-    } catch (err) {
-      if (isPathNotFound(err)) return false;
-      throw err;
-    }
+  private repositoryExists(): Promise<boolean> {
+    return repositoryExists(this.deps.driver, this.name);
   }
 }

@@ -2,7 +2,7 @@
  * `http.workers: 2`: one primary and two registry processes behind one socket. Connections are
  * dealt round-robin to the workers, so fresh connections reach both: an upload continues across
  * workers (the primary's generated secret is shared), a new repository is in every worker's
- * catalog at once, the debug server counts every worker's requests, a killed worker is replaced,
+ * catalog at once (and a deleted one leaves every worker's at once), the debug server counts every worker's requests, a killed worker is replaced,
  * and SIGTERM to the primary stops them all.
  */
 import assert from 'node:assert/strict';
@@ -154,6 +154,16 @@ describe('http.workers: 2', { timeout: 5 * 60_000 }, () => {
     // And through a real client.
     const layout = await buildImageLayout(join(work, 'layout'), { layers: 2, layerSize: 100_000 });
     await copyToRegistry(layout.layoutDir, `127.0.0.1:${new URL(base).port}/workers/fresh:v1`);
+  });
+
+  it('drops a repository deleted through one worker from every worker’s catalog at once', async () => {
+    const deleted = await fresh(`${base}/berth/v1/repositories/workers/relayed`, 'DELETE');
+    assert.equal(deleted.status, 202, deleted.body.toString());
+    for (let i = 0; i < 6; i++) {
+      const catalog = JSON.parse((await fresh(`${base}/v2/_catalog`)).body.toString('utf8')) as { repositories: string[] };
+      assert.ok(!catalog.repositories.includes('workers/relayed'), `catalog request ${i} still lists the deleted repository: ${JSON.stringify(catalog)}`);
+      assert.ok(catalog.repositories.includes('workers/fresh'));
+    }
   });
 
   it('reports every worker’s requests in one /metrics', async () => {

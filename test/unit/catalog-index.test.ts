@@ -1,4 +1,8 @@
-/** Issue 10 item 6: the catalog index never drops a repository, and its staleness is bounded. */
+/**
+ * Issue 10 item 6: the catalog index never drops a repository that exists, and its staleness is
+ * bounded; issue 14: a deleted repository leaves it (at once here, on the next walk or shared-store
+ * read elsewhere).
+ */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { CatalogIndex, type SharedCatalog } from '../../src/storage/catalog.js';
@@ -108,6 +112,7 @@ describe('catalog index', () => {
     const a = new CatalogIndex(driver, { shared: store, now: () => now, onSharedError: (err) => errors.push(err) });
     await a.page(undefined, undefined);
     store.down = true;
+    await createRepository(driver, 'while/down'); // add() follows a write to storage
     assert.equal(await a.add('while/down'), true);
     await createRepository(driver, 'other/replica');
     now = 60_001;
@@ -134,15 +139,28 @@ class MemorySharedCatalog implements SharedCatalog {
   #check(): void {
     if (this.down) throw new Error('store down');
   }
-  async changes(since: number): Promise<{ names: string[]; seq: number; reset: boolean } | undefined> {
+  readonly removed = new Map<string, number>();
+  async changes(since: number): Promise<{ names: string[]; seq: number; reset: boolean; removed: string[] } | undefined> {
     this.#check();
     if (!this.seeded) return undefined;
-    return { names: [...this.names].filter(([, s]) => s > since).map(([n]) => n), seq: this.seq, reset: false };
+    const after = (m: Map<string, number>): string[] => [...m].filter(([, s]) => s > since).map(([n]) => n);
+    return { names: after(this.names), seq: this.seq, reset: false, removed: after(this.removed) };
+  }
+  async remove(names: readonly string[]): Promise<void> {
+    this.#check();
+    for (const n of names) {
+      this.names.delete(n);
+      this.removed.set(n, ++this.seq);
+    }
   }
   add(names: readonly string[]): Promise<void> {
     const p = (async () => {
       this.#check();
-      for (const n of names) if (!this.names.has(n)) this.names.set(n, ++this.seq);
+      for (const n of names) {
+        if (this.names.has(n)) continue;
+        this.names.set(n, ++this.seq);
+        this.removed.delete(n);
+      }
     })();
     this.#inflight.push(p.catch(() => undefined));
     return p;
@@ -155,6 +173,83 @@ class MemorySharedCatalog implements SharedCatalog {
     return true;
   }
 }
+
+describe('catalog index: deleted repositories', () => {
+  async function deleteRepository(driver: InMemoryDriver, name: string): Promise<void> {
+    await driver.delete(`/docker/registry/v2/repositories/${name}`);
+  }
+
+  it('drops a repository this process deleted at once, and one another replica deleted with the next walk', async () => {
+    const driver = new GatedDriver();
+    for (const name of ['a', 'b', 'c']) await createRepository(driver, name);
+    let now = 0;
+    const index = new CatalogIndex(driver, { refreshMs: 1_000, maxStaleMs: 5_000, now: () => now });
+    assert.deepEqual((await index.page(undefined, undefined)).items, ['a', 'b', 'c']);
+    await deleteRepository(driver, 'a');
+    assert.equal(await index.remove('a'), true);
+    assert.equal(await index.remove('a'), false, 'twice');
+    assert.deepEqual((await index.page(undefined, undefined)).items, ['b', 'c']);
+    await deleteRepository(driver, 'b'); // another replica, no shared store
+    now = 500;
+    assert.deepEqual((await index.page(undefined, undefined)).items, ['b', 'c'], 'not walked yet');
+    now = 5_001;
+    assert.deepEqual((await index.page(undefined, undefined)).items, ['c'], 'the walk replaces the index');
+  });
+
+  it('keeps what was added and removed while a walk ran over the walk\'s result', async () => {
+    const driver = new GatedDriver();
+    for (const name of ['old/a', 'old/b']) await createRepository(driver, name);
+    const index = new CatalogIndex(driver);
+    assert.deepEqual((await index.page(undefined, undefined)).items, ['old/a', 'old/b']);
+    driver.holdBelow = '/old';
+    driver.hold();
+    const walk = index.refresh();
+    while (driver.waiting === 0) await new Promise((r) => setImmediate(r));
+    // The walk listed the root before these: it would find old/a and miss new/c.
+    await deleteRepository(driver, 'old/a');
+    await index.remove('old/a');
+    await createRepository(driver, 'new/c');
+    await index.add('new/c');
+    index.forget('old/b'); // another worker deleted it
+    driver.release();
+    await walk;
+    assert.deepEqual((await index.page(undefined, undefined)).items, ['new/c']);
+  });
+
+  it('shares deletions through the shared store: the other index drops the name on its next page', async () => {
+    const driver = new GatedDriver();
+    for (const name of ['x', 'y']) await createRepository(driver, name);
+    const store = new MemorySharedCatalog();
+    const a = new CatalogIndex(driver, { shared: store });
+    const b = new CatalogIndex(driver, { shared: store });
+    assert.deepEqual((await a.page(undefined, undefined)).items, ['x', 'y']);
+    assert.deepEqual((await b.page(undefined, undefined)).items, ['x', 'y']);
+    await deleteRepository(driver, 'x');
+    await a.remove('x');
+    assert.deepEqual((await b.page(undefined, undefined)).items, ['y']);
+    await createRepository(driver, 'x');
+    await b.add('x');
+    assert.deepEqual((await a.page(undefined, undefined)).items, ['x', 'y'], 'pushed again: listed again');
+  });
+
+  it('records a deletion the shared store missed once it answers', async () => {
+    const driver = new GatedDriver();
+    for (const name of ['p', 'q']) await createRepository(driver, name);
+    const store = new MemorySharedCatalog();
+    let now = 0;
+    const a = new CatalogIndex(driver, { shared: store, now: () => now, onSharedError: () => undefined });
+    const b = new CatalogIndex(driver, { shared: store, now: () => now });
+    await a.page(undefined, undefined);
+    await b.page(undefined, undefined);
+    store.down = true;
+    await deleteRepository(driver, 'p');
+    await a.remove('p');
+    store.down = false;
+    now += 10_000;
+    await a.page(undefined, undefined);
+    assert.deepEqual((await b.page(undefined, undefined)).items, ['q']);
+  });
+});
 
 describe('catalog settings', () => {
   // Through the configuration schema, as serve reads them.

@@ -32,6 +32,22 @@ describe('matchRoute', () => {
     ['/v3/', undefined],
     ['/v2/a/blobs/%zz', undefined],
     ['/v2/a/unknown', undefined],
+    // The management API (issue 14): the name is what precedes the fixed suffix, as for /v2.
+    ['/berth/v1/repositories', { kind: 'mgmt-repositories' }],
+    ['/berth/v1/repositories/', { kind: 'mgmt-repositories' }],
+    ['/berth/v1/usage', { kind: 'mgmt-usage' }],
+    ['/berth/v1/repositories/a', { kind: 'mgmt-repository', name: 'a' }],
+    ['/berth/v1/repositories/a/b/c', { kind: 'mgmt-repository', name: 'a/b/c' }],
+    ['/berth/v1/repositories/a/b/c/', { kind: 'mgmt-repository', name: 'a/b/c' }],
+    ['/berth/v1/repositories/a/b/c/tags', { kind: 'mgmt-tags', name: 'a/b/c' }],
+    [`/berth/v1/repositories/a/b/manifests/${D}`, { kind: 'mgmt-manifest', name: 'a/b', reference: D }],
+    ['/berth/v1/repositories/a/manifests/latest', { kind: 'mgmt-manifest', name: 'a', reference: 'latest' }],
+    ['/berth/v1/repositories/a/manifests', { kind: 'mgmt-repository', name: 'a/manifests' }],
+    ['/berth/v1/repositories/tags', { kind: 'mgmt-repository', name: 'tags' }],
+    ['/berth/v1/repositories/a%2Fb/tags', { kind: 'mgmt-tags', name: 'a/b' }],
+    ['/berth/v1/repositories/%zz', undefined],
+    ['/berth/v1/other', undefined],
+    ['/berth/v2/repositories', undefined],
   ];
   for (const [path, expected] of cases) {
     it(path, () => assert.deepEqual(matchRoute(path), expected));
@@ -48,6 +64,12 @@ describe('requiredAccess', () => {
     ['DELETE manifest', 'DELETE', '/v2/a/manifests/x', ['repository:a:delete']],
     ['catalog', 'GET', '/v2/_catalog', ['registry:catalog:*']],
     ['base', 'GET', '/v2/', []],
+    ['management: every repository', 'GET', '/berth/v1/repositories', ['registry:catalog:*']],
+    ['management: usage', 'GET', '/berth/v1/usage', ['registry:catalog:*']],
+    ['management: one repository', 'GET', '/berth/v1/repositories/a/b', ['repository:a/b:pull']],
+    ['management: tags', 'GET', '/berth/v1/repositories/a/b/tags', ['repository:a/b:pull']],
+    ['management: a manifest', 'HEAD', `/berth/v1/repositories/a/manifests/${D}`, ['repository:a:pull']],
+    ['management: delete a repository', 'DELETE', '/berth/v1/repositories/a/b', ['repository:a/b:delete']],
   ];
   for (const [label, method, path, expected] of cases) {
     it(label, () => {
@@ -167,6 +189,8 @@ describe('catalog order and index', () => {
     const index = new CatalogIndex(driver, { refreshMs: 1000, now: () => now });
     assert.deepEqual(await index.page(2, undefined), { items: ['x/one', 'x/two'], next: 'x/two' });
     assert.deepEqual(await index.page(2, 'x/two'), { items: ['y'] });
+    // add() follows a write to storage (a walk replaces the index with what storage holds).
+    await driver.putContent(`/docker/registry/v2/repositories/x/three/_layers/sha256/${'a'.repeat(64)}/link`, Buffer.from('x'));
     await index.add('x/three');
     assert.deepEqual((await index.page(10, undefined)).items, ['x/one', 'x/three', 'x/two', 'y']);
     // A repository another replica made shows up after the refresh interval.
