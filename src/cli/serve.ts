@@ -136,7 +136,7 @@ export async function startRegistry(config: Config): Promise<RunningRegistry> {
   const notifier = Notifier.fromConfig(config.notifications, { logger, metrics, userAgent: `berth/${VERSION}` });
   const auth = await createAccessController(config, logger, metrics);
   const rateLimiter = await createRateLimiter(config.http.ratelimit, { logger, metrics, prefix: config.http.prefix, redis: config.redis });
-  const app = buildRegistryApp(config, { registry, logger, secret, metrics, notifier, access: auth.access, rateLimiter });
+  const app = buildRegistryApp(config, { registry, logger, secret, metrics, notifier, access: auth.access, rateLimiter, quotas: quotas?.ledger });
   metrics.trackInFlight(app.inFlight);
   const health = new HealthMonitor(buildHealthChecks(config.health, { name: config.storage.driver, probe: storageDriverProbe(rawDriver) }), { logger });
   void health.start();
@@ -263,9 +263,18 @@ function startGc(config: Config, registry: Registry, logger: Logger, metrics: Re
 /** The HTTP application, configured from `http.*`, `storage.*` and the notification sink. */
 function buildRegistryApp(
   config: Config,
-  deps: { registry: Registry; logger: Logger; secret: string; metrics: RegistryMetrics; notifier: Notifier; access: AccessController; rateLimiter: Awaited<ReturnType<typeof createRateLimiter>> },
+  deps: {
+    registry: Registry;
+    logger: Logger;
+    secret: string;
+    metrics: RegistryMetrics;
+    notifier: Notifier;
+    access: AccessController;
+    rateLimiter: Awaited<ReturnType<typeof createRateLimiter>>;
+    quotas: LocalQuotaLedger | undefined;
+  },
 ): ReturnType<typeof buildApp> {
-  const { registry, logger, secret, metrics, notifier, access, rateLimiter } = deps;
+  const { registry, logger, secret, metrics, notifier, access, rateLimiter, quotas } = deps;
   const events = notifier.enabled
     ? new EventBridge({ sink: notifier, source: sourceRecord(config.http.addr), includeReferences: config.notifications.events.includereferences })
     : undefined;
@@ -288,6 +297,7 @@ function buildRegistryApp(
     metrics,
     rateLimiter,
     ...(events !== undefined ? { events } : {}),
+    ...(quotas !== undefined ? { quotas: { usage: async () => (await quotas.usage()).quotas } } : {}),
   });
 }
 

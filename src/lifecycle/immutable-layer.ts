@@ -15,6 +15,7 @@ export function immutableLayer(rules: ImmutableTags): StorageLayer {
   return {
     tags: (inner, name) => new ImmutableTagStore(inner, name, rules),
     manifests: (inner, name, peers) => new ImmutableManifestStore(inner, name, rules, peers),
+    beforeRepositoryDelete: (name, tags) => rules.checkDelete(name, tags),
   };
 }
 

@@ -72,6 +72,13 @@ export class LocalQuotaLedger {
     }
   }
 
+  /** `repository` was deleted: it references nothing any more. */
+  async releaseRepository(repository: string): Promise<void> {
+    await this.#ready;
+    this.#ledger.removeRepository(repository);
+    this.#next?.removeRepository(repository);
+  }
+
   async usage(): Promise<UsageReport> {
     await this.#ready;
     return { quotas: this.#ledger.usage(), total: this.#ledger.total() };
@@ -125,6 +132,7 @@ export function quotaLayer(ledger: LocalQuotaLedger, content: () => BlobContent)
   return {
     blobs: (inner, name) => new QuotaBlobs(inner, name, ledger, content),
     manifests: (inner, name) => new QuotaManifests(inner, name, ledger),
+    afterRepositoryDelete: (name) => ledger.releaseRepository(name),
   };
 }
 

@@ -1,5 +1,5 @@
 import type { StorageDriver } from './driver/driver.js';
-import type { RepositoryName } from '../oci/reference.js';
+import type { RepositoryName, Tag } from '../oci/reference.js';
 import { BlobStore, InMemoryBlobDescriptorCache, type BlobDescriptorCache } from './blob-store.js';
 import { UploadStore } from './upload.js';
 import { ManifestCache } from './manifest-cache.js';
@@ -176,7 +176,13 @@ export class Registry implements RepositoryRecorder {
    * NAME_UNKNOWN when there is no such repository.
    */
   async deleteRepository(repo: RepositoryServices): Promise<DeletedRepository> {
+    const checks = this.#layers.filter((l) => l.beforeRepositoryDelete !== undefined);
+    if (checks.length > 0) {
+      const tags = (await repo.tags.list(undefined, undefined)).items as readonly Tag[];
+      for (const layer of checks) await layer.beforeRepositoryDelete?.(repo.name, tags);
+    }
     const deleted = await deleteRepositoryContent(this.driver, repo);
+    for (const layer of this.#layers) await layer.afterRepositoryDelete?.(repo.name);
     this.links.forget(paths.repositoryPath(repo.name));
     await this.catalogIndex.remove(repo.name);
     this.#onRemovedRepository?.(repo.name);

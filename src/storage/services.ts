@@ -227,6 +227,10 @@ export interface StorageLayer {
   /** `peers`: the repository's blobs and tags, fully wrapped. */
   readonly manifests?: (inner: ManifestStore, name: RepositoryName, peers: RepositoryPeers) => ManifestStore;
   readonly uploads?: (inner: RepositoryUploads, name: RepositoryName, peers: RepositoryPeers) => RepositoryUploads;
+  /** Before a whole repository is deleted (Registry.deleteRepository), with its tags: throwing refuses it before anything goes. */
+  readonly beforeRepositoryDelete?: (name: RepositoryName, tags: readonly Tag[]) => Promise<void> | void;
+  /** After a whole repository was deleted. */
+  readonly afterRepositoryDelete?: (name: RepositoryName) => Promise<void> | void;
 }
 
 /** What a manifest or upload wrapper may consult of its repository. */

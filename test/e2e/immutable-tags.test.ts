@@ -92,6 +92,14 @@ lifecycle:
     assert.equal(devDelete.status, 202);
   });
 
+  it('refuses to delete a repository holding an immutable tag, before anything goes', async () => {
+    const res = await fetch(`http://${host}/berth/v1/repositories/prod/app`, { method: 'DELETE' });
+    assert.equal(res.status, 403);
+    assert.match((await errorOf(res)).message, /prod\/app:v1 is immutable/);
+    const tags = (await (await fetch(`http://${host}/v2/prod/app/tags/list`)).json()) as { tags: string[] };
+    assert.deepEqual(tags.tags.sort(), ['latest', 'v1'], 'no tag went');
+  });
+
   it('answers MANIFEST_UNKNOWN, not DENIED, for an immutable-looking tag that does not exist', async () => {
     const res = await fetch(`http://${host}/v2/prod/app/manifests/v9`, { method: 'DELETE' });
     assert.equal(res.status, 404);

@@ -101,6 +101,21 @@ lifecycle:
     await copyToRegistry(join(work, 'two'), `${host()}/team-b/app:v1`);
   });
 
+  it('reports the quota in /berth/v1/usage, and a repository delete gives its bytes back', async () => {
+    const usage = async (): Promise<{ quotas: Array<{ repositories: string[]; limit: number; used: number }> }> =>
+      (await (await fetch(`http://${host()}/berth/v1/usage`)).json()) as { quotas: Array<{ repositories: string[]; limit: number; used: number }> };
+    const before = (await usage()).quotas;
+    assert.equal(before.length, 1);
+    assert.deepEqual(before[0]?.repositories, ['team-a/**']);
+    assert.equal(before[0]?.limit, limit);
+    assert.ok((before[0]?.used ?? 0) > imageBytes(one), 'image one plus what the refused push linked');
+    await copyToRegistry(join(work, 'one'), `${host()}/team-a/scratch:v1`);
+    assert.equal((await usage()).quotas[0]?.used, before[0]?.used, 'a third copy of image one costs nothing');
+    const del = await fetch(`http://${host()}/berth/v1/repositories/team-a/scratch`, { method: 'DELETE' });
+    assert.equal(del.status, 202);
+    assert.equal((await usage()).quotas[0]?.used, before[0]?.used, 'still held by the other two repositories');
+  });
+
   it('fits the refused push after the images are deleted and garbage-collect has run', async () => {
     for (const repo of ['team-a/app', 'team-a/copy']) {
       const del = await fetch(`http://${host()}/v2/${repo}/manifests/${one.manifest.digest}`, { method: 'DELETE' });
