@@ -10,6 +10,7 @@ import type { UploadSlots } from './upload-slots.js';
 import type { RegistryMetrics } from '../metrics/metrics.js';
 import type { EventBridge } from '../notifications/bridge.js';
 import type { RequestRateLimiter } from '../ratelimit/limiter.js';
+import type { UiHandler } from '../ui/handler.js';
 
 /** Everything the HTTP layer needs, built once from the configuration. */
 export interface AppOptions {
@@ -41,6 +42,8 @@ export interface AppOptions {
   readonly events?: EventBridge | undefined;
   /** Per-client request rate limits (`http.ratelimit`); absent: no limits, no cost. */
   readonly rateLimiter?: RequestRateLimiter | undefined;
+  /** The web UI (`ui.enabled`), answering its own paths; absent: those paths are 404. */
+  readonly ui?: UiHandler | undefined;
 }
 
 /** One request on its way through the lifecycle: route → authorize → handle → respond. */
