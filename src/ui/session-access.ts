@@ -4,7 +4,7 @@
  * same policy as that user's Basic credentials would be. It wraps rather than changes the controllers, so
  * /v2, /berth/v1 and whatever else asks `app.access` see the session alike.
  *
- * - A request that wants more than pull (push, delete) with the cookie must carry the session's CSRF token
+ * - A request that changes something (not GET or HEAD, or wanting push or delete) with the cookie must carry the session's CSRF token
  *   in `X-Berth-CSRF`, else 403 DENIED: a page on another site cannot forge the header (and SameSite=Strict
  *   keeps the cookie off its requests in the first place).
  * - The UI's own requests (header `X-Berth-UI`) get their 401s without `WWW-Authenticate`, so the browser
@@ -31,6 +31,12 @@ export function requestSession(req: AuthRequest, codec: SessionCodec): Session |
   return codec.verify(cookieValue(req.headers.cookie, SESSION_COOKIE));
 }
 
+/** A request that changes something: a method other than GET and HEAD, or push or delete access wanted. */
+function isChange(req: AuthRequest, wanted: readonly Access[]): boolean {
+  const method = req.method ?? 'GET';
+  return (method !== 'GET' && method !== 'HEAD') || wanted.some((a) => a.type === 'repository' && a.action !== 'pull');
+}
+
 /** See the module comment. */
 export class SessionAccessController implements AccessController {
   constructor(
@@ -42,7 +48,7 @@ export class SessionAccessController implements AccessController {
     const session = isUserAuthorizer(this.inner) ? requestSession(req, this.codec) : undefined;
     try {
       if (session === undefined || !isUserAuthorizer(this.inner)) return await this.inner.authorized(req, wanted, options);
-      if (wanted.some((a) => a.action !== 'pull') && !this.codec.checkCsrf(session, req.headers[CSRF_HEADER])) {
+      if (isChange(req, wanted) && !this.codec.checkCsrf(session, req.headers[CSRF_HEADER])) {
         throw new OciError('DENIED', { message: 'missing or wrong CSRF token (X-Berth-CSRF) for a change made with the UI session' });
       }
       return await this.inner.authorizedAs(session.user, req, wanted, options);

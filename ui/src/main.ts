@@ -77,6 +77,7 @@ function loginPage(info: SessionInfo): void {
 
 let drawing = 0;
 let shown = location.hash;
+let first = true;
 
 /** Draws the page the hash names. */
 async function route(): Promise<void> {
@@ -108,7 +109,9 @@ async function route(): Promise<void> {
   else if (r.page === 'usage') usagePage(ctx);
   else if (r.page === 'login') loginPage(info);
   else replace(main, h('h1', {}, 'Not found'), h('p', {}, 'There is no such page. ', h('a', { href: '#/' }, 'See the repositories.')));
-  if (document.activeElement === document.body || document.activeElement === null) main.focus({ preventScroll: true });
+  // After a navigation, a screen reader starts at the new content; the first page leaves focus at the top (skip link first).
+  if (!first && (document.activeElement === document.body || document.activeElement === null)) main.focus({ preventScroll: true });
+  first = false;
 }
 
 window.addEventListener('hashchange', () => void route());

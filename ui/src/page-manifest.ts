@@ -11,7 +11,7 @@ export function manifestPage(ctx: PageContext, name: string, digest: string): vo
   const header = h('div', { class: 'title-row' }, h('h1', {}, h('span', { class: 'digest' }, digest)));
   if (ctx.session.canDelete === true) {
     header.append(
-      deleteButton(`Delete manifest ${digest}`, `Delete manifest ${shortDigest(digest)}?`, `The manifest ${digest} of ${name} and every tag pointing at it will be deleted.`, () => deleteManifest(name, digest), () => ctx.navigate(`#/r/${namePath(name)}`)),
+      deleteButton(`Delete manifest ${digest}`, `Delete manifest ${shortDigest(digest)}?`, `The manifest ${digest} of ${name} and every tag pointing at it will be deleted.`, () => deleteManifest(name, digest), () => ctx.navigate(`#/r/${namePath(name)}`), 'Delete manifest'),
     );
   }
   replace(ctx.main, h('p', { class: 'crumbs' }, h('a', { href: '#/' }, 'Repositories'), ' / ', h('a', { href: `#/r/${namePath(name)}` }, name), ' / ', shortDigest(digest)), header, body);

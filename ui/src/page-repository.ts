@@ -17,7 +17,7 @@ export function repositoryPage(ctx: PageContext, name: string): void {
   const header = h('div', { class: 'title-row' }, h('h1', {}, name));
   if (ctx.session.canDelete === true) {
     header.append(
-      deleteButton(`Delete repository ${name}`, `Delete repository ${name}?`, `Every tag and manifest of ${name} will be deleted. This cannot be undone.`, () => deleteRepository(name), () => ctx.navigate('#/')),
+      deleteButton(`Delete repository ${name}`, `Delete repository ${name}?`, `Every tag and manifest of ${name} will be deleted. This cannot be undone.`, () => deleteRepository(name), () => ctx.navigate('#/'), 'Delete repository'),
     );
   }
   replace(ctx.main, h('p', { class: 'crumbs' }, h('a', { href: '#/' }, 'Repositories'), ' / ', name), header, h('div', { class: 'filter' }, h('label', { for: 'sort' }, 'Sort tags by'), select), body);
@@ -28,19 +28,19 @@ export function repositoryPage(ctx: PageContext, name: string): void {
 }
 
 function tagsView(ctx: PageContext, name: string, tags: TagInfo[]): Node {
-  const host = location.host;
-  const first = tags[0];
   const wrap = h('div', {});
-  if (first !== undefined) {
-    wrap.append(
-      h('section', { class: 'pull', 'aria-label': 'Pull commands' }, copyable('docker pull', `docker pull ${host}/${name}:${first.name}`), copyable('podman pull', `podman pull ${host}/${name}:${first.name}`)),
-    );
+  const pull = h('section', { class: 'pull', 'aria-label': 'Pull commands' });
+  // The commands name the first tag; choosing a tag's name puts that tag in them.
+  const choose = (tag: string): void => replace(pull, copyable('docker pull', `docker pull ${location.host}/${name}:${tag}`), copyable('podman pull', `podman pull ${location.host}/${name}:${tag}`));
+  if (tags[0] !== undefined) {
+    choose(tags[0].name);
+    wrap.append(pull);
   }
   const headers = ['Tag', 'Digest', 'Size', 'Platforms', 'Pushed', 'Last pull'];
   if (ctx.session.canDelete === true) headers.push('Actions');
   const rows = tags.map((t) => {
     const cells: Array<Node | string> = [
-      h('span', { class: 'tag' }, t.name),
+      h('button', { type: 'button', class: 'tag', title: `Pull commands for ${t.name}`, onclick: () => choose(t.name) }, t.name),
       h('a', { href: `#/r/${namePath(name)}/m/${t.digest}`, title: t.digest, class: 'digest' }, shortDigest(t.digest)),
       formatSize(t.size),
       t.platforms.length === 0 ? '—' : t.platforms.join(', '),

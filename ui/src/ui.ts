@@ -82,7 +82,7 @@ export function copyable(label: string, text: string): HTMLElement {
 }
 
 /** A delete button that confirms, runs `remove`, then calls `after`; errors go to an alert beside it. */
-export function deleteButton(label: string, title: string, what: string, remove: () => Promise<void>, after: () => void): HTMLElement {
+export function deleteButton(label: string, title: string, what: string, remove: () => Promise<void>, after: () => void, text = 'Delete'): HTMLElement {
   const box = h('span', { class: 'action' });
   const button = h(
     'button',
@@ -102,7 +102,7 @@ export function deleteButton(label: string, title: string, what: string, remove:
         })();
       },
     },
-    'Delete',
+    text,
   );
   box.append(button);
   return box;
