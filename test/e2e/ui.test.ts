@@ -174,6 +174,11 @@ describe('web UI in Chromium', { timeout: 10 * 60_000 }, () => {
     await page.goto(`${fixture.base}/ui/#/r/public/hello`);
     await page.getByRole('button', { name: 'Delete tag latest' }).click();
     const dialog = page.getByRole('dialog');
+    await dialog.waitFor();
+    await page.keyboard.press('Escape');
+    await dialog.waitFor({ state: 'detached' });
+    assert.equal(await page.evaluate<string>('document.activeElement?.getAttribute("aria-label") ?? ""'), 'Delete tag latest', 'focus returns to the button');
+    await page.keyboard.press('Enter');
     await dialog.getByText('Delete tag public/hello:latest?').waitFor();
     await shot(page, 'delete-confirmation');
     await dialog.getByRole('button', { name: 'Delete' }).click();

@@ -131,6 +131,21 @@ describe('web UI server side', () => {
     assert.equal((await fetch(`${reg.url}/v2/public/x/tags/list`, { headers: { cookie: forged } })).status, 404, 'anonymous may pull public/**');
   });
 
+  it('offers no delete when deletion is disabled, whatever the policy', async () => {
+    const logger = createLogger({ level: 'error', formatter: 'json', destination: { write: () => undefined } });
+    const inner = new HtpasswdAccessController({ realm: 'Berth', verifier, policy, logger });
+    const ui = await createUi({ path: '/ui', sessionMaxAgeMs: 3600_000, secret: 'test-secret', apiPrefix: '', access: inner, auth: 'htpasswd', deleteEnabled: false, readOnly: false, dir });
+    const other = await startTestRegistry({ access: ui.access, ui: ui.handler, secret: 'test-secret', deleteEnabled: false });
+    try {
+      const res = await fetch(`${other.url}/ui/api/login`, { method: 'POST', headers: { ...UI, 'content-type': 'application/json' }, body: JSON.stringify({ user: 'alice', password: 'alice-pw' }) });
+      const cookie = (res.headers.get('set-cookie') ?? '').split(';')[0] ?? '';
+      const info = (await (await fetch(`${other.url}/ui/api/session?repository=a/x`, { headers: { cookie } })).json()) as { deleteEnabled: boolean; canDelete: boolean };
+      assert.deepEqual([info.deleteEnabled, info.canDelete], [false, false]);
+    } finally {
+      await other.close();
+    }
+  });
+
   it('logs out with the CSRF token, removing the cookie', async () => {
     const { cookie, csrf } = await login('alice', 'alice-pw');
     assert.equal((await fetch(`${reg.url}/ui/api/logout`, { method: 'POST', headers: { ...UI, cookie } })).status, 403);

@@ -71,8 +71,13 @@ function loginPage(info: SessionInfo): void {
       }
     })();
   });
-  replace(main, info.auth === 'none' ? h('p', {}, 'This registry has no accounts: everyone sees everything.') : form);
-  if (info.auth !== 'none') user.focus();
+  if (info.auth !== 'htpasswd') {
+    const why = info.auth === 'none' ? 'This registry has no accounts: everyone sees everything.' : 'This registry uses token authentication, which the UI cannot log in with yet: you see what anonymous users may see.';
+    replace(main, h('h1', {}, 'Log in'), h('p', {}, why));
+    return;
+  }
+  replace(main, form);
+  user.focus();
 }
 
 let drawing = 0;
