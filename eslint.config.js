@@ -51,6 +51,20 @@ export default tseslint.config(
     },
   },
   {
+    // The web UI's browser code: typed against the DOM by ui/tsconfig.json (which the project service
+    // finds for these files). Pages are built with textContent only, so markup from the registry (a
+    // label, a history line) can never run: HTML-parsing sinks are refused.
+    files: ['ui/src/**/*.ts'],
+    rules: {
+      'no-restricted-properties': [
+        'error',
+        ...['innerHTML', 'outerHTML'].map((property) => ({ property, message: 'build elements with h() from ui/src/dom.ts (textContent only)' })),
+        ...['insertAdjacentHTML', 'write', 'writeln'].map((property) => ({ property, message: 'build elements with h() from ui/src/dom.ts (textContent only)' })),
+      ],
+      'no-restricted-globals': ['error', { name: 'eval', message: 'the page\'s CSP refuses it anyway' }],
+    },
+  },
+  {
     files: ['**/*.js', '**/*.mjs'],
     ...tseslint.configs.disableTypeChecked,
     languageOptions: { globals: nodeGlobals },

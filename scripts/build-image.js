@@ -148,6 +148,8 @@ function assembleApp(dest) {
   writeFileSync(join(app, 'package.json'), JSON.stringify({ name: pkg.name, version: pkg.version, type: 'module', license: pkg.license }, null, 2) + '\n');
   cpSync(join(root, 'bin'), join(app, 'bin'), { recursive: true });
   cpSync(join(root, 'dist/src'), join(app, 'dist/src'), { recursive: true, filter: (s) => !s.endsWith('.map') && !s.endsWith('.tsbuildinfo') });
+  // The web UI's built files (index.html and hashed assets), served at ui.path.
+  if (existsSync(join(root, 'dist/ui/index.html'))) cpSync(join(root, 'dist/ui'), join(app, 'dist/ui'), { recursive: true });
   for (const dir of productionPackages()) {
     const source = join(root, dir);
     const manifest = JSON.parse(readFileSync(join(source, 'package.json'), 'utf8'));

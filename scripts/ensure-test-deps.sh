@@ -13,7 +13,7 @@
 # - Otherwise: prints the exact command to run and exits 1.
 set -euo pipefail
 
-TEST_DEPS="skopeo:skopeo docker-registry:docker-registry redis-server:redis-server htpasswd:apache2-utils wrk:wrk radosgw:radosgw ceph-mon:ceph-mon ceph-osd:ceph-osd curl:curl openssl:openssl podman:podman containerd:containerd ctr:containerd docker:docker.io runc:runc tini-static:tini"
+TEST_DEPS="skopeo:skopeo docker-registry:docker-registry redis-server:redis-server htpasswd:apache2-utils wrk:wrk radosgw:radosgw ceph-mon:ceph-mon ceph-osd:ceph-osd curl:curl openssl:openssl podman:podman containerd:containerd ctr:containerd docker:docker.io runc:runc tini-static:tini chromium:chromium"
 
 missing=()
 for dep in $TEST_DEPS; do

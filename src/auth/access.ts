@@ -29,6 +29,8 @@ export interface AuthorizeOptions {
 /** What an access controller reads of a request (an HTTP/1 or HTTP/2 request fits). */
 export interface AuthRequest {
   readonly headers: IncomingHttpHeaders;
+  /** The request's method, when the caller has one (the app passes the request itself). */
+  readonly method?: string | undefined;
   /** The connection, for logging the peer; null once it is gone. */
   readonly socket?: { readonly remoteAddress?: string | undefined } | null;
 }

@@ -42,6 +42,8 @@ import { createRateLimiter } from '../ratelimit/from-config.js';
 import { RedisSharedCatalog } from '../cache/redis-catalog.js';
 import { catalogSettings as toCatalogSettings, type CatalogSettings } from '../storage/catalog-settings.js';
 import type { CatalogOptions } from '../storage/catalog.js';
+import type { UiHandler } from '../ui/handler.js';
+import { startUi } from './serve-ui.js';
 
 /** The largest manifest Berth accepts (the distribution spec's recommended minimum limit). */
 export const MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
@@ -136,7 +138,8 @@ export async function startRegistry(config: Config): Promise<RunningRegistry> {
   const notifier = Notifier.fromConfig(config.notifications, { logger, metrics, userAgent: `berth/${VERSION}` });
   const auth = await createAccessController(config, logger, metrics);
   const rateLimiter = await createRateLimiter(config.http.ratelimit, { logger, metrics, prefix: config.http.prefix, redis: config.redis });
-  const app = buildRegistryApp(config, { registry, logger, secret, metrics, notifier, access: auth.access, rateLimiter, quotas: quotas?.ledger });
+  const ui = await startUi(config, auth.access, secret, logger);
+  const app = buildRegistryApp(config, { registry, logger, secret, metrics, notifier, access: ui?.access ?? auth.access, rateLimiter, quotas: quotas?.ledger, ui: ui?.handler });
   metrics.trackInFlight(app.inFlight);
   const health = new HealthMonitor(buildHealthChecks(config.health, { name: config.storage.driver, probe: storageDriverProbe(rawDriver) }), { logger });
   void health.start();
@@ -272,9 +275,10 @@ function buildRegistryApp(
     access: AccessController;
     rateLimiter: Awaited<ReturnType<typeof createRateLimiter>>;
     quotas: LocalQuotaLedger | undefined;
+    ui: UiHandler | undefined;
   },
 ): ReturnType<typeof buildApp> {
-  const { registry, logger, secret, metrics, notifier, access, rateLimiter, quotas } = deps;
+  const { registry, logger, secret, metrics, notifier, access, rateLimiter, quotas, ui } = deps;
   const events = notifier.enabled
     ? new EventBridge({ sink: notifier, source: sourceRecord(config.http.addr), includeReferences: config.notifications.events.includereferences })
     : undefined;
@@ -296,6 +300,7 @@ function buildRegistryApp(
     accessLog: !config.log.accesslog.disabled,
     metrics,
     rateLimiter,
+    ui,
     ...(events !== undefined ? { events } : {}),
     ...(quotas !== undefined ? { quotas: { usage: async () => (await quotas.usage()).quotas } } : {}),
   });

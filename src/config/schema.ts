@@ -3,7 +3,7 @@
  * validated and defaulted in a single zod tree, once, when the configuration loads. Parsing yields
  * `Config`, the shape the rest of Berth is written against. The tree is assembled here from the
  * sections in this folder (storage-schema.ts, http-schema.ts, sections.ts) and those the features own
- * (gc, health, notifications, auth, lifecycle, the S3 and Azure drivers); all are written with the field helpers
+ * (gc, health, notifications, auth, lifecycle, the S3 and Azure drivers, the UI); all are written with the field helpers
  * of src/config-fields/ (null means unset, scalars where strings go, YAML 1.1 booleans, Go durations
  * as milliseconds), which import nothing of ours, so no feature folder imports config/.
  *
@@ -31,6 +31,7 @@ import { s3KeyDocs } from '../storage/driver/s3/parameters.js';
 import { httpKeyDocs, httpSchema } from './http-schema.js';
 import { authKeyDocs, authSchema, logKeyDocs, logSchema, policyKeyDocs, policySchema, redisKeyDocs, redisSchema, unimplementedSection, validationKeyDocs, validationSchema } from './sections.js';
 import { storageKeyDocs, storageSchema, UNSUPPORTED_STORAGE_DRIVERS } from './storage-schema.js';
+import { uiKeyDocs, uiSchema } from '../ui/schema.js';
 
 export { LOG_LEVELS, type LogLevel } from './sections.js';
 export { STORAGE_DRIVER_KEYS, STORAGE_DRIVERS, UNSUPPORTED_STORAGE_DRIVERS, type StorageDriverName } from './storage-schema.js';
@@ -76,6 +77,7 @@ const rootShape = {
   policy: policySchema,
   /** Berth only: retention, immutable tags and quotas (src/lifecycle/). */
   lifecycle: lifecycleSchema,
+  ui: uiSchema,
 };
 
 /** Key paths accepted but neither suggested in hints nor documented: a deprecated alias, the drivers Berth refuses. */
@@ -178,5 +180,6 @@ export const CONFIG_KEY_DOCS: KeyDocs = {
   ...docsUnder('validation', validationKeyDocs),
   ...docsUnder('policy', policyKeyDocs),
   ...docsUnder('lifecycle', lifecycleKeyDocs),
+  ...docsUnder('ui', uiKeyDocs),
 };
 

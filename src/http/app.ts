@@ -7,7 +7,7 @@ import { UploadSlots } from './upload-slots.js';
 import { matchRoute, ROUTE_METHODS, type Route, type RouteKind } from './router.js';
 import { DEFAULT_BASE_HEADERS, renderError, type BaseHeaders } from './render-error.js';
 import { settleBody } from './request-body.js';
-import { sendBytes, urlFor } from './respond.js';
+import { sendBytes, sendEmpty, urlFor } from './respond.js';
 import { UploadStateCodec } from './upload-state.js';
 import { redactRequestUri } from '../log/redact.js';
 import { deleteBlob, getBlob } from './handlers/blobs.js';
@@ -23,7 +23,7 @@ type Handler = (ctx: RequestContext) => Promise<void>;
 
 /** Each route's handlers by method; HEAD is served by the GET handler. */
 const HANDLERS: Readonly<Record<RouteKind, Readonly<Partial<Record<string, Handler>>>>> = {
-  root: { GET: async (ctx) => sendBytes(ctx, 200, 'application/json', EMPTY_OBJECT) },
+  root: { GET: root },
   base: { GET: async (ctx) => sendBytes(ctx, 200, 'application/json', EMPTY_OBJECT) },
   catalog: { GET: catalog },
   tags: { GET: listTags },
@@ -38,6 +38,13 @@ const HANDLERS: Readonly<Record<RouteKind, Readonly<Partial<Record<string, Handl
   'mgmt-manifest': { GET: getManifestSummary },
   'mgmt-usage': { GET: getUsage },
 };
+
+/** `/`: 200 for probes; a browser asking for a page is sent to the web UI when it is on. */
+async function root(ctx: RequestContext): Promise<void> {
+  const ui = ctx.app.ui;
+  if (ui !== undefined && ctx.req.headers.accept?.includes('text/html') === true) return sendEmpty(ctx, 302, { Location: `${ui.path}/` });
+  sendBytes(ctx, 200, 'application/json', EMPTY_OBJECT);
+}
 
 /** The body of `GET /v2/` (and `/`): an empty JSON object, as Distribution answers. */
 const EMPTY_OBJECT = Buffer.from('{}');
@@ -213,6 +220,8 @@ async function lifecycle(x: Exchange): Promise<void> {
   const limited = limiter === undefined ? undefined : { method, pathname: x.pathname, peer: x.remoteAddress, forwardedFor: req.headers['x-forwarded-for'] };
   // Before authorization, so a flood costs one bucket lookup per request and no password check.
   if (limited !== undefined && limiter?.afterAuthorization === false) await limiter.admit(limited);
+  // The web UI (src/ui/) answers its own paths; its errors go to the same renderer.
+  if (route === undefined && app.ui?.matches(x.pathname) === true) return app.ui.serve(req, x.res, x.pathname);
   if (route === undefined) throw new OciError('NAME_UNKNOWN', { status: 404, message: 'no such endpoint', detail: { path: x.pathname.slice(0, 200) } });
   const allowed = ROUTE_METHODS[route.kind];
   if (!allowed.includes(method)) {
@@ -227,9 +236,11 @@ async function lifecycle(x: Exchange): Promise<void> {
     // A cross-repository mount also wants pull on the source. A client allowed to push here but
     // not to read the source gets an ordinary upload (the spec's fallback) rather than a refused
     // push; bad credentials, or a refusal of this repository, refuse the request (one check).
-    const optional = wanted.filter((a) => a.type === 'repository' && a.name !== route.name);
+    // The management API's repository listing asks for nothing beyond authentication (the catalog
+    // scope optionally, so anonymous callers get through): it lists what the caller may pull.
+    const optional = route.kind === 'mgmt-repositories' ? wanted : wanted.filter((a) => a.type === 'repository' && a.name !== route.name);
     ctx.grant = await app.access.authorized(req, wanted, optional.length > 0 ? { optional } : undefined);
-    if ((ctx.grant.refused?.length ?? 0) > 0) {
+    if ((ctx.grant.refused?.length ?? 0) > 0 && route.kind !== 'mgmt-repositories') {
       log.debug({ from: ctx.query.get('from') }, 'mount source not readable by this client; uploading instead');
       ctx.query.delete('mount');
       ctx.query.delete('from');

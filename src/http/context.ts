@@ -11,6 +11,7 @@ import type { RegistryMetrics } from '../metrics/metrics.js';
 import type { EventBridge } from '../notifications/bridge.js';
 import type { RequestRateLimiter } from '../ratelimit/limiter.js';
 import type { PullTimes, QuotaReport } from './management-seams.js';
+import type { UiHandler } from '../ui/handler.js';
 
 /** Everything the HTTP layer needs, built once from the configuration. */
 export interface AppOptions {
@@ -46,6 +47,8 @@ export interface AppOptions {
   readonly pullTimes?: PullTimes | undefined;
   /** Quotas and their usage, for `GET /berth/v1/usage`; absent: none. */
   readonly quotas?: QuotaReport | undefined;
+  /** The web UI (`ui.enabled`), answering its own paths; absent: those paths are 404. */
+  readonly ui?: UiHandler | undefined;
 }
 
 /** One request on its way through the lifecycle: route → authorize → handle → respond. */

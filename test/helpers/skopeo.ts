@@ -95,6 +95,8 @@ export interface PushOptions extends SkopeoOptions {
   all?: boolean;
   /** The image's ref name in the layout's index.json (default: its only entry). */
   layoutRef?: string;
+  /** `user:password` for the registry (`--dest-creds`). */
+  destCreds?: string;
 }
 
 /**
@@ -105,6 +107,7 @@ export function copyToRegistry(layoutDir: string, ref: string, opts: PushOptions
   const args = ['copy', '--dest-tls-verify=false'];
   if (opts.format !== undefined) args.push('--format', opts.format);
   if (opts.all === true) args.push('--all');
+  if (opts.destCreds !== undefined) args.push('--dest-creds', opts.destCreds);
   args.push(ociRef(layoutDir, opts.layoutRef), dockerRef(ref));
   return skopeo(args, opts);
 }

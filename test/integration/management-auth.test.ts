@@ -69,7 +69,6 @@ describe('management API × every kind of requester (htpasswd + policies)', () =
 
   // Each route, and what a requester allowed to do it gets; `needs` says which requesters are.
   const routes: Array<{ name: string; method?: string; path: () => string; ok: number; needs: readonly Who[] }> = [
-    { name: 'GET repositories', path: () => '/berth/v1/repositories', ok: 200, needs: ['admin'] },
     { name: 'GET usage', path: () => '/berth/v1/usage', ok: 200, needs: ['admin'] },
     { name: 'GET one repository', path: () => '/berth/v1/repositories/team/app', ok: 200, needs: ['admin', 'reader'] },
     { name: 'GET tags', path: () => '/berth/v1/repositories/team/app/tags', ok: 200, needs: ['admin', 'reader'] },
@@ -97,6 +96,22 @@ describe('management API × every kind of requester (htpasswd + policies)', () =
       });
     }
   }
+
+  // The listing is everyone's, of what each may pull (the catalog scope alone shows nothing more).
+  const listed: Record<Exclude<Who, 'wrong-password'>, string[]> = { anonymous: [], stranger: [], reader: ['team/app'], admin: ['team/app'] }; // team/gone: deleted by the admin above
+  for (const [who, names] of Object.entries(listed) as Array<[Exclude<Who, 'wrong-password'>, string[]]>) {
+    it(`GET repositories as ${who} lists what ${who} may pull`, async () => {
+      const res = await fetch(`${r.url}/berth/v1/repositories`, { headers: WHO[who] });
+      assert.equal(res.status, 200);
+      const body = (await res.json()) as { repositories: Array<{ name: string }> };
+      assert.deepEqual(body.repositories.map((x) => x.name), names);
+    });
+  }
+  it('GET repositories with a wrong password is 401 with the challenge', async () => {
+    const res = await fetch(`${r.url}/berth/v1/repositories`, { headers: WHO['wrong-password'] });
+    assert.equal(res.status, 401);
+    assert.equal(res.headers.get('www-authenticate'), challenge);
+  });
 
   it('the challenge is the Basic one of the realm', () => {
     assert.equal(challenge, 'Basic realm="Registry Realm"');

@@ -65,6 +65,7 @@ describe('config schema: defaults', () => {
       validation: { enabled: false, disabled: false, manifests: { urls: { allow: [], deny: [] }, indexes: { platforms: 'all', platformlist: [] } } },
       catalog: { maxentries: 1000, refresh: 10_000, maxstale: 60_000, redis: true },
       policy: { repository: { classes: [] } },
+      ui: { enabled: true, path: '/ui', session: { maxage: 12 * 3600_000 } },
     };
     assert.deepEqual(config, want);
   });

@@ -36,6 +36,8 @@ export interface CredentialVerifier {
    * it throws rejects verify(), which otherwise never rejects.
    */
   verify(user: string, password: string, beforeCheck?: () => () => void): Promise<boolean>;
+  /** True when the user is known (absent: not checked, as with a test stand-in). */
+  has?(user: string): boolean;
   /** Releases what the verifier holds (a directory watch). */
   close?(): void;
 }
@@ -178,7 +180,21 @@ export class HtpasswdAccessController implements AccessController {
       this.logger.warn({ user: user.slice(0, 256), remote, repositories, reason: 'wrong user name or password' }, 'authentication failed');
       throw this.challenge(wanted);
     }
+    return this.authorizedAs(user, req, wanted, options);
+  }
 
+  /**
+   * The policy decision for a user who authenticated another way (a UI session made from a login this
+   * controller checked): resolves with the grant, or rejects with 401 when the user has left the htpasswd
+   * file since, or 403 DENIED exactly as authorized() would.
+   */
+  async authorizedAs(user: string, req: AuthRequest, wanted: readonly Access[], options: AuthorizeOptions = {}): Promise<Grant> {
+    const remote = req.socket?.remoteAddress;
+    const repositories = repositoriesOf(wanted);
+    if (this.verifier.has !== undefined && !this.verifier.has(user)) {
+      this.logger.warn({ user: user.slice(0, 256), remote, repositories, reason: 'user no longer in the htpasswd file' }, 'authentication failed');
+      throw this.challenge(wanted);
+    }
     const denied: Access[] = [];
     let reason = '';
     for (const access of wanted) {

@@ -9,7 +9,7 @@
 import type { RequestContext } from '../context.js';
 import { OciError } from '../../oci/errors.js';
 import { parseManifestReference, type RepositoryName } from '../../oci/reference.js';
-import { compareRepositoryNames, pageAfter } from '../../storage/catalog.js';
+import { compareRepositoryNames, pageAfter, type SortedPage } from '../../storage/catalog.js';
 import type { TagSummary } from '../../storage/inventory.js';
 import { sendJson, urlFor } from '../respond.js';
 import { pageSize, repositoryOf } from './common.js';
@@ -44,11 +44,35 @@ export async function listRepositories(ctx: RequestContext): Promise<void> {
   const all = await ctx.app.registry.repositories();
   // A scan of the in-memory index: 10,000 names in well under a millisecond.
   const names = q === '' ? all : all.filter((name) => name.includes(q));
-  const page = pageAfter(names, n, ctx.query.get('last') ?? undefined, compareRepositoryNames);
+  const last = ctx.query.get('last') ?? undefined;
+  const page = await pullablePage(ctx, names, n, last);
   const repositories = await ctx.app.registry.inventory.repositories(page.items as readonly RepositoryName[]);
   const headers: Record<string, string> = {};
   if (page.next !== undefined && n !== undefined) headers['Link'] = nextLink(ctx, '/berth/v1/repositories', n, page.next, ['q']);
   sendJson(ctx, 200, { repositories: repositories.map((r) => ({ name: r.name, tags: r.tags, size: r.size })) }, headers);
+}
+
+/**
+ * The page of the names the caller may pull: the listing shows each user what policies let them
+ * read (the catalog scope alone shows nothing more). Asks the access controller name by name from
+ * `last` until the page (and one more, for the Link) is full.
+ */
+async function pullablePage(ctx: RequestContext, names: readonly string[], n: number | undefined, last: string | undefined): Promise<SortedPage> {
+  const candidates = pageAfter(names, undefined, last, compareRepositoryNames).items;
+  const wanted = n === undefined ? Infinity : n + 1;
+  const out: string[] = [];
+  for (const name of candidates) {
+    if (out.length >= wanted) break;
+    const allowed = await ctx.app.access.authorized(ctx.req, [{ type: 'repository', name, action: 'pull' }]).then(
+      () => true,
+      (err: unknown) => {
+        if (err instanceof OciError && (err.code === 'DENIED' || err.code === 'UNAUTHORIZED')) return false;
+        throw err;
+      },
+    );
+    if (allowed) out.push(name);
+  }
+  return pageAfter(out, n, undefined, compareRepositoryNames);
 }
 
 /** GET /berth/v1/repositories/<name>: one repository's tag count and size. */
