@@ -21,6 +21,7 @@ import { digestAlgorithm, digestOf, DIGEST_ALGORITHMS, isDigest, type Digest, ty
 import { MANIFEST_MEDIA_TYPES } from '../oci/media-types.js';
 import type { RepositoryName } from '../oci/reference.js';
 import { parseChallenges, type Challenge } from './challenge.js';
+import { abortReason } from './coalesce.js';
 import type { Upstream } from './schema.js';
 import { TokenCache } from './token-cache.js';
 import { Agent, request } from './undici-agent.js';
@@ -266,7 +267,7 @@ class UpstreamClient implements UpstreamRegistry {
     try {
       return await request(this.agent, { origin: url.origin, path: `${url.pathname}${url.search}`, method, headers, signal: signal ?? null });
     } catch (err) {
-      if (signal?.aborted === true) throw signal.reason;
+      if (signal?.aborted === true) throw abortReason(signal);
       throw new UpstreamError('unavailable', this.upstream.name, `${method} ${url.origin}${url.pathname}: ${describeNetworkError(err)}`, { cause: err });
     }
   }
@@ -286,7 +287,7 @@ class UpstreamClient implements UpstreamRegistry {
       }
     } catch (err) {
       if (err instanceof UpstreamError) throw err;
-      if (signal?.aborted === true) throw signal.reason;
+      if (signal?.aborted === true) throw abortReason(signal);
       throw new UpstreamError('unavailable', this.upstream.name, `${what}: ${describeNetworkError(err)}`, { cause: err });
     }
     return Buffer.concat(chunks);
