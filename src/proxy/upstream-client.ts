@@ -310,9 +310,13 @@ class UpstreamClient implements UpstreamRegistry {
   }
 }
 
-/** The token cache key: one token per realm, service and scope. */
+/**
+ * The token cache key: one token per realm, service and the scope we pull with. Not the challenge's own
+ * scope, which names the repository of the request that got it, while the remembered challenge serves
+ * the next request, for any repository.
+ */
 function tokenKey(challenge: Challenge, scope: string): string {
-  return `${challenge.params['realm'] ?? ''}\n${challenge.params['service'] ?? ''}\n${challenge.params['scope'] ?? scope}`;
+  return `${challenge.params['realm'] ?? ''}\n${challenge.params['service'] ?? ''}\n${scope}`;
 }
 
 function acceptHeader(accept: readonly string[] | undefined): string {

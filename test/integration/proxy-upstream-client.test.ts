@@ -199,6 +199,8 @@ describe('upstream client against Berth with token authentication', { timeout: 6
       assert.equal((await c.resolveManifest(name('private/app'), 'latest')).digest, privateImage.digest);
       assert.equal((await c.resolveManifest(name('private/app'), 'latest')).digest, privateImage.digest);
       assert.equal((await c.resolveManifest(name('public/app'), 'latest')).digest, publicImage.digest);
+      // Back to the first repository after another one: its token is still cached.
+      assert.equal((await c.resolveManifest(name('private/app'), 'latest')).digest, privateImage.digest);
       const asked = issuer.requests.slice(before);
       assert.deepEqual(
         asked.map((r) => [r.user, r.status, r.scopes]),
