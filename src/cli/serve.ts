@@ -6,6 +6,7 @@ import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadConfig, resolveConfigPath } from '../config/load.js';
 import { collectEnvOverrides } from '../config/env.js';
+import { ConfigError } from '../config-fields/config-error.js';
 import type { Config } from '../config/schema.js';
 import { createLogger, type Logger } from '../log/logger.js';
 import { createDriver } from '../storage/driver/factory.js';
@@ -120,8 +121,18 @@ function watchParent(onGone: () => void): void {
   timer.unref();
 }
 
+/**
+ * The `proxy` section validates (src/proxy/schema.ts), but the cache is not in the request path yet:
+ * refuse it rather than serve a writable hosted registry where a read-only mirror was configured.
+ */
+function refuseUnservedProxy(config: Config): void {
+  if (config.proxy === undefined) return;
+  throw new ConfigError([{ path: 'proxy', message: 'the pull-through cache is not served by this version of Berth yet (the section is valid); remove it' }]);
+}
+
 /** Starts a registry from a parsed configuration (used by serve and by tests). */
 export async function startRegistry(config: Config): Promise<RunningRegistry> {
+  refuseUnservedProxy(config);
   // A worker of `http.workers`: worker 0 alone sweeps, purges uploads and serves the debug endpoints.
   const worker = workerIndex();
   const logger = createLogger({

@@ -3,7 +3,7 @@
  * validated and defaulted in a single zod tree, once, when the configuration loads. Parsing yields
  * `Config`, the shape the rest of Berth is written against. The tree is assembled here from the
  * sections in this folder (storage-schema.ts, http-schema.ts, sections.ts) and those the features own
- * (gc, health, notifications, auth, lifecycle, the S3 and Azure drivers, the UI); all are written with the field helpers
+ * (gc, health, notifications, proxy, auth, lifecycle, the S3 and Azure drivers, the UI); all are written with the field helpers
  * of src/config-fields/ (null means unset, scalars where strings go, YAML 1.1 booleans, Go durations
  * as milliseconds), which import nothing of ours, so no feature folder imports config/.
  *
@@ -26,6 +26,7 @@ import { gcKeyDocs } from '../gc/schema.js';
 import { healthKeyDocs, healthSchema } from '../health/schema.js';
 import { lifecycleKeyDocs, lifecycleSchema } from '../lifecycle/schema.js';
 import { notificationsKeyDocs, notificationsSchema } from '../notifications/schema.js';
+import { proxyKeyDocs, proxySchema } from '../proxy/schema.js';
 import { azureKeyDocs } from '../storage/driver/azure/parameters.js';
 import { s3KeyDocs } from '../storage/driver/s3/parameters.js';
 import { httpKeyDocs, httpSchema } from './http-schema.js';
@@ -57,7 +58,7 @@ const rootShape = {
   notifications: notificationsSchema,
   redis: redisSchema,
   health: healthSchema,
-  proxy: unimplementedSection('the pull-through cache (proxy)'),
+  proxy: proxySchema,
   validation: validationSchema,
   compatibility: unimplementedSection('compatibility (schema 1 manifests are always refused)'),
   reporting: unimplementedSection('error reporting (bugsnag, newrelic)'),
@@ -135,7 +136,6 @@ export function configKeyPaths(): string[] {
 
 const rootKeyDocs: KeyDocs = {
   version: { type: 'string', default: '— (required)', text: 'Configuration format version. Must be `0.1` (YAML reads `0.1` as a number; either is accepted).' },
-  proxy: { type: 'map', default: '—', text: "Distribution's pull-through cache of a remote registry. Not implemented: refused." },
   compatibility: { type: 'map', default: '—', text: "Distribution's schema 1 handling. Not implemented: refused (Berth always refuses schema 1 manifests)." },
   reporting: { type: 'map', default: '—', text: "Distribution's error reporting services (bugsnag, newrelic). Not implemented: refused." },
   middleware: { type: 'map', default: '—', text: "Distribution's registry, repository and storage middleware. Not implemented: refused." },
@@ -177,6 +177,7 @@ export const CONFIG_KEY_DOCS: KeyDocs = {
   ...docsUnder('notifications', notificationsKeyDocs),
   ...docsUnder('redis', redisKeyDocs),
   ...docsUnder('health', healthKeyDocs),
+  ...docsUnder('proxy', proxyKeyDocs),
   ...docsUnder('validation', validationKeyDocs),
   ...docsUnder('policy', policyKeyDocs),
   ...docsUnder('lifecycle', lifecycleKeyDocs),

@@ -25,6 +25,8 @@ export interface DistributionOptions {
    * key; anything else replaces), e.g. `"log:\n  level: debug\n"`.
    */
   extraYaml?: string;
+  /** A readiness probe replacing `GET /v2/` answering 200 (e.g. 401 once auth is configured). */
+  ready?: () => Promise<boolean>;
 }
 
 /** Options for {@link startBerth}. */
@@ -137,10 +139,14 @@ export async function startDistribution(options: DistributionOptions): Promise<R
     if (!isMap(extra)) throw new Error('startDistribution: extraYaml must be a YAML mapping');
     config = deepMerge(config, extra);
   }
-  return startWithConfig('distribution', port, stringify(config), (configPath) => ({
-    command: 'docker-registry',
-    args: ['serve', configPath],
-  }));
+  return startWithConfig(
+    'distribution',
+    port,
+    stringify(config),
+    (configPath) => ({ command: 'docker-registry', args: ['serve', configPath] }),
+    undefined,
+    options.ready,
+  );
 }
 
 /**

@@ -72,7 +72,7 @@ describe('loadConfig', () => {
   });
 
   it('refuses a section Berth does not implement, also from the environment, naming it', async () => {
-    await assert.rejects(loadConfig({ env: { REGISTRY_PROXY_REMOTEURL: 'https://registry-1.docker.io' } }), (err: unknown) => err instanceof ConfigError && err.message === 'config: proxy: the pull-through cache (proxy) is not implemented by Berth; remove this section (from the environment variable REGISTRY_PROXY_REMOTEURL)');
+    await assert.rejects(loadConfig({ env: { REGISTRY_MIDDLEWARE_STORAGE: '[{name: redirect}]' } }), (err: unknown) => err instanceof ConfigError && err.message === 'config: middleware: middleware (registry, repository and storage hooks) is not implemented by Berth; remove this section (from the environment variable REGISTRY_MIDDLEWARE_STORAGE)');
   });
 
   it('reads validation.manifests.urls.allow from the environment as a YAML list', async () => {

@@ -217,7 +217,6 @@ describe('config schema: errors name the key path', () => {
     ['workers of the wrong kind', minimal({ http: { workers: 'many' } }), 'config: http.workers: must be a whole number from 1 to 256, or auto'],
     ['debug without addr', minimal({ http: { debug: { prometheus: { enabled: true } } } }), 'config: http.debug.addr: required'],
     ['debug with an empty addr', minimal({ http: { debug: { addr: '' } } }), 'config: http.debug.addr: required'],
-    ['proxy, which Berth does not implement', minimal({ proxy: { remoteurl: 'https://registry-1.docker.io' } }), 'config: proxy: the pull-through cache (proxy) is not implemented by Berth; remove this section'],
     ['middleware, which Berth does not implement', minimal({ middleware: { storage: [{ name: 'redirect' }] } }), 'config: middleware: middleware (registry, repository and storage hooks) is not implemented by Berth; remove this section'],
     ['reporting, which Berth does not implement', minimal({ reporting: { bugsnag: { apikey: 'k' } } }), 'config: reporting: error reporting (bugsnag, newrelic) is not implemented by Berth; remove this section'],
     ['compatibility, which Berth does not implement', minimal({ compatibility: { schema1: { enabled: true } } }), 'config: compatibility: compatibility (schema 1 manifests are always refused) is not implemented by Berth; remove this section'],

@@ -31,7 +31,7 @@ describe('README stays true', () => {
     for (const driver of STORAGE_DRIVERS) assert.ok(section.includes(`\`${driver}\``), `README's Storage section lacks ${driver}`);
   });
   it('names the configuration sections Berth refuses', () => {
-    for (const key of ['proxy', 'middleware', 'reporting', 'compatibility']) {
+    for (const key of ['middleware', 'reporting', 'compatibility']) {
       assert.ok(knownKeysAt([]).includes(key), key);
       assert.ok(readme.includes(`\`${key}\``), `README does not name ${key}`);
     }
