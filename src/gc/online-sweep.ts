@@ -7,11 +7,11 @@ import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Registry } from '../storage/registry.js';
 import type { FileInfo, StorageDriver } from '../storage/driver/driver.js';
-import { isPathNotFound } from '../storage/driver/errors.js';
 import type { ManifestInfo } from '../storage/manifest-info.js';
 import type { Digest } from '../oci/digest.js';
 import type { RepositoryName, Tag } from '../oci/reference.js';
 import * as paths from '../storage/paths.js';
+import { statOrUndefined } from '../storage/listing.js';
 import type { CondemnedGuard } from './guard.js';
 import { listCondemnedBlobs, listCondemnedRevisions, readMarkerTimes, revisionKey, writeMarker, type RevisionMarker } from './markers.js';
 import { ManifestReader, deleteIfExists, forEachLimit, pathExists, listBlobDigests, listRepositories, markRevision, reachableRevisions, scanRepository, type RepositoryScan } from './scan.js';
@@ -331,14 +331,6 @@ class OnlineSweep {
   }
 }
 
-async function statOrUndefined(driver: StorageDriver, path: string): Promise<FileInfo | undefined> {
-  try {
-    return await driver.stat(path);
-  } catch (err) {
-    if (isPathNotFound(err)) return undefined;
-    throw err;
-  }
-}
 
 /** Scans every repository (a few at once) and decides which revisions are kept. */
 async function scanAll(driver: StorageDriver, reader: ManifestReader, deleteUntagged: boolean): Promise<Scans> {

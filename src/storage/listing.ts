@@ -1,4 +1,4 @@
-import type { StorageDriver } from './driver/driver.js';
+import type { FileInfo, StorageDriver } from './driver/driver.js';
 import { isPathNotFound } from './driver/errors.js';
 import { tryParseDigest, type Digest } from '../oci/digest.js';
 
@@ -27,4 +27,9 @@ export async function listDigestDirs(driver: StorageDriver, dir: string): Promis
     }
   }
   return out;
+}
+
+/** The path's FileInfo, or undefined when it is absent. */
+export function statOrUndefined(driver: StorageDriver, path: string): Promise<FileInfo | undefined> {
+  return unlessAbsent<FileInfo | undefined>(driver.stat(path), undefined);
 }

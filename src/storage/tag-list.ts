@@ -4,6 +4,7 @@ import { isPathNotFound } from './driver/errors.js';
 import { digestAlgorithm, tryParseDigest, type Digest } from '../oci/digest.js';
 import type { RepositoryName, Tag } from '../oci/reference.js';
 import * as paths from './paths.js';
+import { statOrUndefined } from './listing.js';
 import { Lru } from './lru.js';
 import { DEFAULT_LINK_CACHE_LIMITS, RACY_MS, type LinkCache, type LinkCacheLimits } from './link-cache.js';
 import { compareBytes } from './catalog.js';
@@ -263,14 +264,6 @@ function isMd5Of(version: string, content: Buffer): boolean {
   return etag.length === 32 && etag.toLowerCase() === createHash('md5').update(content).digest('hex');
 }
 
-async function statOrUndefined(driver: StorageDriver, path: string): Promise<FileInfo | undefined> {
-  try {
-    return await driver.stat(path);
-  } catch (err) {
-    if (isPathNotFound(err)) return undefined;
-    throw err;
-  }
-}
 
 async function mapLimit<T, R>(items: readonly T[], fn: (item: T) => Promise<R>): Promise<R[]> {
   const out: R[] = new Array<R>(items.length);
