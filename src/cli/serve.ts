@@ -42,6 +42,8 @@ import { createRateLimiter } from '../ratelimit/from-config.js';
 import { RedisSharedCatalog } from '../cache/redis-catalog.js';
 import { catalogSettings as toCatalogSettings, type CatalogSettings } from '../storage/catalog-settings.js';
 import type { CatalogOptions } from '../storage/catalog.js';
+import { startPullTimes } from './serve-lifecycle.js';
+import type { PullTimes } from '../http/management-seams.js';
 
 /** The largest manifest Berth accepts (the distribution spec's recommended minimum limit). */
 export const MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
@@ -136,7 +138,8 @@ export async function startRegistry(config: Config): Promise<RunningRegistry> {
   const notifier = Notifier.fromConfig(config.notifications, { logger, metrics, userAgent: `berth/${VERSION}` });
   const auth = await createAccessController(config, logger, metrics);
   const rateLimiter = await createRateLimiter(config.http.ratelimit, { logger, metrics, prefix: config.http.prefix, redis: config.redis });
-  const app = buildRegistryApp(config, { registry, logger, secret, metrics, notifier, access: auth.access, rateLimiter });
+  const pulls = await startPullTimes(config, registry, logger);
+  const app = buildRegistryApp(config, { registry, logger, secret, metrics, notifier, access: auth.access, rateLimiter, pullTimes: pulls.recorder });
   metrics.trackInFlight(app.inFlight);
   const health = new HealthMonitor(buildHealthChecks(config.health, { name: config.storage.driver, probe: storageDriverProbe(rawDriver) }), { logger });
   void health.start();
@@ -163,6 +166,7 @@ export async function startRegistry(config: Config): Promise<RunningRegistry> {
       purging.stop();
       await gc.stop();
       await shutdown(config.http.draintimeout);
+      await pulls.close();
       await notifier.close(5000);
       health.stop();
       await debug?.close();
@@ -263,9 +267,18 @@ function startGc(config: Config, registry: Registry, logger: Logger, metrics: Re
 /** The HTTP application, configured from `http.*`, `storage.*` and the notification sink. */
 function buildRegistryApp(
   config: Config,
-  deps: { registry: Registry; logger: Logger; secret: string; metrics: RegistryMetrics; notifier: Notifier; access: AccessController; rateLimiter: Awaited<ReturnType<typeof createRateLimiter>> },
+  deps: {
+    registry: Registry;
+    logger: Logger;
+    secret: string;
+    metrics: RegistryMetrics;
+    notifier: Notifier;
+    access: AccessController;
+    rateLimiter: Awaited<ReturnType<typeof createRateLimiter>>;
+    pullTimes: PullTimes;
+  },
 ): ReturnType<typeof buildApp> {
-  const { registry, logger, secret, metrics, notifier, access, rateLimiter } = deps;
+  const { registry, logger, secret, metrics, notifier, access, rateLimiter, pullTimes } = deps;
   const events = notifier.enabled
     ? new EventBridge({ sink: notifier, source: sourceRecord(config.http.addr), includeReferences: config.notifications.events.includereferences })
     : undefined;
@@ -287,6 +300,7 @@ function buildRegistryApp(
     accessLog: !config.log.accesslog.disabled,
     metrics,
     rateLimiter,
+    pullTimes,
     ...(events !== undefined ? { events } : {}),
   });
 }
