@@ -9,6 +9,9 @@ import { connectRedis } from '../cache/redis-client.js';
 import { MemoryPullTimeStore, PullTimeRecorder, type PullTimeStore } from '../lifecycle/pull-times.js';
 import { RedisPullTimeStore } from '../lifecycle/redis-pull-times.js';
 import { pullTimesLayer } from '../lifecycle/pull-times-layer.js';
+import { runRetention } from '../lifecycle/retention-runner.js';
+import type { EventBridge } from '../notifications/bridge.js';
+import type { RegistryMetrics } from '../metrics/metrics.js';
 
 /** The recorder the handlers record pulls in, and how to stop it (a last flush). */
 export interface RunningPullTimes {
@@ -52,6 +55,56 @@ export async function startPullTimes(config: Config, registry: Registry, logger:
       } finally {
         disconnect();
       }
+    },
+  };
+}
+
+/** What the periodic retention run uses. */
+export interface RetentionDeps {
+  readonly registry: Registry;
+  readonly logger: Logger;
+  readonly metrics: RegistryMetrics;
+  readonly pullTimes: PullTimeRecorder;
+  readonly events: EventBridge | undefined;
+  /** Worker 0 of `http.workers` (or the only process): the one that runs retention. */
+  readonly firstWorker: boolean;
+}
+
+/**
+ * Retention every `lifecycle.retention.interval` when rules exist, on the first worker only and not in
+ * read-only mode (as online GC). The first run comes one interval after start: pull times kept in
+ * memory start empty, and a run at once would not know what was pulled before the restart. `stop()`
+ * clears the timer and waits for a run in progress, which stops before its next repository.
+ */
+export function startRetention(config: Config, deps: RetentionDeps): { stop(): Promise<void> } {
+  const retention = config.lifecycle?.retention;
+  const rules = retention?.rules ?? [];
+  if (retention === undefined || rules.length === 0 || !deps.firstWorker || config.storage.maintenance.readonly.enabled) {
+    if (rules.length > 0 && deps.firstWorker) deps.logger.info('retention does not run: the registry is read-only');
+    return { stop: async () => undefined };
+  }
+  const { registry, logger, metrics, pullTimes, events } = deps;
+  const abort = new AbortController();
+  let running: Promise<unknown> | undefined;
+  let timer: NodeJS.Timeout | undefined;
+  const schedule = (): void => {
+    timer = setTimeout(() => {
+      running = runRetention({ registry, rules, immutable: config.lifecycle?.immutable ?? [], dryRun: retention.dryrun, logger, pullTimes, events, baseUrl: config.http.host, metrics, signal: abort.signal })
+        .catch((err: unknown) => logger.error({ err }, 'retention run failed'))
+        .finally(() => {
+          running = undefined;
+          if (!abort.signal.aborted) schedule();
+        });
+    }, retention.interval);
+    timer.unref();
+  };
+  schedule();
+  logger.info({ interval: retention.interval, dryRun: retention.dryrun, rules: rules.length }, 'retention scheduled');
+  return {
+    async stop(): Promise<void> {
+      abort.abort();
+      clearTimeout(timer);
+      await running;
     },
   };
 }

@@ -42,7 +42,7 @@ import { createRateLimiter } from '../ratelimit/from-config.js';
 import { RedisSharedCatalog } from '../cache/redis-catalog.js';
 import { catalogSettings as toCatalogSettings, type CatalogSettings } from '../storage/catalog-settings.js';
 import type { CatalogOptions } from '../storage/catalog.js';
-import { startPullTimes } from './serve-lifecycle.js';
+import { startPullTimes, startRetention } from './serve-lifecycle.js';
 import type { PullTimes } from '../http/management-seams.js';
 
 /** The largest manifest Berth accepts (the distribution spec's recommended minimum limit). */
@@ -139,7 +139,11 @@ export async function startRegistry(config: Config): Promise<RunningRegistry> {
   const auth = await createAccessController(config, logger, metrics);
   const rateLimiter = await createRateLimiter(config.http.ratelimit, { logger, metrics, prefix: config.http.prefix, redis: config.redis });
   const pulls = await startPullTimes(config, registry, logger);
-  const app = buildRegistryApp(config, { registry, logger, secret, metrics, notifier, access: auth.access, rateLimiter, pullTimes: pulls.recorder });
+  const events = notifier.enabled
+    ? new EventBridge({ sink: notifier, source: sourceRecord(config.http.addr), includeReferences: config.notifications.events.includereferences })
+    : undefined;
+  const app = buildRegistryApp(config, { registry, logger, secret, metrics, events, access: auth.access, rateLimiter, pullTimes: pulls.recorder });
+  const retention = startRetention(config, { registry, logger, metrics, pullTimes: pulls.recorder, events, firstWorker });
   metrics.trackInFlight(app.inFlight);
   const health = new HealthMonitor(buildHealthChecks(config.health, { name: config.storage.driver, probe: storageDriverProbe(rawDriver) }), { logger });
   void health.start();
@@ -164,6 +168,7 @@ export async function startRegistry(config: Config): Promise<RunningRegistry> {
     async stop(): Promise<void> {
       health.drain();
       purging.stop();
+      await retention.stop();
       await gc.stop();
       await shutdown(config.http.draintimeout);
       await pulls.close();
@@ -272,16 +277,13 @@ function buildRegistryApp(
     logger: Logger;
     secret: string;
     metrics: RegistryMetrics;
-    notifier: Notifier;
+    events: EventBridge | undefined;
     access: AccessController;
     rateLimiter: Awaited<ReturnType<typeof createRateLimiter>>;
     pullTimes: PullTimes;
   },
 ): ReturnType<typeof buildApp> {
-  const { registry, logger, secret, metrics, notifier, access, rateLimiter, pullTimes } = deps;
-  const events = notifier.enabled
-    ? new EventBridge({ sink: notifier, source: sourceRecord(config.http.addr), includeReferences: config.notifications.events.includereferences })
-    : undefined;
+  const { registry, logger, secret, metrics, events, access, rateLimiter, pullTimes } = deps;
   return buildApp({
     registry,
     logger,

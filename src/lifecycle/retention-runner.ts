@@ -57,6 +57,8 @@ export interface RetentionRunOptions {
   readonly metrics?: RetentionRunMetrics | undefined;
   /** The clock (default: the system's). */
   readonly now?: () => Date;
+  /** Stops the run between two repositories (serve's shutdown); the summary counts what was done. */
+  readonly signal?: AbortSignal;
   /** Told of each repository planned (and applied), in catalog order. */
   readonly onRepository?: (result: RepositoryRetention) => void;
 }
@@ -110,6 +112,7 @@ export async function runRetention(options: RetentionRunOptions): Promise<Retent
     throw err;
   }
   for (const name of names) {
+    if (options.signal?.aborted === true) break;
     if (!matches.some((m) => m(name))) continue;
     try {
       const result = await retainRepository(options, name as RepositoryName);
