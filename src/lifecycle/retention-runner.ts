@@ -90,6 +90,8 @@ export interface RetentionSummary {
 
 /** Manifests read at once when planning a repository. */
 const READ_CONCURRENCY = 16;
+/** Deletes in flight at once in one repository: each is independent, and a manifest delete reads the remaining tags. */
+const DELETE_CONCURRENCY = 8;
 
 /** Runs retention once over every repository of the catalog a rule matches. Rejects only when the catalog cannot be listed. */
 export async function runRetention(options: RetentionRunOptions): Promise<RetentionSummary> {
@@ -214,7 +216,7 @@ interface Outcome<T> {
 
 async function deleteTags(repo: RepositoryServices, plan: RetentionPlan, logger: Logger): Promise<Outcome<string>> {
   const out: Outcome<string> = { deleted: [], skipped: [] };
-  for (const d of plan.deletedTags) {
+  await eachLimit(plan.deletedTags, async (d) => {
     const tag = d.tag as Tag;
     const done = await skippingRaces(logger, { repository: repo.name, tag }, async () => {
       // Pushed again since the plan was made: a new push, not what the plan judged.
@@ -223,7 +225,7 @@ async function deleteTags(repo: RepositoryServices, plan: RetentionPlan, logger:
       return true;
     });
     (done ? out.deleted : out.skipped).push(d.tag);
-  }
+  });
   return out;
 }
 
@@ -237,7 +239,7 @@ async function deleteManifests(repo: RepositoryServices, plan: RetentionPlan, lo
     const digest = await repo.tags.get(tag).catch((err: unknown) => (isCode(err, 'MANIFEST_UNKNOWN') ? undefined : Promise.reject(err)));
     if (digest !== undefined) tagged.add(digest);
   }
-  for (const d of plan.deletedManifests) {
+  await eachLimit(plan.deletedManifests, async (d) => {
     const done =
       !tagged.has(d.digest) &&
       (await skippingRaces(logger, { repository: repo.name, digest: d.digest }, async () => {
@@ -245,7 +247,7 @@ async function deleteManifests(repo: RepositoryServices, plan: RetentionPlan, lo
         return true;
       }));
     (done ? out.deleted : out.skipped).push(d.digest);
-  }
+  });
   return out;
 }
 
@@ -266,6 +268,17 @@ async function skippingRaces(logger: Logger, target: Record<string, string>, op:
     }
     throw err;
   }
+}
+
+/** Runs `fn` on every item, at most DELETE_CONCURRENCY at once; rejects with the first failure once all settled. */
+async function eachLimit<T>(items: readonly T[], fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    for (let i = next++; i < items.length; i = next++) await fn(items[i] as T);
+  };
+  const settled = await Promise.allSettled(Array.from({ length: Math.min(DELETE_CONCURRENCY, items.length) }, worker));
+  const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed !== undefined) throw failed.reason;
 }
 
 function isCode(err: unknown, code: string): boolean {
