@@ -11,6 +11,12 @@ Usage:
   berth garbage-collect [--dry-run] [--delete-untagged] [--quiet] config.yml
                                 delete unreferenced blobs and manifests (registry stopped or read-only;
                                 storage.gc runs it online instead)
+  berth retention [--dry-run] [--json] config.yml
+                                apply the lifecycle.retention rules once (serve runs them every
+                                lifecycle.retention.interval); prints every decision and its reason
+  berth usage [--rebuild] [--json] config.yml
+                                the deduplicated bytes each lifecycle.quotas quota uses, and the total,
+                                computed from storage now (a running server keeps its own ledger)
   berth htpasswd [-ciBDv] [-C cost] file user [password]
                                 create and edit htpasswd files (bcrypt), like Apache's htpasswd
   berth healthcheck [config.yml]
@@ -33,6 +39,10 @@ export async function main(argv: readonly string[]): Promise<number> {
       return (await import('./htpasswd.js')).htpasswdCommand(rest);
     case 'garbage-collect':
       return (await import('./garbage-collect.js')).garbageCollectCommand(rest, process.env);
+    case 'retention':
+      return (await import('./retention.js')).retentionCommand(rest, process.env);
+    case 'usage':
+      return (await import('./usage.js')).usageCommand(rest, process.env);
     case 'healthcheck':
       return (await import('./healthcheck.js')).healthcheckCommand(rest, process.env);
     case '--version':

@@ -28,9 +28,7 @@ import { VERSION } from './version.js';
 import { joinCluster, runPrimary, workerCount, workerIndex } from './cluster.js';
 import { RegistryMetrics } from '../metrics/metrics.js';
 import { meteredLayer } from '../metrics/metered-repository.js';
-import { immutableLayer } from '../lifecycle/immutable-layer.js';
-import { compileImmutableTags } from '../lifecycle/immutable.js';
-import { LocalQuotaLedger, quotaLayer, scanReferences } from '../lifecycle/quota-layer.js';
+import type { LocalQuotaLedger } from '../lifecycle/quota-layer.js';
 import { instrumentDriver } from '../metrics/instrument-driver.js';
 import { instrumentBlobDescriptorCache } from '../metrics/instrument-cache.js';
 import { Notifier } from '../notifications/notifier.js';
@@ -45,6 +43,8 @@ import { catalogSettings as toCatalogSettings, type CatalogSettings } from '../s
 import type { CatalogOptions } from '../storage/catalog.js';
 import type { UiHandler } from '../ui/handler.js';
 import { startUi } from './serve-ui.js';
+import { installLifecycleLayers, startPullTimes, startRetention } from './serve-lifecycle.js';
+import type { PullTimes } from '../http/management-seams.js';
 
 /** The largest manifest Berth accepts (the distribution spec's recommended minimum limit). */
 export const MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
@@ -150,17 +150,17 @@ export async function startRegistry(config: Config): Promise<RunningRegistry> {
   const auth = await createAccessController(config, logger, metrics);
   const rateLimiter = await createRateLimiter(config.http.ratelimit, { logger, metrics, prefix: config.http.prefix, redis: config.redis });
   const ui = await startUi(config, auth.access, secret, logger);
-  const app = buildRegistryApp(config, { registry, logger, secret, metrics, notifier, access: ui?.access ?? auth.access, rateLimiter, quotas: quotas?.ledger, ui: ui?.handler });
+  const pulls = await startPullTimes(config, registry, logger);
+  const events = notifier.enabled
+    ? new EventBridge({ sink: notifier, source: sourceRecord(config.http.addr), includeReferences: config.notifications.events.includereferences })
+    : undefined;
+  const access = ui?.access ?? auth.access;
+  const app = buildRegistryApp(config, { registry, logger, secret, metrics, events, access, rateLimiter, pullTimes: pulls.recorder, quotas: quotas?.ledger, ui: ui?.handler });
+  const retention = startRetention(config, { registry, logger, metrics, pullTimes: pulls.recorder, events, firstWorker });
   metrics.trackInFlight(app.inFlight);
   const health = new HealthMonitor(buildHealthChecks(config.health, { name: config.storage.driver, probe: storageDriverProbe(rawDriver) }), { logger });
   void health.start();
-  let debug: DebugServer | undefined;
-  if (config.http.debug !== undefined && firstWorker) {
-    const { addr, prometheus } = config.http.debug;
-    // With workers, every worker's counters summed (through the primary).
-    const rendered = link === undefined ? metrics : { render: async () => ({ contentType: metrics.registry.contentType, body: await link.clusterMetrics() }) };
-    debug = await startDebugServer({ addr, metrics: { enabled: prometheus.enabled, path: prometheus.path, metrics: rendered }, health, notifications: notifier, logger });
-  }
+  const debug = firstWorker ? await startDebug(config, { link, metrics, health, notifier, logger }) : undefined;
   const { server, shutdown } = await listen(config, app, logger);
   const purging = startUploadPurging(
     registry,
@@ -175,8 +175,10 @@ export async function startRegistry(config: Config): Promise<RunningRegistry> {
     async stop(): Promise<void> {
       health.drain();
       purging.stop();
+      await retention.stop();
       await gc.stop();
       await shutdown(config.http.draintimeout);
+      await pulls.close();
       await notifier.close(5000);
       health.stop();
       await debug?.close();
@@ -187,6 +189,18 @@ export async function startRegistry(config: Config): Promise<RunningRegistry> {
       await driver.close();
     },
   };
+}
+
+/** The debug server (`http.debug`), when configured: metrics (with workers, every worker's summed through the primary) and health. */
+async function startDebug(
+  config: Config,
+  deps: { link: Awaited<ReturnType<typeof joinCluster>> | undefined; metrics: RegistryMetrics; health: HealthMonitor; notifier: Notifier; logger: Logger },
+): Promise<DebugServer | undefined> {
+  if (config.http.debug === undefined) return undefined;
+  const { addr, prometheus } = config.http.debug;
+  const { link, metrics } = deps;
+  const rendered = link === undefined ? metrics : { render: async () => ({ contentType: metrics.registry.contentType, body: await link.clusterMetrics() }) };
+  return startDebugServer({ addr, metrics: { enabled: prometheus.enabled, path: prometheus.path, metrics: rendered }, health: deps.health, notifications: deps.notifier, logger: deps.logger });
 }
 
 /** A worker of `http.workers`: the catalog's additions and deletions are told to the other workers, and metrics summed. */
@@ -228,9 +242,7 @@ async function openRegistry(config: Config, logger: Logger, metrics: RegistryMet
     tagConcurrency: config.storage.tag.concurrencylimit,
   });
   registry.use(meteredLayer(metrics));
-  const immutable = config.lifecycle?.immutable ?? [];
-  if (immutable.length > 0) registry.use(immutableLayer(compileImmutableTags(immutable)));
-  const quotas = startQuotas(config, registry, logger);
+  const quotas = installLifecycleLayers(config, registry, logger);
   metrics.trackCaches(() => (cache.cache instanceof InMemoryBlobDescriptorCache ? [cache.cache.usage(), ...registry.cacheUsage()] : registry.cacheUsage()));
   if (config.validation.manifests.indexes.platforms !== 'all') {
     logger.warn('image index completeness validation is disabled (validation.manifests.indexes.platforms); other tools may expect every image of an index to be present');
@@ -239,26 +251,6 @@ async function openRegistry(config: Config, logger: Logger, metrics: RegistryMet
 }
 
 /** Online GC: always started, as a replica that does not sweep still honours what another one condemned. */
-/**
- * Quotas (lifecycle.quotas): the layer refusing pushes over a limit, over a ledger built from storage now
- * (pushes wait for it) and again after every online GC run. `rebuild` is undefined without quotas.
- */
-function startQuotas(config: Config, registry: Registry, logger: Logger): { ledger: LocalQuotaLedger; rebuild(): void } | undefined {
-  const rules = config.lifecycle?.quotas ?? [];
-  if (rules.length === 0) return undefined;
-  const ledger = new LocalQuotaLedger(rules);
-  registry.use(quotaLayer(ledger, () => registry.content));
-  const rebuild = (): void => {
-    const started = Date.now();
-    ledger.rebuild(scanReferences(registry)).then(
-      async () => logger.info({ quotas: (await ledger.usage()).quotas, ms: Date.now() - started }, 'quota usage rebuilt from storage'),
-      (err: unknown) => logger.error({ err }, 'quota usage could not be rebuilt from storage; pushes are checked against the previous usage'),
-    );
-  };
-  rebuild();
-  return { ledger, rebuild };
-}
-
 function startGc(config: Config, registry: Registry, logger: Logger, metrics: RegistryMetrics, firstWorker: boolean, afterRun: () => void): OnlineGc {
   return startOnlineGc(
     registry,
@@ -282,17 +274,15 @@ function buildRegistryApp(
     logger: Logger;
     secret: string;
     metrics: RegistryMetrics;
-    notifier: Notifier;
+    events: EventBridge | undefined;
     access: AccessController;
     rateLimiter: Awaited<ReturnType<typeof createRateLimiter>>;
+    pullTimes: PullTimes;
     quotas: LocalQuotaLedger | undefined;
     ui: UiHandler | undefined;
   },
 ): ReturnType<typeof buildApp> {
-  const { registry, logger, secret, metrics, notifier, access, rateLimiter, quotas, ui } = deps;
-  const events = notifier.enabled
-    ? new EventBridge({ sink: notifier, source: sourceRecord(config.http.addr), includeReferences: config.notifications.events.includereferences })
-    : undefined;
+  const { registry, logger, secret, metrics, events, access, rateLimiter, pullTimes, quotas, ui } = deps;
   return buildApp({
     registry,
     logger,
@@ -312,6 +302,7 @@ function buildRegistryApp(
     metrics,
     rateLimiter,
     ui,
+    pullTimes,
     ...(events !== undefined ? { events } : {}),
     ...(quotas !== undefined ? { quotas: { usage: async () => (await quotas.usage()).quotas } } : {}),
   });

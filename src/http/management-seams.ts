@@ -6,10 +6,17 @@
 import type { Digest } from '../oci/digest.js';
 import type { RepositoryName } from '../oci/reference.js';
 
-/** When an image was last pulled, as recorded by whatever records pulls. */
+/**
+ * When an image was last pulled, as recorded by whatever records pulls (src/lifecycle/pull-times.ts
+ * PullTimeRecorder): the manifest GET handler records, the management API reads.
+ */
 export interface PullTimes {
   /** The last pull of `digest` from `name` that was recorded; undefined when none was. */
   lastPulled(name: RepositoryName, digest: Digest): Promise<Date | undefined>;
+  /** Notes a pull of `digest` from `name` now: synchronous, O(1), no I/O, never throws. */
+  record(name: RepositoryName, digest: Digest): void;
+  /** Forgets the pulls of deleted manifests of `name`, or with no `digests` of the whole repository; never rejects. */
+  forget(name: RepositoryName, digests?: readonly Digest[]): Promise<void>;
 }
 
 /** One quota and how much of it is used, as `GET /berth/v1/usage` lists it. */

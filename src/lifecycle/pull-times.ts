@@ -175,6 +175,25 @@ export class PullTimeRecorder {
     }
     return times;
   }
+
+  /** The last pull of `digest` from `repository` (the store's or an unflushed one); undefined when none is known. */
+  async lastPulled(repository: string, digest: Digest): Promise<Date | undefined> {
+    return pulledAt(await this.read(repository), digest);
+  }
+
+  /**
+   * Forgets the pulls of deleted manifests of `repository` (with no `digests`, of the whole repository):
+   * unflushed ones at once, then the store's. Never rejects: a store failure goes to `onError` (a stale
+   * entry only makes a later manifest of the same digest look pulled).
+   */
+  async forget(repository: string, digests?: readonly Digest[]): Promise<void> {
+    const times = this.#pending.get(repository);
+    if (times !== undefined) {
+      for (const d of digests ?? [...times.keys()]) if (times.delete(d)) this.#size--;
+      if (times.size === 0) this.#pending.delete(repository);
+    }
+    await this.#store.forget(repository, digests).catch(this.#onError);
+  }
 }
 
 /** A pull time as the planner and the API take it: a Date, or undefined when never pulled (as far as the store knows). */

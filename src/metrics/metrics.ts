@@ -12,11 +12,13 @@ import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import { SeriesHistogram } from './series-histogram.js';
 import { RequestMetrics } from './request-metrics.js';
 import { GcMetrics, type GcRunSummary } from './gc-metrics.js';
+import { RetentionMetrics, type RetentionRunRecord } from './retention-metrics.js';
 import { AccessMetrics } from './access-metrics.js';
 import { NotificationMetrics, type NotificationDropReason, type NotificationFailureReason } from './notification-metrics.js';
 
 export { REQUEST_BUCKETS } from './request-metrics.js';
 export type { GcRunSummary } from './gc-metrics.js';
+export type { RetentionRunRecord } from './retention-metrics.js';
 export type { NotificationDropReason, NotificationFailureReason } from './notification-metrics.js';
 
 /** Storage action latency buckets (seconds): 0.5 ms (an in-memory stat) to 60 s (a slow object store). */
@@ -84,6 +86,7 @@ export class RegistryMetrics {
   readonly #cacheBackendOutages: Counter<'backend'>;
   readonly #cacheSources: Array<() => Iterable<CacheUsage>> = [];
   readonly #gc: GcMetrics;
+  readonly #retention: RetentionMetrics;
   readonly #storageSeconds: SeriesHistogram<'driver' | 'action'>;
   readonly #storageErrors: Counter<'driver' | 'action' | 'kind'>;
   readonly #access: AccessMetrics;
@@ -117,6 +120,7 @@ export class RegistryMetrics {
     });
     registerCacheUsageGauges(registers, this.#cacheSources);
     this.#gc = new GcMetrics(this.registry);
+    this.#retention = new RetentionMetrics(this.registry);
     this.#storageSeconds = new SeriesHistogram({
       name: 'berth_storage_action_duration_seconds',
       help: 'Storage driver call latency by driver and action (streams: until the stream is returned).',
@@ -185,6 +189,11 @@ export class RegistryMetrics {
   /** Records a finished garbage-collection run. */
   gcRun(summary: GcRunSummary): void {
     this.#gc.gcRun(summary);
+  }
+
+  /** Records a finished retention run. */
+  retentionRun(run: RetentionRunRecord): void {
+    this.#retention.retentionRun(run);
   }
 
   /**

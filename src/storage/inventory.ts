@@ -112,6 +112,30 @@ export class Inventory {
     return summarizeManifest({ digest, footprint, children, config, referrers, size: imageSize(digest, footprint, children) });
   }
 
+  /**
+   * Every tag of a repository with its manifest and push time (its link's modification time), for
+   * retention; a tag deleted while it is read is left out. NAME_UNKNOWN when there is no such repository.
+   */
+  async tagTimes(name: RepositoryName): Promise<Array<{ tag: Tag; digest: Digest; pushedAt: Date }>> {
+    if (!(await repositoryExists(this.deps.driver, name))) throw new OciError('NAME_UNKNOWN', { detail: { name } });
+    const repo = this.deps.repository(name);
+    const tags = (await repo.tags.list(undefined, undefined)).items as readonly Tag[];
+    const out = await mapLimit(tags, async (tag) => {
+      const [digest, pushedAt] = await Promise.all([repo.tags.get(tag).catch(unknownAsUndefined), this.pushedAt(name, tag)]);
+      return digest === undefined || pushedAt === undefined ? undefined : { tag, digest, pushedAt };
+    });
+    return out.filter((t) => t !== undefined);
+  }
+
+  /**
+   * Every visible manifest revision of a repository with when it was pushed (its revision link's
+   * modification time; undefined when the link went away meanwhile), for retention.
+   */
+  async revisionTimes(name: RepositoryName): Promise<Array<{ digest: Digest; pushedAt: Date | undefined }>> {
+    const digests = await this.visibleRevisions(this.deps.repository(name));
+    return mapLimit(digests, async (digest) => ({ digest, pushedAt: await this.modTime(paths.revisionLinkPath(name, digest)) }));
+  }
+
   /** A tag's summary; undefined when it went away meanwhile. */
   private async tag(repo: RepositoryServices, tag: Tag): Promise<TagSummary | undefined> {
     let digest: Digest;
@@ -129,8 +153,12 @@ export class Inventory {
 
   /** The modification time of the tag's current link: when it was last pushed (or moved). */
   private async pushedAt(name: RepositoryName, tag: Tag): Promise<Date | undefined> {
+    return this.modTime(paths.tagCurrentLinkPath(name, tag));
+  }
+
+  private async modTime(path: string): Promise<Date | undefined> {
     try {
-      return (await this.deps.driver.stat(paths.tagCurrentLinkPath(name, tag))).modTime;
+      return (await this.deps.driver.stat(path)).modTime;
     } catch (err) {
       if (isPathNotFound(err)) return undefined;
       throw err;
@@ -236,6 +264,11 @@ function imageSize(digest: Digest, f: ManifestFootprint, children: ReadonlyArray
 
 function footprintBytes(f: ManifestFootprint): number {
   return 300 + 200 * (f.layers.length + f.children.length) + (f.annotations === undefined ? 0 : 2 * JSON.stringify(f.annotations).length);
+}
+
+function unknownAsUndefined(err: unknown): undefined {
+  if (err instanceof OciError && err.code === 'MANIFEST_UNKNOWN') return undefined;
+  throw err;
 }
 
 async function mapLimit<T, R>(items: readonly T[], fn: (item: T) => Promise<R>): Promise<R[]> {

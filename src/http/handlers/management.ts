@@ -88,6 +88,7 @@ export async function getRepository(ctx: RequestContext): Promise<void> {
  */
 export async function deleteRepository(ctx: RequestContext): Promise<void> {
   const deleted = await ctx.app.registry.deleteRepository(repositoryOf(ctx));
+  await ctx.app.pullTimes?.forget(deleted.name);
   ctx.log.info({ repository: deleted.name, tags: deleted.tags.length, manifests: deleted.manifests.length, user: ctx.grant.user }, 'repository deleted');
   sendJson(ctx, 202, { name: deleted.name, tags: deleted.tags, manifests: deleted.manifests });
 }

@@ -41,6 +41,9 @@ export async function getManifest(ctx: RequestContext): Promise<void> {
       throw new OciError('MANIFEST_UNKNOWN', { message: `the manifest list's linux/amd64 image is ${manifest.mediaType}, which the Accept header does not allow`, detail: { mediaType: manifest.mediaType } });
     }
   }
+  // A pull for retention's `pulledwithin` and the management API: GET only (a HEAD is a check, not a
+  // use; docs/lifecycle.md), a 304 included (the client holds the image and uses it). In memory, O(1).
+  if (ctx.method === 'GET') ctx.app.pullTimes?.record(repo.name, manifest.digest);
   const etag = `"${manifest.digest}"`;
   const headers = { 'Docker-Content-Digest': manifest.digest, ETag: etag };
   if (ifNoneMatch(ctx, etag)) {
