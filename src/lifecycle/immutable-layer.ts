@@ -13,8 +13,9 @@ import type { ImmutableTags } from './immutable.js';
 /** The layer enforcing `rules` (compileImmutableTags of lifecycle.immutable). */
 export function immutableLayer(rules: ImmutableTags): StorageLayer {
   return {
-    tags: (inner, name) => new ImmutableTagStore(inner, name, rules),
-    manifests: (inner, name, peers) => new ImmutableManifestStore(inner, name, rules, peers),
+    // Repositories no rule covers are left unwrapped: no tag lookups added to their deletes.
+    tags: (inner, name) => (rules.coversRepository(name) ? new ImmutableTagStore(inner, name, rules) : inner),
+    manifests: (inner, name, peers) => (rules.coversRepository(name) ? new ImmutableManifestStore(inner, name, rules, peers) : inner),
     beforeRepositoryDelete: (name, tags) => rules.checkDelete(name, tags),
   };
 }

@@ -15,6 +15,8 @@ import { repositoryMatcher, tagMatcher, type NameMatcher } from './patterns.js';
 export interface ImmutableTags {
   /** The index of the first rule covering `repository:tag`, or undefined. */
   ruleFor(repository: string, tag: string): number | undefined;
+  /** True when some rule's repository globs match `repository` (else none of its tags is immutable). */
+  coversRepository(repository: string): boolean;
   /**
    * Checks a manifest PUT under `tag`: `current` is the digest the tag points at now (undefined when
    * it does not exist yet), `next` the pushed one. Throws the DENIED of immutableTagError when the tag
@@ -43,6 +45,7 @@ export function compileImmutableTags(rules: readonly ImmutableRule[]): Immutable
   };
   return {
     ruleFor,
+    coversRepository: (repository) => compiled.some((rule) => rule.repositories(repository)),
     checkPut(repository, tag, current, next) {
       if (current === undefined || current === next) return;
       const index = ruleFor(repository, tag);
